@@ -1,0 +1,37 @@
+// Package prior defines the probability-model ("prior") interface that
+// drives the range coder, and its implementations.
+//
+// A prior predicts a stream of symbols window by window. Windows are
+// independent: the prediction for a symbol depends only on the symbols
+// before it in the same window. A Batch advances many windows by one symbol
+// in one call, so that a model that evaluates windows as one batch (an LLM)
+// can do so; the results must not depend on which windows share a batch.
+package prior
+
+import "github.com/lmgc/lmgc/coder"
+
+// Prior is a deterministic probability model over symbols 0..Symbols()-1.
+type Prior interface {
+	// Name identifies the kind of prior and its parameters, e.g. "order2".
+	Name() string
+	// Fingerprint identifies the prior exactly: two priors with the same
+	// fingerprint give bit-identical distributions. For an LLM it is a hash
+	// of the model's tensors and tokenizer.
+	Fingerprint() string
+	// Symbols is the alphabet size.
+	Symbols() int
+	// NewBatch returns a predictor for n independent windows, all empty.
+	NewBatch(n int) (Batch, error)
+}
+
+// Batch holds the state of n windows.
+type Batch interface {
+	// Predict sets out[i] to the distribution of the next symbol of window
+	// windows[i], given the symbols pushed to it since its last Reset.
+	// The returned Dists stay valid until the next call on the Batch.
+	Predict(windows []int, out []coder.Dist) error
+	// Push appends syms[i] to window windows[i].
+	Push(windows []int, syms []int) error
+	// Reset empties window w.
+	Reset(w int)
+}

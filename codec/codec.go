@@ -1,0 +1,440 @@
+// Package codec is lmgc's compressor: it splits a tensor file into float32
+// data and everything else, turns the float data into symbol windows
+// (raw bytes or serialized text), codes each window with a prior driving a
+// range coder, and writes the .lmgc container. Decompression reverses every
+// step and checks the SHA-256 of the original file.
+package codec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/lmgc/lmgc/coder"
+	"github.com/lmgc/lmgc/container"
+	"github.com/lmgc/lmgc/prior"
+	"github.com/lmgc/lmgc/tensorio"
+)
+
+// Options configure compression; decompression takes the prior's settings
+// from the file and only uses Threads, Progress and what a prior needs
+// that the file cannot carry (a model file).
+type Options struct {
+	// Prior names the probability model: "cm" (default).
+	Prior string
+	// Format is "raw" (default) or a text serialization of package serial.
+	Format        string
+	BytesPerGroup int  // text formats: bytes per group (default 4)
+	SignFirst     bool // write each float's sign/exponent byte first
+	// Window is the number of symbols per independently coded stream
+	// (default 1 MiB).
+	Window int
+	// Threads is the number of windows coded at once (default: all CPUs).
+	Threads int
+	// Progress, if set, is called from worker goroutines with the symbols
+	// done so far and the total; it must be safe for concurrent use.
+	Progress func(done, total int64)
+}
+
+// DefaultWindow is the default number of symbols per window.
+const DefaultWindow = 1 << 20
+
+// Stats summarize a run.
+type Stats struct {
+	OriginalBytes   int64   `json:"original_bytes"`
+	CompressedBytes int64   `json:"compressed_bytes"`
+	RatePercent     float64 `json:"rate_percent"`
+	FloatBytes      int64   `json:"float_bytes"`
+	IdealBits       float64 `json:"ideal_bits"`
+	IdealBytes      float64 `json:"ideal_bytes"`
+	Tokens          int64   `json:"tokens"`
+	Windows         int     `json:"windows"`
+	BitsPerFloat    float64 `json:"bits_per_float"`
+	TokensPerFloat  float64 `json:"tokens_per_float"`
+	Seconds         float64 `json:"seconds"`
+	Prior           string  `json:"prior"`
+	Fingerprint     string  `json:"fingerprint"`
+}
+
+func (s *Stats) finish(h *container.Header, compressed int64, start time.Time) {
+	s.OriginalBytes = h.Original.Size
+	s.CompressedBytes = compressed
+	if s.OriginalBytes > 0 {
+		s.RatePercent = 100 * float64(compressed) / float64(s.OriginalBytes)
+	}
+	s.FloatBytes = h.FloatBytes
+	s.IdealBits = h.IdealBits
+	s.IdealBytes = h.IdealBits / 8
+	s.Tokens = h.Tokens
+	s.Windows = len(h.Streams)
+	if floats := h.FloatBytes / 4; floats > 0 {
+		s.BitsPerFloat = 8 * float64(compressed) / float64(floats)
+		s.TokensPerFloat = float64(h.Tokens) / float64(floats)
+	}
+	s.Seconds = time.Since(start).Seconds()
+	s.Prior = h.Prior.Name
+	s.Fingerprint = h.Prior.Fingerprint
+}
+
+const otherCodec = "zstd"
+
+// Compress compresses the tensor file src (named name, for format
+// detection) and writes the .lmgc file to dst.
+func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, error) {
+	start := time.Now()
+	format := tensorio.Detect(name, src[:min(len(src), 64)])
+	lay, err := tensorio.ParseLayout(format, bytes.NewReader(src), int64(len(src)))
+	if err != nil {
+		return nil, err
+	}
+	if opt.BytesPerGroup == 0 {
+		opt.BytesPerGroup = 4
+	}
+	if opt.Window == 0 {
+		opt.Window = DefaultWindow
+	}
+	sl, err := newLayout(opt.Format, opt.BytesPerGroup, opt.SignFirst)
+	if err != nil {
+		return nil, err
+	}
+	if !sl.isRaw() && opt.Window < sl.chunkSymbols() {
+		return nil, fmt.Errorf("window of %d symbols is smaller than one %d-symbol chunk", opt.Window, sl.chunkSymbols())
+	}
+	p, params, err := newPrior(opt.Prior, sl)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(src)
+	h := &container.Header{
+		Original: container.Original{
+			Name: name, Size: int64(len(src)), SHA256: hex.EncodeToString(sum[:]), Format: format,
+		},
+		Prior:         container.Prior{Name: p.Name(), Fingerprint: p.Fingerprint(), Params: params},
+		Serialization: sl.format,
+		SignFirst:     opt.SignFirst,
+		Window:        opt.Window,
+		OtherCodec:    otherCodec,
+	}
+	if !sl.isRaw() {
+		h.BytesPerGroup = opt.BytesPerGroup
+		h.ChunkSize = 512
+	}
+	var floats, other []byte
+	for _, s := range lay.Segments {
+		seg := container.Segment{Length: s.Length, Name: s.Name, DType: s.DType, Shape: s.Shape}
+		b := src[s.Offset:s.End()]
+		if s.Kind == tensorio.Float32LE {
+			seg.Kind = "float32le"
+			floats = append(floats, b...)
+		} else {
+			seg.Kind = "other"
+			other = append(other, b...)
+		}
+		h.Original.Segments = append(h.Original.Segments, seg)
+	}
+	h.FloatBytes = int64(len(floats))
+
+	windows, pad, err := sl.symbolize(floats, opt.Window)
+	if err != nil {
+		return nil, err
+	}
+	h.Pad = pad
+	bodies := make([][]byte, 1+len(windows))
+	if len(other) > 0 {
+		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+		bodies[0] = enc.EncodeAll(other, nil)
+		enc.Close()
+	}
+	h.Other = container.Stream{Length: int64(len(bodies[0])), Symbols: int64(len(other)), CRC32C: container.Checksum(bodies[0])}
+
+	coded, ideal, err := encodeWindows(p, windows, opt)
+	if err != nil {
+		return nil, err
+	}
+	h.Streams = make([]container.Stream, len(windows))
+	for i, w := range windows {
+		bodies[1+i] = coded[i]
+		h.Streams[i] = container.Stream{Length: int64(len(coded[i])), Symbols: int64(len(w)), CRC32C: container.Checksum(coded[i])}
+		h.IdealBits += ideal[i]
+		h.Tokens += int64(len(w))
+	}
+	before := dst.Len()
+	if err := container.Write(dst, h, bodies); err != nil {
+		return nil, err
+	}
+	st := &Stats{}
+	st.finish(h, int64(dst.Len()-before), start)
+	return st, nil
+}
+
+// newPrior builds the prior named name for the layout and returns the
+// parameters that rebuild it.
+func newPrior(name string, sl layout) (prior.Prior, map[string]any, error) {
+	switch name {
+	case "", "cm":
+		p, err := prior.NewCM(sl.period(), sl.chunkSymbols())
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, map[string]any{"period": sl.period(), "chunk": sl.chunkSymbols()}, nil
+	}
+	return nil, nil, fmt.Errorf("unknown prior %q (available: cm)", name)
+}
+
+// priorFromHeader rebuilds the prior a file names and checks that it is
+// exactly the one that coded the file.
+func priorFromHeader(h *container.Header, sl layout) (prior.Prior, error) {
+	p, _, err := newPrior(h.Prior.Name, sl)
+	if err != nil {
+		return nil, fmt.Errorf("file needs prior %q: %v", h.Prior.Name, err)
+	}
+	if fp := p.Fingerprint(); fp != h.Prior.Fingerprint {
+		return nil, fmt.Errorf("prior mismatch: the file was coded with %s %s, this prior is %s %s",
+			h.Prior.Name, h.Prior.Fingerprint, p.Name(), fp)
+	}
+	return p, nil
+}
+
+// progress counts symbols across workers and reports them.
+type progress struct {
+	done, total int64
+	fn          func(done, total int64)
+}
+
+func (p *progress) add(n int64) {
+	if p.fn != nil {
+		p.fn(atomic.AddInt64(&p.done, n), p.total)
+	}
+}
+
+func threads(n int) int {
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
+// forWindows runs fn on every window index with n workers and returns the
+// first error.
+func forWindows(count, n int, fn func(i int) error) error {
+	var (
+		next  int64 = -1
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for w := 0; w < min(n, count); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(atomic.AddInt64(&next, 1))
+				if i >= count {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+const progressEvery = 1 << 16
+
+// encodeWindows codes every window with its own state of p and returns the
+// coded streams and their ideal lengths in bits.
+func encodeWindows(p prior.Prior, windows [][]byte, opt Options) ([][]byte, []float64, error) {
+	coded := make([][]byte, len(windows))
+	ideal := make([]float64, len(windows))
+	var total int64
+	for _, w := range windows {
+		total += int64(len(w))
+	}
+	prog := &progress{total: total, fn: opt.Progress}
+	err := forWindows(len(windows), threads(opt.Threads), func(i int) error {
+		b, err := p.NewBatch(1)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		enc := coder.NewEncoder(&buf)
+		dist := make([]coder.Dist, 1)
+		slot, sym := []int{0}, []int{0}
+		bits := 0.0
+		for k, c := range windows[i] {
+			if err := b.Predict(slot, dist); err != nil {
+				return err
+			}
+			if err := enc.Encode(dist[0], int(c)); err != nil {
+				return fmt.Errorf("window %d symbol %d: %v", i, k, err)
+			}
+			_, f := dist[0].Interval(int(c))
+			bits -= math.Log2(float64(f) / float64(dist[0].Total()))
+			sym[0] = int(c)
+			if err := b.Push(slot, sym); err != nil {
+				return err
+			}
+			if (k+1)%progressEvery == 0 {
+				prog.add(progressEvery)
+			}
+		}
+		prog.add(int64(len(windows[i]) % progressEvery))
+		if err := enc.Close(); err != nil {
+			return err
+		}
+		coded[i], ideal[i] = buf.Bytes(), bits
+		return nil
+	})
+	return coded, ideal, err
+}
+
+// Decompress decodes the .lmgc file src and writes the original file to
+// dst. Nothing is written unless the whole file decodes and matches the
+// stored SHA-256.
+func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
+	start := time.Now()
+	f, err := container.Parse(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := &f.Header
+	sl, err := newLayout(h.Serialization, h.BytesPerGroup, h.SignFirst)
+	if err != nil {
+		return nil, nil, fmt.Errorf("corrupt .lmgc file: %v", err)
+	}
+	p, err := priorFromHeader(h, sl)
+	if err != nil {
+		return nil, nil, err
+	}
+	other, err := f.Other()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(other) > 0 || h.Other.Symbols > 0 {
+		if h.OtherCodec != otherCodec {
+			return nil, nil, fmt.Errorf("corrupt .lmgc file: unknown codec %q for non-float bytes", h.OtherCodec)
+		}
+		dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max(h.Other.Symbols, 0))+8<<20))
+		other, err = dec.DecodeAll(other, nil)
+		dec.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("corrupt .lmgc file: non-float bytes: %v", err)
+		}
+	}
+	if int64(len(other)) != h.Other.Symbols {
+		return nil, nil, fmt.Errorf("corrupt .lmgc file: %d non-float bytes decoded, header says %d", len(other), h.Other.Symbols)
+	}
+	syms, err := decodeWindows(f, p, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	floats, err := sl.desymbolize(syms, h.Pad)
+	if err != nil {
+		return nil, nil, fmt.Errorf("corrupt .lmgc file: %v", err)
+	}
+	if int64(len(floats)) != h.FloatBytes {
+		return nil, nil, fmt.Errorf("corrupt .lmgc file: %d float bytes decoded, header says %d", len(floats), h.FloatBytes)
+	}
+	out := make([]byte, 0, len(floats)+len(other))
+	for _, s := range h.Original.Segments {
+		src := &other
+		if s.Kind == "float32le" {
+			src = &floats
+		}
+		if int64(len(*src)) < s.Length {
+			return nil, nil, errors.New("corrupt .lmgc file: segments exceed the decoded data")
+		}
+		out = append(out, (*src)[:s.Length]...)
+		*src = (*src)[s.Length:]
+	}
+	sum := sha256.Sum256(out)
+	if hex.EncodeToString(sum[:]) != h.Original.SHA256 {
+		return nil, nil, fmt.Errorf("decoded data does not match the original's SHA-256 %s", h.Original.SHA256)
+	}
+	st := &Stats{}
+	st.finish(h, int64(len(src)), start)
+	return out, st, nil
+}
+
+func decodeWindows(f *container.File, p prior.Prior, opt Options) ([]byte, error) {
+	h := &f.Header
+	offsets := make([]int64, len(h.Streams)+1)
+	for i, s := range h.Streams {
+		offsets[i+1] = offsets[i] + s.Symbols
+	}
+	// The output grows with the decoding work actually done, so a header
+	// that claims absurd sizes cannot make us allocate them up front.
+	parts := make([][]byte, len(h.Streams))
+	prog := &progress{total: offsets[len(offsets)-1], fn: opt.Progress}
+	err := forWindows(len(h.Streams), threads(opt.Threads), func(i int) error {
+		body, err := f.Stream(i)
+		if err != nil {
+			return err
+		}
+		b, err := p.NewBatch(1)
+		if err != nil {
+			return err
+		}
+		dec, err := coder.NewDecoder(bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("stream %d: %v", i, err)
+		}
+		dist := make([]coder.Dist, 1)
+		slot, sym := []int{0}, []int{0}
+		n := h.Streams[i].Symbols
+		out := make([]byte, 0, min(n, int64(len(body))*64+1024))
+		for k := int64(0); k < n; k++ {
+			if err := b.Predict(slot, dist); err != nil {
+				return err
+			}
+			s, err := dec.Decode(dist[0])
+			if err != nil {
+				return fmt.Errorf("corrupt .lmgc file: stream %d symbol %d: %v", i, k, err)
+			}
+			if s < 0 || s > 255 {
+				return fmt.Errorf("corrupt .lmgc file: stream %d decodes symbol %d outside the byte range", i, s)
+			}
+			out = append(out, byte(s))
+			sym[0] = s
+			if err := b.Push(slot, sym); err != nil {
+				return err
+			}
+			if (k+1)%progressEvery == 0 {
+				prog.add(progressEvery)
+			}
+		}
+		prog.add(n % progressEvery)
+		parts[i] = out
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Join(parts, nil), nil
+}
+
+// Inspect parses the header of an .lmgc file.
+func Inspect(src []byte) (*container.Header, error) {
+	f, err := container.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	return &f.Header, nil
+}

@@ -1,0 +1,278 @@
+// Package container reads and writes the .lmgc file format (docs/FORMAT.md):
+//
+//	magic     8 bytes  "LMGC\r\n\x1a\n"
+//	version   uint32   little-endian, currently 1
+//	hlen      uint32   length of the header
+//	header    hlen bytes of JSON (Header)
+//	hcrc      uint32   CRC-32C of the header bytes
+//	streams   the bytes of every stream, in header order, back to back
+//
+// Every stream has its length and CRC-32C in the header, so windows can be
+// located, checked and decoded independently and in parallel.
+package container
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+)
+
+// Magic starts every .lmgc file. The CR-LF and ^Z catch text-mode mangling,
+// as in PNG.
+const Magic = "LMGC\r\n\x1a\n"
+
+// Version is the format version this package writes and the newest it reads.
+const Version = 1
+
+// MaxHeader bounds the header length accepted from a file.
+const MaxHeader = 64 << 20
+
+// MaxStreams bounds the number of streams accepted from a file.
+const MaxStreams = 1 << 22
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Checksum returns the CRC-32C of b, the checksum used for the header and
+// every stream.
+func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// Header describes everything needed to decode a file.
+type Header struct {
+	Original Original `json:"original"`
+	Prior    Prior    `json:"prior"`
+	// Serialization is "raw" (the float bytes themselves) or a text format
+	// of package serial (e.g. "hex-space").
+	Serialization string `json:"serialization"`
+	BytesPerGroup int    `json:"bytes_per_group,omitempty"`
+	SignFirst     bool   `json:"sign_first,omitempty"`
+	// ChunkSize is the serialization chunk (512 bytes), 0 for raw.
+	ChunkSize int `json:"chunk_size,omitempty"`
+	// Pad is the number of zero bytes added to the float data to fill the
+	// last chunk; decompression trims them.
+	Pad int `json:"pad,omitempty"`
+	// Window is the largest number of symbols in one stream.
+	Window int `json:"window"`
+	// FloatBytes is the number of float32 data bytes coded by the prior.
+	FloatBytes int64 `json:"float_bytes"`
+	// Other holds every byte that is not float32 data (headers, other
+	// dtypes), concatenated in file order and compressed with OtherCodec.
+	OtherCodec string `json:"other_codec"`
+	Other      Stream `json:"other"`
+	// Streams are the prior-coded windows, in order.
+	Streams []Stream `json:"streams"`
+	// IdealBits is -sum log2 p over all coded symbols, for reference.
+	IdealBits float64 `json:"ideal_bits"`
+	// Tokens is the number of symbols the prior coded.
+	Tokens int64 `json:"tokens"`
+}
+
+// Original describes the input file.
+type Original struct {
+	Name     string    `json:"name,omitempty"`
+	Size     int64     `json:"size"`
+	SHA256   string    `json:"sha256"`
+	Format   string    `json:"format"`
+	Segments []Segment `json:"segments"`
+}
+
+// Segment is a byte range of the original file, in order; offsets follow
+// from the lengths.
+type Segment struct {
+	Kind   string  `json:"kind"` // "float32le" or "other"
+	Length int64   `json:"length"`
+	Name   string  `json:"name,omitempty"`
+	DType  string  `json:"dtype,omitempty"`
+	Shape  []int64 `json:"shape,omitempty"`
+}
+
+// Prior identifies the probability model exactly.
+type Prior struct {
+	Name        string         `json:"name"`
+	Fingerprint string         `json:"fingerprint"`
+	Params      map[string]any `json:"params,omitempty"`
+}
+
+// Stream is one independently decodable coded stream.
+type Stream struct {
+	Length  int64  `json:"length"`
+	Symbols int64  `json:"symbols"`
+	CRC32C  uint32 `json:"crc32c"`
+}
+
+// Write writes a complete file: the header, then the streams' bytes, which
+// must be given in header order (other first, then each window).
+func Write(w io.Writer, h *Header, streams [][]byte) error {
+	if len(streams) != len(h.Streams)+1 {
+		return fmt.Errorf("lmgc container: %d stream bodies for %d streams", len(streams), len(h.Streams)+1)
+	}
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	var pre [16]byte
+	copy(pre[:], Magic)
+	binary.LittleEndian.PutUint32(pre[8:], Version)
+	binary.LittleEndian.PutUint32(pre[12:], uint32(len(hb)))
+	var crc [4]byte
+	binary.LittleEndian.PutUint32(crc[:], Checksum(hb))
+	for _, b := range [][]byte{pre[:], hb, crc[:]} {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	for _, s := range streams {
+		if _, err := w.Write(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrNotLMGC is returned for input that does not start with Magic.
+var ErrNotLMGC = errors.New("not an .lmgc file (wrong magic)")
+
+// File is a parsed .lmgc file.
+type File struct {
+	Header Header
+	other  []byte
+	bodies [][]byte
+}
+
+// Parse reads a whole .lmgc file from memory and checks its structure: magic,
+// version, header checksum, and that the stream lengths account for exactly
+// the rest of the file. Stream checksums are checked by Stream and Other.
+func Parse(b []byte) (*File, error) {
+	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
+		if len(b) < len(Magic) && bytes.HasPrefix([]byte(Magic), b) {
+			return nil, fmt.Errorf("truncated .lmgc file: %d bytes, shorter than the magic", len(b))
+		}
+		return nil, ErrNotLMGC
+	}
+	if len(b) < 16 {
+		return nil, fmt.Errorf("truncated .lmgc file: %d bytes, header missing", len(b))
+	}
+	if v := binary.LittleEndian.Uint32(b[8:]); v != Version {
+		if v > Version {
+			return nil, fmt.Errorf(".lmgc format version %d is newer than this lmgc reads (%d); upgrade lmgc", v, Version)
+		}
+		return nil, fmt.Errorf(".lmgc format version %d is not supported (want %d)", v, Version)
+	}
+	hlen := int64(binary.LittleEndian.Uint32(b[12:]))
+	if hlen > MaxHeader {
+		return nil, fmt.Errorf("corrupt .lmgc file: header length %d exceeds the %d-byte limit", hlen, MaxHeader)
+	}
+	if 16+hlen+4 > int64(len(b)) {
+		return nil, fmt.Errorf("truncated .lmgc file: header of %d bytes does not fit in %d bytes", hlen, len(b))
+	}
+	hb := b[16 : 16+hlen]
+	if got, want := Checksum(hb), binary.LittleEndian.Uint32(b[16+hlen:]); got != want {
+		return nil, fmt.Errorf("corrupt .lmgc file: header checksum mismatch (%08x, stored %08x)", got, want)
+	}
+	f := &File{}
+	dec := json.NewDecoder(bytes.NewReader(hb))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f.Header); err != nil {
+		return nil, fmt.Errorf("corrupt .lmgc file: header: %v", err)
+	}
+	h := &f.Header
+	if len(h.Streams) > MaxStreams {
+		return nil, fmt.Errorf("corrupt .lmgc file: %d streams exceed the limit of %d", len(h.Streams), MaxStreams)
+	}
+	rest := b[16+hlen+4:]
+	take := func(s Stream, what string) ([]byte, error) {
+		if s.Length < 0 || s.Symbols < 0 {
+			return nil, fmt.Errorf("corrupt .lmgc file: %s has a negative length", what)
+		}
+		if s.Length > int64(len(rest)) {
+			return nil, fmt.Errorf("truncated .lmgc file: %s needs %d bytes, %d left", what, s.Length, len(rest))
+		}
+		body := rest[:s.Length:s.Length]
+		rest = rest[s.Length:]
+		return body, nil
+	}
+	var err error
+	if f.other, err = take(h.Other, "the non-float stream"); err != nil {
+		return nil, err
+	}
+	f.bodies = make([][]byte, len(h.Streams))
+	for i, s := range h.Streams {
+		if s.Symbols > int64(h.Window) {
+			return nil, fmt.Errorf("corrupt .lmgc file: stream %d has %d symbols, more than the window of %d", i, s.Symbols, h.Window)
+		}
+		if f.bodies[i], err = take(s, fmt.Sprintf("stream %d", i)); err != nil {
+			return nil, err
+		}
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("corrupt .lmgc file: %d unexpected bytes after the last stream", len(rest))
+	}
+	if err := f.checkSizes(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkSizes checks that the segment lengths, the float bytes and the file
+// size agree.
+func (f *File) checkSizes() error {
+	h := &f.Header
+	var total, floats int64
+	for i, s := range h.Original.Segments {
+		if s.Length < 0 {
+			return fmt.Errorf("corrupt .lmgc file: segment %d has a negative length", i)
+		}
+		switch s.Kind {
+		case "float32le":
+			floats += s.Length
+		case "other":
+		default:
+			return fmt.Errorf("corrupt .lmgc file: segment %d has unknown kind %q", i, s.Kind)
+		}
+		total += s.Length
+		if total < 0 || total > h.Original.Size {
+			return fmt.Errorf("corrupt .lmgc file: segments exceed the original size %d", h.Original.Size)
+		}
+	}
+	if total != h.Original.Size {
+		return fmt.Errorf("corrupt .lmgc file: segments cover %d bytes, original has %d", total, h.Original.Size)
+	}
+	if floats != h.FloatBytes {
+		return fmt.Errorf("corrupt .lmgc file: float segments hold %d bytes, header says %d", floats, h.FloatBytes)
+	}
+	if h.Pad < 0 || (h.ChunkSize > 0 && h.Pad >= h.ChunkSize) {
+		return fmt.Errorf("corrupt .lmgc file: padding %d out of range", h.Pad)
+	}
+	return nil
+}
+
+// Other returns the compressed non-float bytes after checking their checksum.
+func (f *File) Other() ([]byte, error) {
+	if got := Checksum(f.other); got != f.Header.Other.CRC32C {
+		return nil, fmt.Errorf("corrupt .lmgc file: checksum mismatch in the non-float stream (%08x, stored %08x)", got, f.Header.Other.CRC32C)
+	}
+	return f.other, nil
+}
+
+// Stream returns the bytes of window stream i after checking its checksum.
+func (f *File) Stream(i int) ([]byte, error) {
+	if i < 0 || i >= len(f.bodies) {
+		return nil, fmt.Errorf("lmgc container: no stream %d", i)
+	}
+	if got := Checksum(f.bodies[i]); got != f.Header.Streams[i].CRC32C {
+		return nil, fmt.Errorf("corrupt .lmgc file: checksum mismatch in stream %d (%08x, stored %08x)", i, got, f.Header.Streams[i].CRC32C)
+	}
+	return f.bodies[i], nil
+}
+
+// HeaderSize returns the bytes taken by everything but the streams.
+func HeaderSize(h *Header) (int64, error) {
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return 0, err
+	}
+	return int64(16 + len(hb) + 4), nil
+}

@@ -37,7 +37,8 @@ const (
 	cmInputs    = 6       // five counters and a bias
 	cmHashBits  = 20      // slots in each hashed table
 	cmTotalBits = 30      // Dist total
-	cmMaxPeriod = 16      // history ring size bound
+	cmMaxPeriod = 64      // longest period (history ring is twice that)
+	cmPosKeys   = 16      // positions told apart (longer periods share them)
 	cmRateLimit = 255     // counter adaptation limit
 	cmLR        = 6       // mixer learning rate
 	cmWInit     = 1 << 14 // initial mixer weight (0.25)
@@ -184,9 +185,10 @@ type cmState struct {
 }
 
 func newCMState(m *CM) *cmState {
-	n0, n1 := m.period*17*16, m.period*256*17*16
+	keys := min(m.period, cmPosKeys)
+	n0, n1 := keys*17*16, keys*256*17*16
 	a, mem := newArena(n0 + 2*n1 + 2<<cmHashBits)
-	s := &cmState{m: m, arena: a, w: make([]int32, m.period*8*cmInputs)}
+	s := &cmState{m: m, arena: a, w: make([]int32, keys*8*cmInputs)}
 	for _, t := range []struct {
 		p *[]counter
 		n int
@@ -230,6 +232,9 @@ func (s *cmState) begin() {
 		i %= s.m.chunk
 	}
 	s.pos = i % p
+	if p > cmPosKeys {
+		s.pos = s.pos * cmPosKeys / p
+	}
 	pos := uint32(s.pos)
 	prev1, prevP, prev2P := s.back(1), s.back(p), s.back(2*p)
 	s.base[0] = pos
@@ -297,6 +302,9 @@ func (s *cmState) Total() uint32 { return 1 << cmTotalBits }
 
 // Interval implements coder.Dist.
 func (s *cmState) Interval(sym int) (cum, freq uint32) {
+	if sym < 0 || sym > 255 {
+		return 0, 0 // not a byte: the encoder refuses a zero frequency
+	}
 	size := uint32(1) << cmTotalBits
 	c0 := int32(1)
 	for d := 0; d < 8; d++ {

@@ -29,7 +29,7 @@ import (
 // from the file and only uses Threads, Progress and what a prior needs
 // that the file cannot carry (a model file).
 type Options struct {
-	// Prior names the probability model: "cm" (default).
+	// Prior names the probability model: "order2" (default) or "cm".
 	Prior string
 	// Format is "raw" (default) or a text serialization of package serial.
 	Format        string
@@ -179,15 +179,16 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 // newPrior builds the prior named name for the layout and returns the
 // parameters that rebuild it.
 func newPrior(name string, sl layout) (prior.Prior, map[string]any, error) {
+	params := map[string]any{"period": sl.period(), "chunk": sl.chunkSymbols()}
 	switch name {
-	case "", "cm":
+	case "", "order2":
+		p, err := prior.NewOrder2(sl.period(), sl.chunkSymbols())
+		return p, params, err
+	case "cm":
 		p, err := prior.NewCM(sl.period(), sl.chunkSymbols())
-		if err != nil {
-			return nil, nil, err
-		}
-		return p, map[string]any{"period": sl.period(), "chunk": sl.chunkSymbols()}, nil
+		return p, params, err
 	}
-	return nil, nil, fmt.Errorf("unknown prior %q (available: cm)", name)
+	return nil, nil, fmt.Errorf("unknown prior %q (available: order2, cm)", name)
 }
 
 // priorFromHeader rebuilds the prior a file names and checks that it is
@@ -282,11 +283,12 @@ func encodeWindows(p prior.Prior, windows [][]byte, opt Options) ([][]byte, []fl
 			if err := b.Predict(slot, dist); err != nil {
 				return err
 			}
-			if err := enc.Encode(dist[0], int(c)); err != nil {
+			d := dist[0]
+			cum, f := d.Interval(int(c))
+			if err := enc.EncodeInterval(cum, f, d.Total()); err != nil {
 				return fmt.Errorf("window %d symbol %d: %v", i, k, err)
 			}
-			_, f := dist[0].Interval(int(c))
-			bits -= math.Log2(float64(f) / float64(dist[0].Total()))
+			bits -= math.Log2(float64(f) / float64(d.Total()))
 			sym[0] = int(c)
 			if err := b.Push(slot, sym); err != nil {
 				return err

@@ -18,7 +18,7 @@ func init() {
 func runCompress(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compress", stderr)
 	out := fs.String("o", "", "output file (default IN.lmgc; - for stdout)")
-	pr := fs.String("prior", "cm", "probability model: cm (built-in context mixing)")
+	pr := fs.String("prior", "order2", "probability model: order2 (fast, default), cm (context mixing: smaller, slower)")
 	format := fs.String("format", "raw", "serialization: raw, or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
 	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")

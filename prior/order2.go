@@ -1,0 +1,302 @@
+package prior
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/lmgc/lmgc/coder"
+)
+
+// Order2 is lmgc's default prior: fast adaptive byte-frequency tables keyed
+// by the byte's position inside its float (or text group), choosing per
+// position among four contexts of order up to two:
+//
+//	0: position only
+//	1: position and the previous byte
+//	2: position and the byte one period back (the same byte of the previous float)
+//	3: position and both of those (hashed to 4096 contexts)
+//
+// All four tables learn from every byte. For each position the model codes
+// with the context whose recent code length (an exponentially decayed sum of
+// -log2 p, in fixed point) is smallest, so the uniform mantissa bytes of a
+// float end up coded with one table and the exponent byte with the one that
+// predicts it. Everything is integer arithmetic: the distributions are
+// bit-identical on every machine.
+type Order2 struct {
+	period int
+	chunk  int
+}
+
+const (
+	o2Version   = 1
+	o2Ctx       = 4
+	o2HashBits  = 12
+	o2Inc       = 24    // count added per occurrence
+	o2Limit     = 65000 // a table is halved when its total exceeds this
+	o2Decay     = 5     // cost averages decay by 1/32 per byte
+	o2MaxPeriod = 64
+	o2PosKeys   = 16 // positions told apart (longer periods share them)
+)
+
+// NewOrder2 returns the order-2 prior for a stream whose floats (groups)
+// are period bytes apart, restarting positions every chunk bytes (0: never).
+func NewOrder2(period, chunk int) (*Order2, error) {
+	if period < 1 || period > o2MaxPeriod {
+		return nil, fmt.Errorf("order2 prior: period %d out of range 1..%d", period, o2MaxPeriod)
+	}
+	if chunk < 0 {
+		return nil, fmt.Errorf("order2 prior: negative chunk length %d", chunk)
+	}
+	return &Order2{period: period, chunk: chunk}, nil
+}
+
+// Name implements Prior.
+func (m *Order2) Name() string { return "order2" }
+
+// Fingerprint implements Prior.
+func (m *Order2) Fingerprint() string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("lmgc-order2/v%d/period=%d/chunk=%d/hash=%d/inc=%d/limit=%d/decay=%d",
+		o2Version, m.period, m.chunk, o2HashBits, o2Inc, o2Limit, o2Decay)))
+	return hex.EncodeToString(h[:])
+}
+
+// Symbols implements Prior.
+func (m *Order2) Symbols() int { return 256 }
+
+// NewBatch implements Prior.
+func (m *Order2) NewBatch(n int) (Batch, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("order2 prior: batch of %d windows", n)
+	}
+	return &o2Batch{m: m, states: make([]*o2State, n)}, nil
+}
+
+type o2Batch struct {
+	m      *Order2
+	states []*o2State
+}
+
+func (b *o2Batch) state(w int) (*o2State, error) {
+	if w < 0 || w >= len(b.states) {
+		return nil, fmt.Errorf("order2 prior: window %d outside batch of %d", w, len(b.states))
+	}
+	if b.states[w] == nil {
+		b.states[w] = newO2State(b.m)
+	}
+	return b.states[w], nil
+}
+
+func (b *o2Batch) Predict(windows []int, out []coder.Dist) error {
+	for i, w := range windows {
+		s, err := b.state(w)
+		if err != nil {
+			return err
+		}
+		out[i] = s.predict()
+	}
+	return nil
+}
+
+func (b *o2Batch) Push(windows []int, syms []int) error {
+	for i, w := range windows {
+		s, err := b.state(w)
+		if err != nil {
+			return err
+		}
+		if syms[i] < 0 || syms[i] > 255 {
+			return fmt.Errorf("order2 prior: symbol %d is not a byte", syms[i])
+		}
+		s.push(byte(syms[i]))
+	}
+	return nil
+}
+
+func (b *o2Batch) Reset(w int) {
+	if w >= 0 && w < len(b.states) && b.states[w] != nil {
+		b.states[w].reset()
+	}
+}
+
+// table is an adaptive frequency table over bytes. Counts are kept with
+// sums per group of 16 so that a cumulative frequency takes at most 30
+// additions. Every count is at least 1.
+type table struct {
+	count [256]uint16
+	group [16]uint32
+	total uint32
+}
+
+func (t *table) init() {
+	for i := range t.count {
+		t.count[i] = 1
+	}
+	for g := range t.group {
+		t.group[g] = 16
+	}
+	t.total = 256
+}
+
+func (t *table) add(sym byte) {
+	t.count[sym] += o2Inc
+	t.group[sym>>4] += o2Inc
+	t.total += o2Inc
+	if t.total > o2Limit {
+		t.total = 0
+		for g := range t.group {
+			var s uint32
+			for i := g * 16; i < g*16+16; i++ {
+				c := (t.count[i] + 1) >> 1
+				t.count[i] = c
+				s += uint32(c)
+			}
+			t.group[g] = s
+			t.total += s
+		}
+	}
+}
+
+// Total implements coder.Dist.
+func (t *table) Total() uint32 { return t.total }
+
+// Interval implements coder.Dist.
+func (t *table) Interval(sym int) (cum, freq uint32) {
+	if sym < 0 || sym > 255 {
+		return 0, 0
+	}
+	g := sym >> 4
+	for i := 0; i < g; i++ {
+		cum += t.group[i]
+	}
+	for i := g << 4; i < sym; i++ {
+		cum += uint32(t.count[i])
+	}
+	return cum, uint32(t.count[sym])
+}
+
+// Lookup implements coder.Dist.
+func (t *table) Lookup(target uint32) (sym int, cum, freq uint32) {
+	g := 0
+	for g < 15 && cum+t.group[g] <= target {
+		cum += t.group[g]
+		g++
+	}
+	sym = g << 4
+	for sym < g<<4+15 && cum+uint32(t.count[sym]) <= target {
+		cum += uint32(t.count[sym])
+		sym++
+	}
+	return sym, cum, uint32(t.count[sym])
+}
+
+type o2State struct {
+	m      *Order2
+	i      int
+	pos    int
+	hist   [2 * o2MaxPeriod]byte
+	keys   int
+	tabs   [o2Ctx][]table
+	cost   [][o2Ctx]uint32 // per position: decayed code length of each context
+	cur    [o2Ctx]*table   // the current byte's table in each context
+	chosen *table
+}
+
+func newO2State(m *Order2) *o2State {
+	keys := min(m.period, o2PosKeys)
+	s := &o2State{m: m, keys: keys, cost: make([][o2Ctx]uint32, keys)}
+	s.tabs[0] = make([]table, keys)
+	s.tabs[1] = make([]table, keys*256)
+	s.tabs[2] = make([]table, keys*256)
+	s.tabs[3] = make([]table, 1<<o2HashBits)
+	s.reset()
+	return s
+}
+
+func (s *o2State) reset() {
+	s.i, s.pos = 0, 0
+	s.hist = [2 * o2MaxPeriod]byte{}
+	for _, ts := range s.tabs {
+		for i := range ts {
+			ts[i].init()
+		}
+	}
+	clear(s.cost)
+}
+
+func (s *o2State) back(k int) int {
+	if s.i < k {
+		return 0
+	}
+	return int(s.hist[(s.i-k)%len(s.hist)])
+}
+
+func (s *o2State) predict() coder.Dist {
+	p := s.m.period
+	i := s.i
+	if s.m.chunk > 0 {
+		i %= s.m.chunk
+	}
+	pos := i % p
+	if p > o2PosKeys {
+		pos = pos * o2PosKeys / p
+	}
+	s.pos = pos
+	prev1, prevP := s.back(1), s.back(p)
+	s.cur[0] = &s.tabs[0][pos]
+	s.cur[1] = &s.tabs[1][pos<<8|prev1]
+	s.cur[2] = &s.tabs[2][pos<<8|prevP]
+	h := uint32(pos+1)*0x9E3779B1 ^ uint32(prev1)*0x85EBCA77 ^ uint32(prevP)*0xC2B2AE3D
+	h ^= h >> 15
+	h *= 0x27D4EB2F
+	s.cur[3] = &s.tabs[3][(h>>(32-o2HashBits))]
+	best := 0
+	c := &s.cost[pos]
+	for k := 1; k < o2Ctx; k++ {
+		if c[k] < c[best] {
+			best = k
+		}
+	}
+	s.chosen = s.cur[best]
+	return s.chosen
+}
+
+func (s *o2State) push(b byte) {
+	c := &s.cost[s.pos]
+	for k, t := range s.cur {
+		// cost in 1/64 bits: log2(total) - log2(freq)
+		bits := log2Fixed(t.total) - log2Fixed(uint32(t.count[b]))
+		c[k] += uint32(bits) - c[k]>>o2Decay
+		t.add(b)
+	}
+	s.hist[s.i%len(s.hist)] = b
+	s.i++
+}
+
+// log2Fixed returns log2(x) in 1/64 bits for 1 <= x < 2^17, from a table
+// built with integer arithmetic only.
+func log2Fixed(x uint32) int32 { return log2Tab[x] }
+
+var log2Tab = func() []int32 {
+	const n = 1 << 17
+	t := make([]int32, n)
+	for x := 1; x < n; x++ {
+		// integer part: position of the top bit; fraction: 6 bits by
+		// repeated squaring of the mantissa in 2.30 fixed point.
+		e := 0
+		for x>>(e+1) != 0 {
+			e++
+		}
+		m := uint64(x) << (30 - e) // mantissa in [1,2)
+		f := 0
+		for b := 0; b < 6; b++ {
+			m = (m * m) >> 30
+			f <<= 1
+			if m >= 2<<30 {
+				m >>= 1
+				f |= 1
+			}
+		}
+		t[x] = int32(e<<6 | f)
+	}
+	return t
+}()

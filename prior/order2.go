@@ -32,7 +32,7 @@ const (
 	o2Version   = 1
 	o2Ctx       = 4
 	o2HashBits  = 12
-	o2Inc       = 24    // count added per occurrence
+	o2Inc       = 4    // count added per occurrence
 	o2Limit     = 65000 // a table is halved when its total exceeds this
 	o2Decay     = 5     // cost averages decay by 1/32 per byte
 	o2MaxPeriod = 64

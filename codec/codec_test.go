@@ -125,7 +125,7 @@ func TestRoundTripSafetensors(t *testing.T) {
 
 func TestEmptyAndTinyInputs(t *testing.T) {
 	roundTrip(t, nil, "empty.f32", Options{})
-	roundTrip(t, []byte{1, 2, 3}, "tail.bin", Options{})        // no whole float
+	roundTrip(t, []byte{1, 2, 3}, "tail.bin", Options{})       // no whole float
 	roundTrip(t, []byte{1, 2, 3, 4, 5}, "tail.bin", Options{}) // one float and a tail
 	roundTrip(t, []byte{1, 2, 3, 4}, "one.f32", Options{Format: "hs"})
 }

@@ -32,7 +32,7 @@ const (
 	o2Version   = 1
 	o2Ctx       = 4
 	o2HashBits  = 12
-	o2Inc       = 4    // count added per occurrence
+	o2Inc       = 4     // count added per occurrence
 	o2Limit     = 65000 // a table is halved when its total exceeds this
 	o2Decay     = 5     // cost averages decay by 1/32 per byte
 	o2MaxPeriod = 64
@@ -248,7 +248,7 @@ func (s *o2State) predict() coder.Dist {
 	h := uint32(pos+1)*0x9E3779B1 ^ uint32(prev1)*0x85EBCA77 ^ uint32(prevP)*0xC2B2AE3D
 	h ^= h >> 15
 	h *= 0x27D4EB2F
-	s.cur[3] = &s.tabs[3][(h>>(32-o2HashBits))]
+	s.cur[3] = &s.tabs[3][(h >> (32 - o2HashBits))]
 	best := 0
 	c := &s.cost[pos]
 	for k := 1; k < o2Ctx; k++ {

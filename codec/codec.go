@@ -143,7 +143,7 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	}
 	h.FloatBytes = int64(len(floats))
 
-	windows, pad, err := sl.symbolize(floats, opt.Window)
+	windows, pad, err := symbolizerFor(p, sl).Symbolize(floats, opt.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +205,15 @@ func priorFromHeader(h *container.Header, sl layout) (prior.Prior, error) {
 	return p, nil
 }
 
+// symbolizerFor returns the prior's own symbolizer if it has one, else the
+// byte layout.
+func symbolizerFor(p prior.Prior, sl layout) prior.Symbolizer {
+	if s, ok := p.(prior.Symbolizer); ok {
+		return s
+	}
+	return sl
+}
+
 // progress counts symbols across workers and reports them.
 type progress struct {
 	done, total int64
@@ -259,9 +268,37 @@ func forWindows(count, n int, fn func(i int) error) error {
 
 const progressEvery = 1 << 16
 
+// schedule returns how many windows run in lock step in one batch and how
+// many workers run batches side by side.
+func schedule(p prior.Prior, threadsOpt int) (batch, workers int) {
+	if b, ok := p.(prior.Batched); ok {
+		return max(1, b.BatchWindows()), 1
+	}
+	return 1, threads(threadsOpt)
+}
+
+// runBatches splits windows 0..n-1 into consecutive batches and runs fn on
+// each, batches in parallel where the prior allows.
+func runBatches(p prior.Prior, n, threadsOpt int, fn func(b prior.Batch, idx []int) error) error {
+	batch, workers := schedule(p, threadsOpt)
+	groups := (n + batch - 1) / batch
+	return forWindows(groups, workers, func(g int) error {
+		idx := make([]int, 0, batch)
+		for i := g * batch; i < min(n, (g+1)*batch); i++ {
+			idx = append(idx, i)
+		}
+		b, err := p.NewBatch(len(idx))
+		if err != nil {
+			return err
+		}
+		return fn(b, idx)
+	})
+}
+
 // encodeWindows codes every window with its own state of p and returns the
-// coded streams and their ideal lengths in bits.
-func encodeWindows(p prior.Prior, windows [][]byte, opt Options) ([][]byte, []float64, error) {
+// coded streams and their ideal lengths in bits. The windows of a batch
+// advance in lock step, one symbol each per step.
+func encodeWindows(p prior.Prior, windows [][]int32, opt Options) ([][]byte, []float64, error) {
 	coded := make([][]byte, len(windows))
 	ideal := make([]float64, len(windows))
 	var total int64
@@ -269,39 +306,56 @@ func encodeWindows(p prior.Prior, windows [][]byte, opt Options) ([][]byte, []fl
 		total += int64(len(w))
 	}
 	prog := &progress{total: total, fn: opt.Progress}
-	err := forWindows(len(windows), threads(opt.Threads), func(i int) error {
-		b, err := p.NewBatch(1)
-		if err != nil {
-			return err
+	err := runBatches(p, len(windows), opt.Threads, func(b prior.Batch, idx []int) error {
+		bufs := make([]bytes.Buffer, len(idx))
+		encs := make([]*coder.Encoder, len(idx))
+		for k := range idx {
+			encs[k] = coder.NewEncoder(&bufs[k])
 		}
-		var buf bytes.Buffer
-		enc := coder.NewEncoder(&buf)
-		dist := make([]coder.Dist, 1)
-		slot, sym := []int{0}, []int{0}
-		bits := 0.0
-		for k, c := range windows[i] {
-			if err := b.Predict(slot, dist); err != nil {
+		var (
+			active []int
+			syms   []int
+			dists  = make([]coder.Dist, len(idx))
+			bits   = make([]float64, len(idx))
+			done   int64
+		)
+		for t := 0; ; t++ {
+			active, syms = active[:0], syms[:0]
+			for k, i := range idx {
+				if t < len(windows[i]) {
+					active = append(active, k)
+					syms = append(syms, int(windows[i][t]))
+				}
+			}
+			if len(active) == 0 {
+				break
+			}
+			if err := b.Predict(active, dists[:len(active)]); err != nil {
 				return err
 			}
-			d := dist[0]
-			cum, f := d.Interval(int(c))
-			if err := enc.EncodeInterval(cum, f, d.Total()); err != nil {
-				return fmt.Errorf("window %d symbol %d: %v", i, k, err)
+			for j, k := range active {
+				d := dists[j]
+				cum, f := d.Interval(syms[j])
+				if err := encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
+					return fmt.Errorf("window %d symbol %d: %v", idx[k], t, err)
+				}
+				bits[k] -= math.Log2(float64(f) / float64(d.Total()))
 			}
-			bits -= math.Log2(float64(f) / float64(d.Total()))
-			sym[0] = int(c)
-			if err := b.Push(slot, sym); err != nil {
+			if err := b.Push(active, syms); err != nil {
 				return err
 			}
-			if (k+1)%progressEvery == 0 {
-				prog.add(progressEvery)
+			if done += int64(len(active)); done >= progressEvery {
+				prog.add(done)
+				done = 0
 			}
 		}
-		prog.add(int64(len(windows[i]) % progressEvery))
-		if err := enc.Close(); err != nil {
-			return err
+		prog.add(done)
+		for k, i := range idx {
+			if err := encs[k].Close(); err != nil {
+				return err
+			}
+			coded[i], ideal[i] = bufs[k].Bytes(), bits[k]
 		}
-		coded[i], ideal[i] = buf.Bytes(), bits
 		return nil
 	})
 	return coded, ideal, err
@@ -347,7 +401,7 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	floats, err := sl.desymbolize(syms, h.Pad)
+	floats, err := symbolizerFor(p, sl).Desymbolize(syms, h.Pad)
 	if err != nil {
 		return nil, nil, fmt.Errorf("corrupt .lmgc file: %v", err)
 	}
@@ -375,61 +429,70 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 	return out, st, nil
 }
 
-func decodeWindows(f *container.File, p prior.Prior, opt Options) ([]byte, error) {
+func decodeWindows(f *container.File, p prior.Prior, opt Options) ([][]int32, error) {
 	h := &f.Header
-	offsets := make([]int64, len(h.Streams)+1)
-	for i, s := range h.Streams {
-		offsets[i+1] = offsets[i] + s.Symbols
+	var total int64
+	for _, s := range h.Streams {
+		total += s.Symbols
 	}
-	// The output grows with the decoding work actually done, so a header
-	// that claims absurd sizes cannot make us allocate them up front.
-	parts := make([][]byte, len(h.Streams))
-	prog := &progress{total: offsets[len(offsets)-1], fn: opt.Progress}
-	err := forWindows(len(h.Streams), threads(opt.Threads), func(i int) error {
-		body, err := f.Stream(i)
-		if err != nil {
-			return err
-		}
-		b, err := p.NewBatch(1)
-		if err != nil {
-			return err
-		}
-		dec, err := coder.NewDecoder(bytes.NewReader(body))
-		if err != nil {
-			return fmt.Errorf("stream %d: %v", i, err)
-		}
-		dist := make([]coder.Dist, 1)
-		slot, sym := []int{0}, []int{0}
-		n := h.Streams[i].Symbols
-		out := make([]byte, 0, min(n, int64(len(body))*64+1024))
-		for k := int64(0); k < n; k++ {
-			if err := b.Predict(slot, dist); err != nil {
-				return err
-			}
-			s, err := dec.Decode(dist[0])
+	// Outputs grow with the decoding work actually done, so a header that
+	// claims absurd sizes cannot make us allocate them up front.
+	out := make([][]int32, len(h.Streams))
+	prog := &progress{total: total, fn: opt.Progress}
+	err := runBatches(p, len(h.Streams), opt.Threads, func(b prior.Batch, idx []int) error {
+		decs := make([]*coder.Decoder, len(idx))
+		for k, i := range idx {
+			body, err := f.Stream(i)
 			if err != nil {
-				return fmt.Errorf("corrupt .lmgc file: stream %d symbol %d: %v", i, k, err)
-			}
-			if s < 0 || s > 255 {
-				return fmt.Errorf("corrupt .lmgc file: stream %d decodes symbol %d outside the byte range", i, s)
-			}
-			out = append(out, byte(s))
-			sym[0] = s
-			if err := b.Push(slot, sym); err != nil {
 				return err
 			}
-			if (k+1)%progressEvery == 0 {
-				prog.add(progressEvery)
+			if decs[k], err = coder.NewDecoder(bytes.NewReader(body)); err != nil {
+				return fmt.Errorf("stream %d: %v", i, err)
+			}
+			out[i] = make([]int32, 0, min(h.Streams[i].Symbols, int64(len(body))*64+1024))
+		}
+		var (
+			active []int
+			syms   []int
+			dists  = make([]coder.Dist, len(idx))
+			done   int64
+		)
+		for t := int64(0); ; t++ {
+			active, syms = active[:0], syms[:0]
+			for k, i := range idx {
+				if t < h.Streams[i].Symbols {
+					active = append(active, k)
+				}
+			}
+			if len(active) == 0 {
+				break
+			}
+			if err := b.Predict(active, dists[:len(active)]); err != nil {
+				return err
+			}
+			for j, k := range active {
+				s, err := decs[k].Decode(dists[j])
+				if err != nil {
+					return fmt.Errorf("corrupt .lmgc file: stream %d symbol %d: %v", idx[k], t, err)
+				}
+				syms = append(syms, s)
+				out[idx[k]] = append(out[idx[k]], int32(s))
+			}
+			if err := b.Push(active, syms); err != nil {
+				return err
+			}
+			if done += int64(len(active)); done >= progressEvery {
+				prog.add(done)
+				done = 0
 			}
 		}
-		prog.add(n % progressEvery)
-		parts[i] = out
+		prog.add(done)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Join(parts, nil), nil
+	return out, nil
 }
 
 // Inspect parses the header of an .lmgc file.

@@ -62,9 +62,42 @@ func reverseFloats(b []byte) {
 	}
 }
 
-// symbolize turns the float bytes into windows of at most window symbols
+// Symbolize turns the float bytes into windows of at most window symbols
 // (bytes of the raw stream or of the text). It returns the windows and the
 // padding added to fill the last chunk.
+func (l layout) Symbolize(data []byte, window int) ([][]int32, int, error) {
+	w, pad, err := l.symbolize(data, window)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([][]int32, len(w))
+	for i, b := range w {
+		out[i] = make([]int32, len(b))
+		for j, c := range b {
+			out[i][j] = int32(c)
+		}
+	}
+	return out, pad, nil
+}
+
+// Desymbolize inverts Symbolize.
+func (l layout) Desymbolize(windows [][]int32, pad int) ([]byte, error) {
+	var n int
+	for _, w := range windows {
+		n += len(w)
+	}
+	b := make([]byte, 0, n)
+	for _, w := range windows {
+		for _, c := range w {
+			if c < 0 || c > 255 {
+				return nil, fmt.Errorf("symbol %d is not a byte", c)
+			}
+			b = append(b, byte(c))
+		}
+	}
+	return l.desymbolize(b, pad)
+}
+
 func (l layout) symbolize(data []byte, window int) (windows [][]byte, pad int, err error) {
 	if l.isRaw() {
 		buf := append([]byte(nil), data...)

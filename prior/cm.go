@@ -59,9 +59,6 @@ func NewCM(period, chunk int) (*CM, error) {
 // Name implements Prior.
 func (m *CM) Name() string { return "cm" }
 
-// Params returns the parameters that, with the name, rebuild the prior.
-func (m *CM) Params() map[string]int { return map[string]int{"period": m.period, "chunk": m.chunk} }
-
 // Fingerprint implements Prior.
 func (m *CM) Fingerprint() string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("lmgc-cm/v%d/period=%d/chunk=%d/hash=%d/limit=%d/lr=%d/w=%d",

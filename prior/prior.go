@@ -35,3 +35,29 @@ type Batch interface {
 	// Reset empties window w.
 	Reset(w int)
 }
+
+// Symbolizer is implemented by priors that define their own symbols for the
+// float data instead of taking its bytes (an LLM prior serializes the floats
+// as text and tokenizes it). The codec then uses it in place of its byte
+// layouts.
+type Symbolizer interface {
+	// Symbolize turns the float32 bytes into windows of at most window
+	// symbols each and returns the padding it added (recorded in the file).
+	Symbolize(data []byte, window int) (windows [][]int32, pad int, err error)
+	// Desymbolize inverts Symbolize.
+	Desymbolize(windows [][]int32, pad int) ([]byte, error)
+}
+
+// Batched is implemented by priors that evaluate many windows at once
+// (their own threads split the work inside one call). The codec then runs
+// BatchWindows windows in lock step in a single worker instead of one
+// window per worker.
+type Batched interface {
+	BatchWindows() int
+}
+
+// Parameterized priors report the parameters that rebuild them; the codec
+// stores them in the file.
+type Parameterized interface {
+	Params() map[string]any
+}

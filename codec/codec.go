@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior"
+	"github.com/lmgc/lmgc/prior/llm"
 	"github.com/lmgc/lmgc/tensorio"
 )
 
@@ -40,6 +42,14 @@ type Options struct {
 	Window int
 	// Threads is the number of windows coded at once (default: all CPUs).
 	Threads int
+	// Model is the GGUF file of the "llm" prior (compress and decompress).
+	Model string
+	// LLM holds the llm prior's settings: Mode ("constrained" or "paper"),
+	// Prompt, Batch. Its Format, BytesPerGroup, SignFirst and Window come
+	// from the fields above.
+	LLM llm.Config
+	// Estimate computes the ideal size only: no coding, no output.
+	Estimate bool
 	// Progress, if set, is called from worker goroutines with the symbols
 	// done so far and the total; it must be safe for concurrent use.
 	Progress func(done, total int64)
@@ -63,6 +73,7 @@ type Stats struct {
 	Seconds         float64 `json:"seconds"`
 	Prior           string  `json:"prior"`
 	Fingerprint     string  `json:"fingerprint"`
+	Estimate        bool    `json:"estimate,omitempty"`
 }
 
 func (s *Stats) finish(h *container.Header, compressed int64, start time.Time) {
@@ -101,18 +112,25 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	}
 	if opt.Window == 0 {
 		opt.Window = DefaultWindow
+		if opt.Prior == "llm" {
+			opt.Window = 2048
+		}
+	}
+	if opt.Prior == "llm" && (opt.Format == "" || opt.Format == FormatRaw) {
+		opt.Format = "hex-space" // the LLM reads text
 	}
 	sl, err := newLayout(opt.Format, opt.BytesPerGroup, opt.SignFirst)
 	if err != nil {
 		return nil, err
 	}
-	if !sl.isRaw() && opt.Window < sl.chunkSymbols() {
+	if opt.Prior != "llm" && !sl.isRaw() && opt.Window < sl.chunkSymbols() {
 		return nil, fmt.Errorf("window of %d symbols is smaller than one %d-symbol chunk", opt.Window, sl.chunkSymbols())
 	}
-	p, params, err := newPrior(opt.Prior, sl)
+	p, params, err := newPrior(opt, sl)
 	if err != nil {
 		return nil, err
 	}
+	defer closePrior(p)
 	sum := sha256.Sum256(src)
 	h := &container.Header{
 		Original: container.Original{
@@ -160,6 +178,15 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	if err != nil {
 		return nil, err
 	}
+	if opt.Estimate {
+		for i, w := range windows {
+			h.IdealBits += ideal[i]
+			h.Tokens += int64(len(w))
+		}
+		st := &Stats{Estimate: true}
+		st.finish(h, 0, start)
+		return st, nil
+	}
 	h.Streams = make([]container.Stream, len(windows))
 	for i, w := range windows {
 		bodies[1+i] = coded[i]
@@ -176,31 +203,75 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	return st, nil
 }
 
-// newPrior builds the prior named name for the layout and returns the
+// newPrior builds the prior opt names for the layout and returns the
 // parameters that rebuild it.
-func newPrior(name string, sl layout) (prior.Prior, map[string]any, error) {
+func newPrior(opt Options, sl layout) (prior.Prior, map[string]any, error) {
 	params := map[string]any{"period": sl.period(), "chunk": sl.chunkSymbols()}
-	switch name {
+	switch opt.Prior {
 	case "", "order2":
 		p, err := prior.NewOrder2(sl.period(), sl.chunkSymbols())
 		return p, params, err
 	case "cm":
 		p, err := prior.NewCM(sl.period(), sl.chunkSymbols())
 		return p, params, err
+	case "llm":
+		if opt.Model == "" {
+			return nil, nil, errors.New("the llm prior needs a model: --model FILE.gguf")
+		}
+		c := opt.LLM
+		c.Format, c.BytesPerGroup, c.SignFirst, c.Window = opt.Format, opt.BytesPerGroup, opt.SignFirst, opt.Window
+		if c.Format == FormatRaw {
+			c.Format = ""
+		}
+		if c.Threads == 0 {
+			c.Threads = opt.Threads
+		}
+		p, err := llm.Open(opt.Model, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, p.Params(), nil
 	}
-	return nil, nil, fmt.Errorf("unknown prior %q (available: order2, cm)", name)
+	return nil, nil, fmt.Errorf("unknown prior %q (available: order2, cm, llm)", opt.Prior)
+}
+
+func closePrior(p prior.Prior) {
+	if c, ok := p.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // priorFromHeader rebuilds the prior a file names and checks that it is
 // exactly the one that coded the file.
-func priorFromHeader(h *container.Header, sl layout) (prior.Prior, error) {
-	p, _, err := newPrior(h.Prior.Name, sl)
+func priorFromHeader(h *container.Header, sl layout, opt Options) (prior.Prior, error) {
+	opt.Prior = h.Prior.Name
+	if h.Prior.Name == "llm" {
+		c, err := llm.ConfigFromParams(h.Prior.Params)
+		if err != nil {
+			return nil, fmt.Errorf("corrupt .lmgc file: %v", err)
+		}
+		if opt.Model == "" {
+			return nil, fmt.Errorf("the file was compressed with an LLM prior (model fingerprint %s): give that model with --model FILE.gguf", h.Prior.Fingerprint)
+		}
+		c.Threads, c.Batch = opt.LLM.Threads, opt.LLM.Batch
+		if c.Threads == 0 {
+			c.Threads = opt.Threads
+		}
+		opt.LLM = c
+		opt.Format, opt.BytesPerGroup, opt.SignFirst, opt.Window = c.Format, c.BytesPerGroup, c.SignFirst, c.Window
+	}
+	p, _, err := newPrior(opt, sl)
 	if err != nil {
 		return nil, fmt.Errorf("file needs prior %q: %v", h.Prior.Name, err)
 	}
 	if fp := p.Fingerprint(); fp != h.Prior.Fingerprint {
-		return nil, fmt.Errorf("prior mismatch: the file was coded with %s %s, this prior is %s %s",
-			h.Prior.Name, h.Prior.Fingerprint, p.Name(), fp)
+		closePrior(p)
+		what := "prior"
+		if h.Prior.Name == "llm" {
+			what = "model"
+		}
+		return nil, fmt.Errorf("%s mismatch: the file was coded with %s %s, this %s is %s", what,
+			h.Prior.Name, h.Prior.Fingerprint, what, fp)
 	}
 	return p, nil
 }
@@ -336,8 +407,13 @@ func encodeWindows(p prior.Prior, windows [][]int32, opt Options) ([][]byte, []f
 			for j, k := range active {
 				d := dists[j]
 				cum, f := d.Interval(syms[j])
-				if err := encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
-					return fmt.Errorf("window %d symbol %d: %v", idx[k], t, err)
+				if f == 0 {
+					return fmt.Errorf("window %d symbol %d: the prior gives symbol %d no probability", idx[k], t, syms[j])
+				}
+				if !opt.Estimate {
+					if err := encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
+						return fmt.Errorf("window %d symbol %d: %v", idx[k], t, err)
+					}
 				}
 				bits[k] -= math.Log2(float64(f) / float64(d.Total()))
 			}
@@ -375,10 +451,11 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("corrupt .lmgc file: %v", err)
 	}
-	p, err := priorFromHeader(h, sl)
+	p, err := priorFromHeader(h, sl, opt)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer closePrior(p)
 	other, err := f.Other()
 	if err != nil {
 		return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/prior/llm"
 )
 
 func init() {
@@ -18,11 +19,16 @@ func init() {
 func runCompress(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compress", stderr)
 	out := fs.String("o", "", "output file (default IN.lmgc; - for stdout)")
-	pr := fs.String("prior", "order2", "probability model: order2 (fast, default), cm (context mixing: smaller, slower)")
-	format := fs.String("format", "raw", "serialization: raw, or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
+	pr := fs.String("prior", "order2", "probability model: order2 (fast, default), cm (context mixing: smaller, slower), llm (a language model: --model)")
+	model := fs.String("model", "", "llm prior: the GGUF model file")
+	mode := fs.String("mode", "constrained", "llm prior: constrained (hex digits only, separators free) or paper (the reference pipeline)")
+	prompt := fs.String("prompt", "", "llm prior, constrained mode: fixed text after BOS")
+	batch := fs.Int("batch", 8, "llm prior: windows evaluated side by side")
+	estimate := fs.Bool("estimate", false, "report the ideal size (-sum log2 p) without coding or writing a file")
+	format := fs.String("format", "", "serialization: raw (default; llm: hs), or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
 	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")
-	window := fs.Int("window", codec.DefaultWindow, "symbols per independently decodable window")
+	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")
 	threads := fs.Int("threads", 0, "windows coded in parallel (default: all CPUs)")
 	force := fs.Bool("force", false, "overwrite the output file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -43,8 +49,10 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 			*out = in + ".lmgc"
 		}
 	}
-	if err := checkOutput(*out, *force); err != nil {
-		return err
+	if !*estimate {
+		if err := checkOutput(*out, *force); err != nil {
+			return err
+		}
 	}
 	src, err := readInput(in)
 	if err != nil {
@@ -52,16 +60,21 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	}
 	bar := newProgress(stderr, *quiet, "compress", "sym")
 	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,
-		Window: *window, Threads: *threads, Progress: bar.update}
+		Window: *window, Threads: *threads, Progress: bar.update, Model: *model, Estimate: *estimate,
+		LLM: llm.Config{Mode: *mode, Prompt: *prompt, Batch: *batch}}
 	var buf bytes.Buffer
 	st, err := codec.Compress(&buf, src, in, opt)
 	bar.done()
 	if err != nil {
 		return err
 	}
+	if *estimate {
+		return report(stdout, stderr, st, *jsonOut, *quiet, false)
+	}
 	if *verify {
 		vbar := newProgress(stderr, *quiet, "verify", "sym")
-		got, _, err := codec.Decompress(buf.Bytes(), codec.Options{Threads: *threads, Progress: vbar.update})
+		got, _, err := codec.Decompress(buf.Bytes(), codec.Options{Threads: *threads, Progress: vbar.update,
+			Model: *model, LLM: llm.Config{Batch: *batch}})
 		vbar.done()
 		if err != nil {
 			return fmt.Errorf("verification failed: %v", err)
@@ -91,9 +104,14 @@ func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified 
 	if quiet {
 		return nil
 	}
-	msg := fmt.Sprintf("%d -> %d bytes (%.2f%%), ideal %.0f bytes, %.3f bits/float, %d symbols, %.2fs (%.2f MB/s)",
-		st.OriginalBytes, st.CompressedBytes, st.RatePercent, st.IdealBytes, st.BitsPerFloat, st.Tokens,
-		st.Seconds, float64(st.OriginalBytes)/1e6/max(st.Seconds, 1e-9))
+	msg := fmt.Sprintf("%d -> %d bytes (%.2f%%), ideal %.0f bytes, %.3f bits/float, %d tokens (%.2f/float), %.2fs (%.2f MB/s, %s tokens/s)",
+		st.OriginalBytes, st.CompressedBytes, st.RatePercent, st.IdealBytes, st.BitsPerFloat, st.Tokens, st.TokensPerFloat,
+		st.Seconds, float64(st.OriginalBytes)/1e6/max(st.Seconds, 1e-9), human(float64(st.Tokens)/max(st.Seconds, 1e-9)))
+	if st.Estimate {
+		msg = fmt.Sprintf("estimate: %d bytes -> ideal %.0f bytes (%.2f%% plus the file header), %.3f bits/float, %d tokens (%.2f/float), %.2fs (%s tokens/s)",
+			st.OriginalBytes, st.IdealBytes, 100*st.IdealBytes/max(float64(st.OriginalBytes), 1), 8*st.IdealBytes/max(float64(st.FloatBytes/4), 1),
+			st.Tokens, st.TokensPerFloat, st.Seconds, human(float64(st.Tokens)/max(st.Seconds, 1e-9)))
+	}
 	if verified {
 		msg += ", verified"
 	}
@@ -105,6 +123,8 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("decompress", stderr)
 	out := fs.String("o", "", "output file (default IN without .lmgc; - for stdout)")
 	threads := fs.Int("threads", 0, "windows decoded in parallel (default: all CPUs)")
+	model := fs.String("model", "", "llm prior: the GGUF model file the input was compressed with")
+	batch := fs.Int("batch", 8, "llm prior: windows evaluated side by side")
 	force := fs.Bool("force", false, "overwrite the output file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	jsonOut := fs.Bool("json", false, "print a JSON summary")
@@ -134,7 +154,8 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	bar := newProgress(stderr, *quiet, "decompress", "sym")
-	data, st, err := codec.Decompress(src, codec.Options{Threads: *threads, Progress: bar.update})
+	data, st, err := codec.Decompress(src, codec.Options{Threads: *threads, Progress: bar.update,
+		Model: *model, LLM: llm.Config{Batch: *batch}})
 	bar.done()
 	if err != nil {
 		return err

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lmgc/lmgc/tensorio"
+)
+
+// lmgc runs the CLI in-process and returns its exit status and output.
+func lmgc(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeGaussianNPY(t *testing.T, path string, n int) []byte {
+	r := rand.New(rand.NewPCG(3, 4))
+	data := make([]byte, 4*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(float32(r.NormFloat64()*1e-3)))
+	}
+	var b bytes.Buffer
+	if err := tensorio.WriteNPY(&b, "<f4", []int64{int64(n)}, false, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestCompressDecompressInspect(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "g.npy")
+	orig := writeGaussianNPY(t, in, 20000)
+	code, out, errs := lmgc(t, "compress", in, "--json", "--verify", "--format", "hs")
+	if code != 0 {
+		t.Fatalf("compress: %d %s", code, errs)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	for _, k := range []string{"original_bytes", "compressed_bytes", "rate_percent", "ideal_bits", "seconds"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("--json lacks %q", k)
+		}
+	}
+	if st["verified"] != true {
+		t.Errorf("verified = %v", st["verified"])
+	}
+	// Refuses to overwrite without --force.
+	if code, _, errs := lmgc(t, "compress", in); code == 0 || !strings.Contains(errs, "already exists") {
+		t.Errorf("overwrite: code %d, %q", code, errs)
+	}
+	code, out, errs = lmgc(t, "inspect", in+".lmgc")
+	if code != 0 || !strings.Contains(out, "hex-space") || !strings.Contains(out, "fingerprint") {
+		t.Errorf("inspect: %d %q %q", code, out, errs)
+	}
+	os.Rename(in, in+".orig")
+	if code, _, errs := lmgc(t, "decompress", in+".lmgc"); code != 0 {
+		t.Fatalf("decompress: %s", errs)
+	}
+	got, _ := os.ReadFile(in)
+	if !bytes.Equal(got, orig) {
+		t.Fatal("decompressed file differs")
+	}
+}
+
+func TestCorruptFileLeavesNoOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "g.npy")
+	writeGaussianNPY(t, in, 5000)
+	if code, _, errs := lmgc(t, "compress", "--quiet", in, "-o", filepath.Join(dir, "g.lmgc")); code != 0 {
+		t.Fatal(errs)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "g.lmgc"))
+	b[len(b)-3] ^= 0x10
+	bad := filepath.Join(dir, "bad.lmgc")
+	os.WriteFile(bad, b, 0o644)
+	code, _, errs := lmgc(t, "decompress", bad, "-o", filepath.Join(dir, "out.npy"))
+	if code == 0 || !strings.Contains(errs, "checksum mismatch") {
+		t.Errorf("corrupt file: code %d, %q", code, errs)
+	}
+	if strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("error is not one line: %q", errs)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "g.npy" && e.Name() != "g.lmgc" && e.Name() != "bad.lmgc" {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	npy := filepath.Join(dir, "bad.npy")
+	os.WriteFile(npy, []byte("\x93NUMPY\x01\x00\x10\x00{'descr': '<f4',}"), 0o644)
+	cases := [][]string{
+		{"compress", npy},
+		{"compress", filepath.Join(dir, "missing.f32")},
+		{"decompress", npy, "-o", filepath.Join(dir, "x")},
+		{"compress", "--prior", "nope", npy},
+		{"compress", "--format", "hex-upper", npy},
+		{"frobnicate"},
+	}
+	for _, c := range cases {
+		code, _, errs := lmgc(t, c...)
+		if code == 0 || errs == "" {
+			t.Errorf("%v: code %d, stderr %q", c, code, errs)
+		}
+	}
+	if _, err := os.Stat(npy + ".lmgc"); err == nil {
+		t.Error("a failed compress left an output file")
+	}
+}

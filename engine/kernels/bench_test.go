@@ -1,0 +1,34 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+func BenchmarkDot(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, y := randVec(r, 4096, 1), randVec(r, 4096, 1)
+	b.SetBytes(4 * 4096)
+	for b.Loop() {
+		Dot(x, y)
+	}
+}
+
+// BenchmarkMatMul multiplies a 2048x2048 matrix by 1 and 16 columns.
+func BenchmarkMatMul(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, typ := range []Type{F32, F16, BF16, Q8_0} {
+		m, _ := matrixOf(&testing.T{}, r, typ, 2048, 2048)
+		for _, batch := range []int{1, 16} {
+			x := randVec(r, batch*2048, 1)
+			dst := make([]float32, batch*2048)
+			b.Run(fmt.Sprintf("%v/batch%d", typ, batch), func(b *testing.B) {
+				for b.Loop() {
+					MatMul(dst, m, x, batch, 1)
+				}
+				b.ReportMetric(float64(2*2048*2048*batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package kernels
+
+import "math"
+
+// RMSNorm writes dst[i] = float32(float32(x[i]*scale) * w[i]) where, as in
+// llama.cpp,
+//
+//	sum   = sum over i in order of float64(float32(x[i]*x[i]))  (float64)
+//	mean  = float32(sum / float64(n))
+//	scale = 1 / float32(sqrt(mean + eps))   (float32 ops; sqrt is exact IEEE)
+//
+// dst may alias x.
+func RMSNorm(dst, x, w []float32, eps float32) {
+	n := len(x)
+	dst, w = dst[:n], w[:n]
+	var sum float64
+	for _, v := range x {
+		sum += float64(float32(v * v))
+	}
+	mean := float32(sum / float64(n))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		dst[i] = float32(v*scale) * w[i]
+	}
+}
+
+// Softmax replaces x by its softmax, as llama.cpp's soft_max does:
+//
+//	m = max x[i]; e[i] = Exp(x[i] - m)
+//	sum = sum over i in order of float64(e[i])   (float64)
+//	x[i] = e[i] * float32(1/sum)
+//
+// Elements equal to -Inf get probability 0. x must not be empty and must
+// hold at least one finite value.
+func Softmax(x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float64
+	for i, v := range x {
+		e := Exp(v - m)
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i, v := range x {
+		x[i] = v * inv
+	}
+}
+
+// SiLU returns x / (1 + Exp(-x)).
+func SiLU(x float32) float32 { return x / (1 + Exp(-x)) }
+
+// SwiGLU writes dst[i] = float32(SiLU(gate[i]) * up[i]). dst may alias
+// either input.
+func SwiGLU(dst, gate, up []float32) {
+	n := len(dst)
+	gate, up = gate[:n], up[:n]
+	for i := range dst {
+		dst[i] = SiLU(gate[i]) * up[i]
+	}
+}
+
+// Add writes dst[i] = x[i] + y[i]. dst may alias either input.
+func Add(dst, x, y []float32) {
+	n := len(dst)
+	x, y = x[:n], y[:n]
+	for i := range dst {
+		dst[i] = x[i] + y[i]
+	}
+}
+
+// RopeAngles writes the rotation of position pos for the dims/2 pairs of a
+// head into cos and sin, as llama.cpp computes them:
+//
+//	thetaScale = float32(base^(-2/dims))   (deterministic float64 pow)
+//	theta_0 = float32(pos); theta_{i+1} = float32(theta_i * thetaScale)
+//	cos[i], sin[i] = float32 of the float64 cos/sin of theta_i
+//
+// The cos/sin and pow are this package's own float64 routines (detmath.go),
+// the same on every machine.
+func RopeAngles(cos, sin []float32, pos, dims int, base float32) {
+	half := dims / 2
+	cos, sin = cos[:half], sin[:half]
+	scale := float32(detPow(float64(base), -2/float64(dims)))
+	theta := float32(pos)
+	for i := 0; i < half; i++ {
+		s, c := detSinCos(float64(theta))
+		cos[i], sin[i] = float32(c), float32(s)
+		theta = theta * scale
+	}
+}
+
+// Rope rotates the pairs of one head x by the angles from RopeAngles.
+// Normal (llama) style pairs x[2i] with x[2i+1]; NEOX style (qwen2) pairs
+// x[i] with x[i+dims/2], where dims = 2*len(cos) <= len(x); elements past
+// dims are left alone. Each pair (a, b) becomes
+//
+//	(float32(a*c) - float32(b*s), float32(a*s) + float32(b*c)).
+func Rope(x, cos, sin []float32, neox bool) {
+	half := len(cos)
+	sin = sin[:half]
+	if neox {
+		x = x[:2*half]
+		for i := 0; i < half; i++ {
+			a, b, c, s := x[i], x[i+half], cos[i], sin[i]
+			x[i] = float32(a*c) - float32(b*s)
+			x[i+half] = float32(a*s) + float32(b*c)
+		}
+		return
+	}
+	x = x[:2*half]
+	for i := 0; i < half; i++ {
+		a, b, c, s := x[2*i], x[2*i+1], cos[i], sin[i]
+		x[2*i] = float32(a*c) - float32(b*s)
+		x[2*i+1] = float32(a*s) + float32(b*c)
+	}
+}

@@ -1,0 +1,68 @@
+package llama
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lmgc/lmgc/engine/gguf"
+)
+
+func TestLoadErrors(t *testing.T) {
+	kv := func(key string, v any) func(*gguf.Writer) {
+		return func(w *gguf.Writer) { w.AddKV(key, v) }
+	}
+	cases := []struct {
+		name   string
+		skip   string
+		mutate func(*gguf.Writer)
+		want   string
+	}{
+		{"unknown arch", "", kv("general.architecture", "gpt2"), "unsupported architecture"},
+		{"missing key", "", kv("llama.embedding_length", "wide"), "not an integer"},
+		{"huge layer count", "", kv("llama.block_count", uint32(1<<20)), "layers"},
+		{"too many layers", "", kv("llama.block_count", uint32(3)), "missing tensor blk.2"},
+		{"heads vs kv heads", "", kv("llama.attention.head_count_kv", uint32(3)), "KV heads"},
+		{"width vs shapes", "", kv("llama.feed_forward_length", uint32(64)), "shape"},
+		{"odd rope dims", "", kv("llama.rope.dimension_count", uint32(7)), "RoPE"},
+		{"bad eps", "", kv("llama.attention.layer_norm_rms_epsilon", float32(-1)), "epsilon"},
+		{"missing tensor", "blk.1.ffn_up.weight", nil, "missing tensor blk.1.ffn_up.weight"},
+		{"missing norm", "output_norm.weight", nil, "missing tensor output_norm.weight"},
+	}
+	for _, c := range cases {
+		spec := tiny("llama", gguf.F16)
+		spec.skip, spec.mutate = c.skip, c.mutate
+		_, err := Load(buildModel(t, spec))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+	// qwen2 requires its biases.
+	spec := tiny("qwen2", gguf.F32)
+	spec.skip = "blk.0.attn_k.bias"
+	if _, err := Load(buildModel(t, spec)); err == nil || !strings.Contains(err.Error(), "attn_k.bias") {
+		t.Errorf("qwen2 without a bias: error %v", err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	m := loadTiny(t, tiny("qwen2", gguf.Q8_0))
+	c := m.Config()
+	want := Config{Arch: "qwen2", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16, FFDim: 96, Vocab: 300,
+		ContextLen: 256, NormEps: 1e-5, RopeBase: 10000, RopeDims: 16, RopeNeox: true, QKVBias: true}
+	if c != want {
+		t.Errorf("Config() = %+v\nwant %+v", c, want)
+	}
+	if m.VocabSize() != 300 {
+		t.Errorf("VocabSize() = %d", m.VocabSize())
+	}
+	if got := Archs(); len(got) < 2 || got[0] != "llama" || got[1] != "qwen2" {
+		t.Errorf("Archs() = %v", got)
+	}
+}
+
+func TestKVBytes(t *testing.T) {
+	m := loadTiny(t, tiny("llama", gguf.F16)) // 2 layers, 2 KV heads of 16
+	if got, want := m.KVBytes(3, 10), int64(3*10*32*2*2*2); got != want {
+		t.Errorf("KVBytes(3, 10) = %d, want %d", got, want)
+	}
+}

@@ -1,0 +1,252 @@
+// Package llama runs llama-style decoder-only transformers (the llama and
+// qwen2 GGUF architectures) deterministically: for a window of tokens the
+// logits are bit-identical whether it is evaluated as one batch, token by
+// token with the KV cache, side by side with other sequences, with any
+// number of threads, on any machine. All arithmetic goes through package
+// kernels; docs/DETERMINISM.md states the contract and every order of
+// operations.
+//
+// The numerics follow llama.cpp's CPU backend where it is deterministic:
+// activations are rounded to the weight type's dot type (F16, BF16, Q8_0)
+// before each matrix product, the KV cache is F16, and the attention
+// probabilities are rounded to F16 before they weight the values.
+package llama
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/lmgc/lmgc/engine/gguf"
+	"github.com/lmgc/lmgc/engine/kernels"
+)
+
+// Model is a loaded model. Its weights stay memory-mapped where the file's
+// type is F32, F16, BF16 or Q8_0; other quantized types (Q4_0, Q4_K, Q5_K,
+// Q6_K, ...) are converted to Q8_0 in memory at load time. A Model is safe
+// for concurrent use by several States.
+type Model struct {
+	cfg      Config
+	threads  int
+	tokEmbd  *kernels.Matrix
+	layers   []layer
+	outNorm  []float32
+	output   *kernels.Matrix
+	kqScale  float32
+	gqaRatio int
+}
+
+type layer struct {
+	attnNorm, ffnNorm []float32
+	wq, wk, wv, wo    *kernels.Matrix
+	bq, bk, bv        []float32
+	wGate, wUp, wDown *kernels.Matrix
+}
+
+// Option configures Load.
+type Option func(*Model)
+
+// WithThreads sets the number of goroutines a forward pass uses (default
+// GOMAXPROCS). The results do not depend on it.
+func WithThreads(n int) Option {
+	return func(m *Model) {
+		if n >= 1 {
+			m.threads = n
+		}
+	}
+}
+
+// Load builds a Model from a GGUF file. The file must stay open (not
+// Closed) while the Model is used, since the weights are read from its
+// memory mapping.
+func Load(f *gguf.File, opts ...Option) (*Model, error) {
+	name := f.Architecture()
+	a, err := lookupArch(name)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := readConfig(f, a, name)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Layers > len(f.Tensors) {
+		return nil, fmt.Errorf("llama: %d layers but only %d tensors", cfg.Layers, len(f.Tensors))
+	}
+	m := &Model{threads: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		o(m)
+	}
+	l := loader{f: f}
+	m.tokEmbd = l.matrix("token_embd.weight", -1, cfg.Dim)
+	if m.tokEmbd != nil {
+		cfg.Vocab = m.tokEmbd.Rows
+	}
+	m.outNorm = l.vector("output_norm.weight", cfg.Dim)
+	if _, ok := f.Tensor("output.weight"); ok {
+		m.output = l.matrix("output.weight", cfg.Vocab, cfg.Dim)
+	} else {
+		cfg.TiedOutput = true
+		m.output = m.tokEmbd
+	}
+	qDim, kvDim := cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim
+	m.layers = make([]layer, cfg.Layers)
+	for i := range m.layers {
+		if l.err != nil {
+			break
+		}
+		b := fmt.Sprintf("blk.%d.", i)
+		ly := &m.layers[i]
+		ly.attnNorm = l.vector(b+"attn_norm.weight", cfg.Dim)
+		ly.wq = l.matrix(b+"attn_q.weight", qDim, cfg.Dim)
+		ly.wk = l.matrix(b+"attn_k.weight", kvDim, cfg.Dim)
+		ly.wv = l.matrix(b+"attn_v.weight", kvDim, cfg.Dim)
+		ly.wo = l.matrix(b+"attn_output.weight", cfg.Dim, qDim)
+		if cfg.QKVBias {
+			ly.bq = l.vector(b+"attn_q.bias", qDim)
+			ly.bk = l.vector(b+"attn_k.bias", kvDim)
+			ly.bv = l.vector(b+"attn_v.bias", kvDim)
+		}
+		ly.ffnNorm = l.vector(b+"ffn_norm.weight", cfg.Dim)
+		ly.wGate = l.matrix(b+"ffn_gate.weight", cfg.FFDim, cfg.Dim)
+		ly.wUp = l.matrix(b+"ffn_up.weight", cfg.FFDim, cfg.Dim)
+		ly.wDown = l.matrix(b+"ffn_down.weight", cfg.Dim, cfg.FFDim)
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	m.cfg = cfg
+	m.gqaRatio = cfg.Heads / cfg.KVHeads
+	// As llama.cpp: 1/sqrtf(head_dim); sqrt is exact IEEE in every Go port.
+	m.kqScale = 1 / sqrt32(float32(cfg.HeadDim))
+	return m, nil
+}
+
+// Config returns the model's hyper-parameters.
+func (m *Model) Config() Config { return m.cfg }
+
+// VocabSize returns the number of logits per position.
+func (m *Model) VocabSize() int { return m.cfg.Vocab }
+
+// loader reads tensors, remembering the first error.
+type loader struct {
+	f   *gguf.File
+	err error
+}
+
+func (l *loader) fail(format string, args ...any) {
+	if l.err == nil {
+		l.err = fmt.Errorf("llama: "+format, args...)
+	}
+}
+
+func (l *loader) tensor(name string) (*gguf.TensorInfo, []byte) {
+	if l.err != nil {
+		return nil, nil
+	}
+	t, ok := l.f.Tensor(name)
+	if !ok {
+		l.fail("missing tensor %s", name)
+		return nil, nil
+	}
+	data, err := l.f.TensorData(t)
+	if err != nil {
+		l.fail("tensor %s: %v", name, err)
+		return nil, nil
+	}
+	return t, data
+}
+
+// vector returns a 1-D tensor of n elements as float32.
+func (l *loader) vector(name string, n int) []float32 {
+	t, data := l.tensor(name)
+	if t == nil {
+		return nil
+	}
+	if len(t.Shape) != 1 || t.Shape[0] != int64(n) {
+		l.fail("tensor %s has shape %v, want [%d]", name, t.Shape, n)
+		return nil
+	}
+	v := make([]float32, n)
+	if err := gguf.Dequantize(t.Type, data, int64(n), v); err != nil {
+		l.fail("tensor %s: %v", name, err)
+		return nil
+	}
+	return v
+}
+
+// matrix returns a 2-D tensor of rows x cols (ggml shape [cols, rows]);
+// rows < 0 accepts any number of rows.
+func (l *loader) matrix(name string, rows, cols int) *kernels.Matrix {
+	t, data := l.tensor(name)
+	if t == nil {
+		return nil
+	}
+	if len(t.Shape) != 2 || t.Shape[0] != int64(cols) || (rows >= 0 && t.Shape[1] != int64(rows)) ||
+		t.Shape[1] <= 0 || t.Shape[1] > maxDim {
+		want := fmt.Sprintf("[%d, %d]", cols, rows)
+		if rows < 0 {
+			want = fmt.Sprintf("[%d, n]", cols)
+		}
+		l.fail("tensor %s has shape %v, want %s", name, t.Shape, want)
+		return nil
+	}
+	r := int(t.Shape[1])
+	var typ kernels.Type
+	switch t.Type {
+	case gguf.F32:
+		typ = kernels.F32
+	case gguf.F16:
+		typ = kernels.F16
+	case gguf.BF16:
+		typ = kernels.BF16
+	case gguf.Q8_0:
+		typ = kernels.Q8_0
+	default:
+		data = l.toQ8(t, data, r, cols)
+		typ = kernels.Q8_0
+	}
+	if l.err != nil {
+		return nil
+	}
+	mat, err := kernels.NewMatrix(typ, r, cols, data)
+	if err != nil {
+		l.fail("tensor %s: %v", name, err)
+		return nil
+	}
+	return mat
+}
+
+// toQ8 converts a tensor of another quantized type to Q8_0, a few rows at
+// a time: Dequantize, then gguf.Quantize's Q8_0 (llama.cpp's reference
+// quantizer quantize_row_q8_0_ref).
+func (l *loader) toQ8(t *gguf.TensorInfo, data []byte, rows, cols int) []byte {
+	if !gguf.CanDequantize(t.Type) {
+		l.fail("tensor %s has unsupported type %v", t.Name, t.Type)
+		return nil
+	}
+	if cols%kernels.BlockQ8Len != 0 {
+		l.fail("tensor %s: row length %d is not a multiple of 32", t.Name, cols)
+		return nil
+	}
+	inRow, err := t.Type.RowBytes(int64(cols))
+	if err != nil || inRow*int64(rows) != int64(len(data)) {
+		l.fail("tensor %s: %d bytes for %d rows of %d %v", t.Name, len(data), rows, cols, t.Type)
+		return nil
+	}
+	const chunk = 64
+	out := make([]byte, 0, rows*(cols/kernels.BlockQ8Len*kernels.BlockQ8Size))
+	buf := make([]float32, chunk*cols)
+	for r := 0; r < rows; r += chunk {
+		n := min(chunk, rows-r)
+		src := data[int64(r)*inRow : int64(r+n)*inRow]
+		if err := gguf.Dequantize(t.Type, src, int64(n*cols), buf); err != nil {
+			l.fail("tensor %s: %v", t.Name, err)
+			return nil
+		}
+		out, err = gguf.Quantize(gguf.Q8_0, buf[:n*cols], out)
+		if err != nil {
+			l.fail("tensor %s: %v", t.Name, err)
+			return nil
+		}
+	}
+	return out
+}

@@ -1,0 +1,282 @@
+// Package llamacpp runs llama.cpp as a reference for lmgc's Go transformer
+// engine and measures how closely two sets of next-token distributions
+// agree.
+//
+// llama.cpp is reached through the npm package node-llama-cpp (pinned in
+// package.json next to this file; install it with
+// "npm ci --omit=optional --ignore-scripts" in this directory), which ships
+// prebuilt CPU binaries; the Node script refrun.mjs does the work. Nothing here is needed to compress or decompress: the
+// package exists for tests, which call Available and skip when it reports
+// a reason.
+package llamacpp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// DirEnv names the environment variable that overrides the directory
+// holding refrun.mjs and its node_modules (by default the directory of this
+// source file, or the working directory, as for this package's tests, when
+// the binary was built with -trimpath).
+const DirEnv = "LMGC_LLAMACPP_DIR"
+
+// dir returns the directory of refrun.mjs.
+func dir() string {
+	if d := os.Getenv(DirEnv); d != "" {
+		return d
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Dir(file)
+	}
+	d, _ := os.Getwd()
+	return d
+}
+
+var (
+	availOnce sync.Once
+	availErr  error
+	nodePath  string
+)
+
+// Available reports why llama.cpp cannot be run here, or nil if it can:
+// node (version 20 or later) must be on the PATH, and refrun.mjs with an
+// installed node-llama-cpp and its linux-x64 binaries must be in the
+// package directory. Tests pass the error to t.Skip.
+func Available() error {
+	availOnce.Do(func() { availErr = available() })
+	return availErr
+}
+
+func available() error {
+	d := dir()
+	if d == "" {
+		return errors.New("llamacpp: cannot locate the package directory (set " + DirEnv + ")")
+	}
+	var err error
+	nodePath, err = exec.LookPath("node")
+	if err != nil {
+		return errors.New("llamacpp: node is not installed")
+	}
+	out, err := exec.Command(nodePath, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("llamacpp: node --version: %v", err)
+	}
+	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+	major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	if err != nil || major < 20 {
+		return fmt.Errorf("llamacpp: node %s is too old (node-llama-cpp needs 20 or later)", v)
+	}
+	for _, p := range []string{
+		"refrun.mjs",
+		"node_modules/node-llama-cpp/package.json",
+		"node_modules/@node-llama-cpp/" + runtime.GOOS + "-" + nodeArch() + "/package.json",
+	} {
+		if _, err := os.Stat(filepath.Join(d, p)); err != nil {
+			return fmt.Errorf("llamacpp: %s missing in %s (run \"npm ci --omit=optional --ignore-scripts\" there)", p, d)
+		}
+	}
+	return nil
+}
+
+func nodeArch() string {
+	if runtime.GOARCH == "amd64" {
+		return "x64"
+	}
+	return runtime.GOARCH
+}
+
+// Option configures a llama.cpp run.
+type Option func(*config)
+
+type config struct {
+	kv      string
+	threads int
+}
+
+// WithKVCache sets the type of llama.cpp's key/value cache: "f16" (the
+// default, as in llama.cpp and lmgc's engine) or "f32" (no rounding).
+func WithKVCache(typ string) Option {
+	return func(c *config) { c.kv = typ }
+}
+
+// WithThreads sets the number of threads llama.cpp uses (default 1).
+func WithThreads(n int) Option {
+	return func(c *config) { c.threads = n }
+}
+
+// Job is one evaluation for Run.
+type Job struct {
+	Model  string  // GGUF file
+	Tokens []int32 // the sequence, or the prompt when Generate > 0
+	// Generate is 0 to get the distribution after every token, or the
+	// number of tokens to generate greedily after the prompt.
+	Generate int
+}
+
+// Result is what Run returns for a Job.
+type Result struct {
+	// Probs has one row per token (Generate 0) or per generated token (the
+	// distribution it was chosen from), each over the full vocabulary.
+	Probs [][]float32
+	// Tokens holds the generated tokens (nil for Generate 0).
+	Tokens []int32
+}
+
+// Run runs the jobs in order in one llama.cpp process (no flash attention;
+// by default an f16 KV cache and one thread). For Generate 0, row i of
+// Probs is llama.cpp's distribution of the next token given Tokens[0..i]:
+// the softmax of its logits over the full vocabulary, as node-llama-cpp
+// hands it out with greedy sampling (no temperature, top-k, penalties or
+// bias). For Generate n, each generated token is the argmax of the logits
+// (end-of-sequence tokens included), evaluated one token at a time.
+func Run(jobs []Job, opts ...Option) ([]Result, error) {
+	c := config{kv: "f16", threads: 1}
+	for _, o := range opts {
+		o(&c)
+	}
+	kv := strings.ToUpper(c.kv)
+	if kv != "F16" && kv != "F32" {
+		return nil, fmt.Errorf("llamacpp: KV cache type %q is not f16 or f32", c.kv)
+	}
+	if c.threads < 1 {
+		return nil, fmt.Errorf("llamacpp: %d threads", c.threads)
+	}
+	if len(jobs) == 0 {
+		return nil, errors.New("llamacpp: no jobs")
+	}
+	for i, j := range jobs {
+		if len(j.Tokens) == 0 {
+			return nil, fmt.Errorf("llamacpp: job %d has no tokens", i)
+		}
+		if j.Generate < 0 {
+			return nil, fmt.Errorf("llamacpp: job %d: cannot generate %d tokens", i, j.Generate)
+		}
+	}
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "lmgc-llamacpp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	type jsonJob struct {
+		Model    string  `json:"model"`
+		Tokens   []int32 `json:"tokens"`
+		Generate int     `json:"generate"`
+		Out      string  `json:"out"`
+	}
+	jj := make([]jsonJob, len(jobs))
+	for i, j := range jobs {
+		path, err := filepath.Abs(j.Model)
+		if err != nil {
+			return nil, err
+		}
+		jj[i] = jsonJob{path, j.Tokens, j.Generate, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
+	}
+	in, err := json.Marshal(jj)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(nodePath, "refrun.mjs")
+	cmd.Dir = dir()
+	cmd.Env = append(os.Environ(), "LMGC_LLAMACPP_KV="+kv, "LMGC_LLAMACPP_THREADS="+strconv.Itoa(c.threads))
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 2000 {
+			msg = msg[len(msg)-2000:]
+		}
+		return nil, fmt.Errorf("llamacpp: refrun.mjs: %v: %s", err, msg)
+	}
+	var gen [][]int32
+	if err := json.Unmarshal(stdout.Bytes(), &gen); err != nil {
+		return nil, fmt.Errorf("llamacpp: reading refrun.mjs output: %v", err)
+	}
+	if len(gen) != len(jobs) {
+		return nil, fmt.Errorf("llamacpp: %d results for %d jobs", len(gen), len(jobs))
+	}
+	res := make([]Result, len(jobs))
+	for i, j := range jobs {
+		rows := len(j.Tokens)
+		if j.Generate > 0 {
+			rows = j.Generate
+			if len(gen[i]) != j.Generate {
+				return nil, fmt.Errorf("llamacpp: job %d: %d tokens generated, want %d", i, len(gen[i]), j.Generate)
+			}
+			res[i].Tokens = gen[i]
+		}
+		data, err := os.ReadFile(jj[i].Out)
+		if err != nil {
+			return nil, err
+		}
+		if res[i].Probs, err = decodeProbs(data, rows); err != nil {
+			return nil, fmt.Errorf("job %d: %w", i, err)
+		}
+	}
+	return res, nil
+}
+
+// Probs runs one Job with Generate 0 and returns its probability rows.
+func Probs(ggufPath string, tokens []int32, opts ...Option) ([][]float32, error) {
+	r, err := Run([]Job{{Model: ggufPath, Tokens: tokens}}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return r[0].Probs, nil
+}
+
+// Greedy runs one Job that generates n tokens after prompt and returns
+// them.
+func Greedy(ggufPath string, prompt []int32, n int, opts ...Option) ([]int32, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("llamacpp: cannot generate %d tokens", n)
+	}
+	r, err := Run([]Job{{Model: ggufPath, Tokens: prompt, Generate: n}}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return r[0].Tokens, nil
+}
+
+// decodeProbs parses refrun.mjs's output: uint32 vocabulary size V, uint32
+// positions P, then P rows of V little-endian float32.
+func decodeProbs(data []byte, positions int) ([][]float32, error) {
+	if len(data) < 8 {
+		return nil, errors.New("llamacpp: probability file shorter than its header")
+	}
+	v := int64(binary.LittleEndian.Uint32(data))
+	p := int64(binary.LittleEndian.Uint32(data[4:]))
+	if p != int64(positions) {
+		return nil, fmt.Errorf("llamacpp: %d rows of probabilities for %d tokens", p, positions)
+	}
+	n := int64(len(data) - 8)
+	if v == 0 || n%4 != 0 || (n/4)%v != 0 || (n/4)/v != p {
+		return nil, fmt.Errorf("llamacpp: probability file of %d bytes does not hold %d rows of %d", len(data), p, v)
+	}
+	rows := make([][]float32, p)
+	data = data[8:]
+	for i := range rows {
+		r := make([]float32, v)
+		for j := range r {
+			r[j] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*j:]))
+		}
+		rows[i] = r
+		data = data[4*v:]
+	}
+	return rows, nil
+}

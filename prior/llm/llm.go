@@ -1,0 +1,566 @@
+// Package llm is the LM-GC prior: a language model from a GGUF file,
+// run by lmgc's deterministic engine, predicts the floats' serialized text
+// token by token.
+//
+// Two modes:
+//
+//   - paper: the reference pipeline of LM-GC. The float bytes are cut into
+//     512-byte chunks, each serialized and tokenized on its own with the
+//     model's tokenizer (leading BOS and a lone dummy-prefix "▁" token
+//     stripped), the chunks' tokens are concatenated and cut into windows of
+//     window-1 tokens with BOS in front, and every token is coded with the
+//     model's distribution over the full vocabulary.
+//   - constrained (lmgc's default): one token per hex digit, separators fed to
+//     the model but never coded, the distribution renormalized over the 16
+//     digit tokens, windows holding whole floats, BOS (and an optional
+//     prompt) in front.
+//
+// The probabilities come from the engine's deterministic forward pass and
+// the exact integer quantization of kernels.Quantize, so the decoder
+// recomputes exactly the encoder's frequency tables on any machine, thread
+// count and batch shape.
+package llm
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/lmgc/lmgc/coder"
+	"github.com/lmgc/lmgc/engine/gguf"
+	"github.com/lmgc/lmgc/engine/kernels"
+	"github.com/lmgc/lmgc/engine/llama"
+	"github.com/lmgc/lmgc/engine/tokenizer"
+	"github.com/lmgc/lmgc/prior"
+	"github.com/lmgc/lmgc/serial"
+)
+
+// Modes.
+const (
+	Paper       = "paper"
+	Constrained = "constrained"
+)
+
+// totalBits is the frequency total of every distribution (2^30): with a
+// 152k vocabulary, giving each token at least one unit costs under 2e-4 of
+// the probability mass.
+const totalBits = 30
+
+// Config selects how the model is used.
+type Config struct {
+	Mode          string // Paper or Constrained (default)
+	Format        string // serialization (default hex-space); constrained needs a hex format
+	BytesPerGroup int    // default 4
+	SignFirst     bool   // sign/exponent byte of each float first
+	Window        int    // model positions per window, BOS included (default 2048)
+	Prompt        string // constrained: fixed text after BOS
+	Threads       int    // engine threads (default all CPUs)
+	Batch         int    // windows evaluated side by side (default 8)
+}
+
+// Prior is the LLM prior. Close releases the model file.
+type Prior struct {
+	cfg    Config
+	f      *gguf.File
+	model  *llama.Model
+	tok    *tokenizer.Tokenizer
+	fp     string
+	text   serial.Options
+	vocab  int
+	bos    int32
+	prompt []int32
+
+	// paper mode
+	dummyPrefix bool // the tokenizer adds a space in front of every text
+
+	// constrained mode
+	digit []int32 // token of each hex digit
+	sep   []int32 // tokens of the separator
+}
+
+// Open loads the model at path.
+func Open(path string, cfg Config) (*Prior, error) {
+	if cfg.Mode == "" {
+		cfg.Mode = Constrained
+	}
+	if cfg.Mode != Paper && cfg.Mode != Constrained {
+		return nil, fmt.Errorf("llm prior: unknown mode %q (want paper or constrained)", cfg.Mode)
+	}
+	if cfg.Format == "" {
+		cfg.Format = "hex-space"
+	}
+	if cfg.BytesPerGroup == 0 {
+		cfg.BytesPerGroup = 4
+	}
+	if cfg.Window == 0 {
+		cfg.Window = 2048
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 8
+	}
+	format, err := serial.ParseFormat(cfg.Format)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Format = format.String()
+	text := serial.Options{Format: format, BytesPerGroup: cfg.BytesPerGroup, SignFirst: cfg.SignFirst}
+	if err := text.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Mode == Constrained && !format.IsHex() {
+		return nil, fmt.Errorf("llm prior: constrained mode codes hex digits; format %s is not hex", format)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prior{cfg: cfg, f: f, text: text}
+	if err := p.init(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Prior) init() error {
+	var err error
+	var opts []llama.Option
+	if p.cfg.Threads > 0 {
+		opts = append(opts, llama.WithThreads(p.cfg.Threads))
+	}
+	if p.model, err = llama.Load(p.f, opts...); err != nil {
+		return err
+	}
+	v, err := tokenizer.VocabFromGGUF(p.f)
+	if err != nil {
+		return err
+	}
+	if p.tok, err = tokenizer.New(v); err != nil {
+		return err
+	}
+	p.vocab = p.model.VocabSize()
+	if p.tok.VocabSize() > p.vocab {
+		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", p.tok.VocabSize(), p.vocab)
+	}
+	p.bos = p.tok.BOS()
+	if p.bos < 0 {
+		return fmt.Errorf("llm prior: the model's tokenizer has no BOS token")
+	}
+	p.fp = p.f.Fingerprint()
+	p.dummyPrefix = HasDummyPrefix(p.tok)
+	if p.cfg.Mode == Constrained {
+		for _, c := range "0123456789abcdef" {
+			id, err := p.charToken(byte(c))
+			if err != nil {
+				return err
+			}
+			p.digit = append(p.digit, id)
+		}
+		for _, c := range []byte(p.text.Separator()) {
+			id, err := p.charToken(c)
+			if err != nil {
+				return err
+			}
+			p.sep = append(p.sep, id)
+		}
+		p.prompt = p.tok.Encode(p.cfg.Prompt, false)
+		if p.cfg.Prompt == "" {
+			p.prompt = nil
+		}
+	}
+	if 1+len(p.prompt)+p.tokensPerFloat() >= p.cfg.Window {
+		return fmt.Errorf("llm prior: window of %d positions holds no float", p.cfg.Window)
+	}
+	return nil
+}
+
+// charToken returns the token whose text is exactly the character c (a
+// space maps to the piece "▁" of SentencePiece vocabularies), or the byte
+// token for it.
+func (p *Prior) charToken(c byte) (int32, error) {
+	var byteTok int32 = -1
+	for id := int32(0); id < int32(p.tok.VocabSize()); id++ {
+		if p.tok.Piece(id) != string([]byte{c}) {
+			continue
+		}
+		if p.tok.TokenType(id) == tokenizer.TypeByte {
+			byteTok = id
+			continue
+		}
+		if p.tok.TokenType(id) == tokenizer.TypeNormal {
+			return id, nil
+		}
+	}
+	if byteTok >= 0 {
+		return byteTok, nil
+	}
+	return 0, fmt.Errorf("llm prior: the vocabulary has no token for %q", c)
+}
+
+// Close releases the model file.
+func (p *Prior) Close() error { return p.f.Close() }
+
+// Name implements prior.Prior.
+func (p *Prior) Name() string { return "llm" }
+
+// Fingerprint implements prior.Prior: the model file's fingerprint, which
+// covers its tensors and tokenizer.
+func (p *Prior) Fingerprint() string { return p.fp }
+
+// Symbols implements prior.Prior.
+func (p *Prior) Symbols() int {
+	if p.cfg.Mode == Paper {
+		return p.vocab
+	}
+	return 16
+}
+
+// Params implements prior.Parameterized.
+func (p *Prior) Params() map[string]any {
+	m := map[string]any{
+		"mode": p.cfg.Mode, "format": p.cfg.Format, "bytes_per_group": p.cfg.BytesPerGroup,
+		"sign_first": p.cfg.SignFirst, "window": p.cfg.Window,
+		"model": p.f.Architecture() + ", " + fmt.Sprint(p.vocab) + " tokens",
+	}
+	if p.cfg.Prompt != "" {
+		m["prompt"] = p.cfg.Prompt
+	}
+	return m
+}
+
+// ConfigFromParams rebuilds the Config a file's prior parameters describe.
+func ConfigFromParams(m map[string]any) (Config, error) {
+	var c Config
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	num := func(k string) int { f, _ := m[k].(float64); return int(f) }
+	c.Mode, c.Format, c.Prompt = str("mode"), str("format"), str("prompt")
+	c.BytesPerGroup, c.Window = num("bytes_per_group"), num("window")
+	c.SignFirst, _ = m["sign_first"].(bool)
+	if c.Mode == "" || c.Format == "" || c.BytesPerGroup == 0 || c.Window == 0 {
+		return c, fmt.Errorf("llm prior parameters incomplete: %v", m)
+	}
+	return c, nil
+}
+
+// BatchWindows implements prior.Batched.
+func (p *Prior) BatchWindows() int { return p.cfg.Batch }
+
+// Tokenizer returns the model's tokenizer.
+func (p *Prior) Tokenizer() *tokenizer.Tokenizer { return p.tok }
+
+// tokensPerFloat returns the model positions one float takes in
+// constrained mode (digits and separators), an estimate in paper mode.
+func (p *Prior) tokensPerFloat() int {
+	if p.cfg.Mode == Paper {
+		return 1
+	}
+	groupsPerFloat := max(1, 4/p.cfg.BytesPerGroup)
+	return 8 + groupsPerFloat*len(p.sep)
+}
+
+// Symbolize implements prior.Symbolizer. window is ignored: the prior's
+// own Window (model positions) decides.
+func (p *Prior) Symbolize(data []byte, _ int) ([][]int32, int, error) {
+	if p.cfg.Mode == Paper {
+		return p.symbolizePaper(data)
+	}
+	return p.symbolizeConstrained(data)
+}
+
+// Desymbolize implements prior.Symbolizer.
+func (p *Prior) Desymbolize(windows [][]int32, pad int) ([]byte, error) {
+	if p.cfg.Mode == Paper {
+		return p.desymbolizePaper(windows, pad)
+	}
+	return p.desymbolizeConstrained(windows)
+}
+
+// PaperTokens returns the tokens of one chunk's text as the reference
+// pipeline makes them: tokenized with BOS, then the leading BOS and, for
+// tokenizers that add a dummy prefix (dummy), a lone "▁" token stripped.
+func PaperTokens(tok *tokenizer.Tokenizer, text string, dummy bool) []int32 {
+	ids := tok.Encode(text, true)
+	if len(ids) > 0 && ids[0] == tok.BOS() {
+		ids = ids[1:]
+	}
+	if dummy && len(ids) > 0 && tok.Piece(ids[0]) == " " && tok.TokenType(ids[0]) == tokenizer.TypeNormal {
+		ids = ids[1:] // the lone dummy-prefix "▁"
+	}
+	return ids
+}
+
+// HasDummyPrefix reports whether tok puts a space ("▁") in front of every
+// text it encodes, as SentencePiece vocabularies do.
+func HasDummyPrefix(tok *tokenizer.Tokenizer) bool {
+	var sb strings.Builder
+	for _, id := range tok.Encode("a", false) {
+		sb.WriteString(tok.Piece(id))
+	}
+	text := sb.String()
+	if tok.Model() == "llama" {
+		text = strings.ReplaceAll(text, "▁", " ")
+	}
+	return strings.HasPrefix(text, " ")
+}
+
+func (p *Prior) symbolizePaper(data []byte) ([][]int32, int, error) {
+	chunks, pad := serial.Chunk(data)
+	var stream []int32
+	var buf []byte
+	for _, c := range chunks {
+		buf = p.text.Append(buf[:0], c)
+		stream = append(stream, PaperTokens(p.tok, string(buf), p.dummyPrefix)...)
+	}
+	// Not every tokenizer's output decodes back to the chunks (a chunk
+	// that starts with a space can lose it to the dummy prefix): check now
+	// rather than write a file that cannot be decoded.
+	if back, err := p.desymbolizePaper([][]int32{stream}, pad); err != nil || !bytes.Equal(back, data) {
+		return nil, 0, fmt.Errorf("paper mode: the %s tokens of this input do not decode back to it (%v); use constrained mode", p.cfg.Format, err)
+	}
+	per := p.cfg.Window - 1
+	var windows [][]int32
+	for len(stream) > 0 {
+		n := min(per, len(stream))
+		windows = append(windows, stream[:n:n])
+		stream = stream[n:]
+	}
+	return windows, pad, nil
+}
+
+// chunkChars is the number of characters of one chunk's text.
+func (p *Prior) chunkChars() int {
+	g := p.cfg.BytesPerGroup
+	groups := (serial.ChunkSize + g - 1) / g
+	perByte := 1
+	if p.text.Format.IsHex() {
+		perByte = 2
+	}
+	return perByte*serial.ChunkSize + (groups-1)*utf8.RuneCountInString(p.text.Separator())
+}
+
+func (p *Prior) desymbolizePaper(windows [][]int32, pad int) ([]byte, error) {
+	chars := p.chunkChars()
+	var out, raw []byte
+	for _, w := range windows {
+		for _, id := range w {
+			if id < 0 || int(id) >= p.tok.VocabSize() {
+				return nil, fmt.Errorf("token %d outside the vocabulary", id)
+			}
+			raw = append(raw, p.tok.Piece(id)...)
+			if !utf8.Valid(raw) {
+				continue // inside a character spelled by byte tokens
+			}
+			text := p.normalize(raw)
+			n := utf8.RuneCountInString(text)
+			want := chars
+			if p.dummyPrefix && strings.HasPrefix(text, " ") {
+				want++ // the tokenizer's dummy prefix survived: drop it
+			}
+			if n > want {
+				return nil, fmt.Errorf("tokens do not split into %d-character chunks", chars)
+			}
+			if n == want {
+				var err error
+				if out, err = p.text.AppendParse(out, []byte(text[len(text)-len(p.trimPrefix(text, want > chars)):])); err != nil {
+					return nil, err
+				}
+				raw = raw[:0]
+			}
+		}
+	}
+	if len(raw) > 0 {
+		return nil, fmt.Errorf("tokens end inside a chunk (%d bytes)", len(raw))
+	}
+	if pad > len(out) {
+		return nil, fmt.Errorf("padding %d exceeds the %d decoded bytes", pad, len(out))
+	}
+	return out[:len(out)-pad], nil
+}
+
+// normalize turns decoded token bytes into text: SentencePiece vocabularies
+// spell a space "▁", which byte-fallback tokens leave as its UTF-8 bytes.
+func (p *Prior) normalize(raw []byte) string {
+	if p.tok.Model() == "llama" {
+		return strings.ReplaceAll(string(raw), "▁", " ")
+	}
+	return string(raw)
+}
+
+func (p *Prior) trimPrefix(text string, prefixed bool) string {
+	if prefixed {
+		return text[1:]
+	}
+	return text
+}
+
+// floatOrder returns data with each float's bytes reversed when SignFirst.
+func (p *Prior) floatOrder(data []byte) []byte {
+	if !p.cfg.SignFirst {
+		return data
+	}
+	b := append([]byte(nil), data...)
+	for i := 0; i+4 <= len(b); i += 4 {
+		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+	}
+	return b
+}
+
+func (p *Prior) symbolizeConstrained(data []byte) ([][]int32, int, error) {
+	if len(data)%4 != 0 {
+		return nil, 0, fmt.Errorf("float data of %d bytes is not whole floats", len(data))
+	}
+	data = p.floatOrder(data)
+	// Whole floats and whole groups per window.
+	unit := 4
+	for unit%p.cfg.BytesPerGroup != 0 {
+		unit += 4
+	}
+	floats := (p.cfg.Window - 1 - len(p.prompt)) / p.tokensPerFloat()
+	bytesPer := max(unit, floats*4/unit*unit)
+	var windows [][]int32
+	for len(data) > 0 {
+		n := min(bytesPer, len(data))
+		w := make([]int32, 0, 2*n)
+		for _, b := range data[:n] {
+			w = append(w, int32(b>>4), int32(b&15))
+		}
+		windows = append(windows, w)
+		data = data[n:]
+	}
+	return windows, 0, nil
+}
+
+func (p *Prior) desymbolizeConstrained(windows [][]int32) ([]byte, error) {
+	var out []byte
+	for _, w := range windows {
+		if len(w)%2 != 0 {
+			return nil, fmt.Errorf("window of %d digits is not whole bytes", len(w))
+		}
+		for i := 0; i < len(w); i += 2 {
+			if w[i] < 0 || w[i] > 15 || w[i+1] < 0 || w[i+1] > 15 {
+				return nil, fmt.Errorf("symbol outside 0..15")
+			}
+			out = append(out, byte(w[i]<<4|w[i+1]))
+		}
+	}
+	if len(out)%4 != 0 {
+		return nil, fmt.Errorf("%d bytes are not whole floats", len(out))
+	}
+	return p.floatOrder(out), nil
+}
+
+// NewBatch implements prior.Prior.
+func (p *Prior) NewBatch(n int) (prior.Batch, error) {
+	maxLen := p.cfg.Window + 1
+	st, err := p.model.NewState(n, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	b := &batch{p: p, st: st, pending: make([][]int32, n), coded: make([]int, n),
+		logits: make([][]float32, n), freqs: make([][]uint32, n), dists: make([]*coder.Freqs, n)}
+	for w := 0; w < n; w++ {
+		b.Reset(w)
+	}
+	return b, nil
+}
+
+type batch struct {
+	p       *Prior
+	st      *llama.State
+	pending [][]int32 // tokens to feed before the next prediction
+	coded   []int     // symbols pushed per window
+	logits  [][]float32
+	freqs   [][]uint32
+	dists   []*coder.Freqs
+	seqs    []int
+	toks    []int32
+	outs    [][]float32
+}
+
+func (b *batch) Reset(w int) {
+	if w < 0 || w >= len(b.pending) {
+		return
+	}
+	b.st.Reset(w)
+	b.pending[w] = append(append(b.pending[w][:0], b.p.bos), b.p.prompt...)
+	b.coded[w] = 0
+}
+
+func (b *batch) Predict(windows []int, out []coder.Dist) error {
+	b.seqs, b.toks, b.outs = b.seqs[:0], b.toks[:0], b.outs[:0]
+	for _, w := range windows {
+		if w < 0 || w >= len(b.pending) {
+			return fmt.Errorf("llm prior: window %d outside batch of %d", w, len(b.pending))
+		}
+		if len(b.pending[w]) == 0 {
+			return fmt.Errorf("llm prior: window %d predicted twice without a symbol", w)
+		}
+		if b.logits[w] == nil {
+			b.logits[w] = make([]float32, b.p.vocab)
+		}
+		for j, t := range b.pending[w] {
+			b.seqs = append(b.seqs, w)
+			b.toks = append(b.toks, t)
+			var o []float32
+			if j == len(b.pending[w])-1 {
+				o = b.logits[w]
+			}
+			b.outs = append(b.outs, o)
+		}
+	}
+	if err := b.st.Forward(b.seqs, b.toks, b.outs); err != nil {
+		return err
+	}
+	for i, w := range windows {
+		b.pending[w] = b.pending[w][:0]
+		var err error
+		if b.p.cfg.Mode == Paper {
+			if b.freqs[w] == nil {
+				b.freqs[w] = make([]uint32, b.p.vocab)
+			}
+			err = kernels.Quantize(b.logits[w], totalBits, b.freqs[w])
+		} else {
+			if b.freqs[w] == nil {
+				b.freqs[w] = make([]uint32, 16)
+			}
+			err = kernels.QuantizeSubset(b.logits[w], b.p.digit, totalBits, b.freqs[w])
+		}
+		if err != nil {
+			return err
+		}
+		if b.dists[w] == nil {
+			b.dists[w], err = coder.NewFreqs(b.freqs[w])
+		} else {
+			err = b.dists[w].Set(b.freqs[w])
+		}
+		if err != nil {
+			return err
+		}
+		out[i] = b.dists[w]
+	}
+	return nil
+}
+
+func (b *batch) Push(windows []int, syms []int) error {
+	for i, w := range windows {
+		s := syms[i]
+		if b.p.cfg.Mode == Paper {
+			if s < 0 || s >= b.p.vocab {
+				return fmt.Errorf("llm prior: token %d outside the vocabulary", s)
+			}
+			b.pending[w] = append(b.pending[w], int32(s))
+			continue
+		}
+		if s < 0 || s > 15 {
+			return fmt.Errorf("llm prior: symbol %d is not a hex digit", s)
+		}
+		b.pending[w] = append(b.pending[w], b.p.digit[s])
+		b.coded[w]++
+		if b.coded[w]%(2*b.p.cfg.BytesPerGroup) == 0 {
+			// The next digit starts a new group: the separator comes first.
+			b.pending[w] = append(b.pending[w], b.p.sep...)
+		}
+	}
+	return nil
+}

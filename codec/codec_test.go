@@ -210,6 +210,11 @@ func TestBadFiles(t *testing.T) {
 		{"sizes disagree", "segments cover", rewriteHeader(t, good, func(h *container.Header) { h.Original.Size += 4 })},
 		{"sha mismatch", "SHA-256", rewriteHeader(t, good, func(h *container.Header) { h.Original.SHA256 = strings.Repeat("0", 64) })},
 		{"too many symbols", "more than the window", rewriteHeader(t, good, func(h *container.Header) { h.Streams[0].Symbols = 1 << 40 })},
+		{"stream table checksum", "stream table checksum", func() []byte {
+			b := append([]byte(nil), good...)
+			b[16+hlen+4+1] ^= 0x01 // the first stream's length
+			return b
+		}()},
 	}
 	for _, c := range cases {
 		_, _, err := Decompress(c.file, Options{})

@@ -5,9 +5,12 @@
 //	hlen      uint32   length of the header
 //	header    hlen bytes of JSON (Header)
 //	hcrc      uint32   CRC-32C of the header bytes
-//	streams   the bytes of every stream, in header order, back to back
+//	table     uvarint n, then n times: uvarint length, uvarint symbols,
+//	          uint32 CRC-32C (the window streams)
+//	tcrc      uint32   CRC-32C of the table bytes
+//	streams   the non-float stream, then every window stream, back to back
 //
-// Every stream has its length and CRC-32C in the header, so windows can be
+// Every stream has its length and CRC-32C up front, so windows can be
 // located, checked and decoded independently and in parallel.
 package container
 
@@ -62,8 +65,9 @@ type Header struct {
 	// dtypes), concatenated in file order and compressed with OtherCodec.
 	OtherCodec string `json:"other_codec"`
 	Other      Stream `json:"other"`
-	// Streams are the prior-coded windows, in order.
-	Streams []Stream `json:"streams"`
+	// Streams are the prior-coded windows, in order. They are written in
+	// the binary stream table after the header, not in the JSON.
+	Streams []Stream `json:"-"`
 	// IdealBits is -sum log2 p over all coded symbols, for reference.
 	IdealBits float64 `json:"ideal_bits"`
 	// Tokens is the number of symbols the prior coded.
@@ -119,7 +123,17 @@ func Write(w io.Writer, h *Header, streams [][]byte) error {
 	binary.LittleEndian.PutUint32(pre[12:], uint32(len(hb)))
 	var crc [4]byte
 	binary.LittleEndian.PutUint32(crc[:], Checksum(hb))
-	for _, b := range [][]byte{pre[:], hb, crc[:]} {
+	table := binary.AppendUvarint(nil, uint64(len(h.Streams)))
+	for _, s := range h.Streams {
+		if s.Length < 0 || s.Symbols < 0 {
+			return fmt.Errorf("lmgc container: negative stream size")
+		}
+		table = binary.AppendUvarint(table, uint64(s.Length))
+		table = binary.AppendUvarint(table, uint64(s.Symbols))
+		table = binary.LittleEndian.AppendUint32(table, s.CRC32C)
+	}
+	table = binary.LittleEndian.AppendUint32(table, Checksum(table))
+	for _, b := range [][]byte{pre[:], hb, crc[:], table} {
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
@@ -179,10 +193,10 @@ func Parse(b []byte) (*File, error) {
 		return nil, fmt.Errorf("corrupt .lmgc file: header: %v", err)
 	}
 	h := &f.Header
-	if len(h.Streams) > MaxStreams {
-		return nil, fmt.Errorf("corrupt .lmgc file: %d streams exceed the limit of %d", len(h.Streams), MaxStreams)
+	rest, err := parseTable(b[16+hlen+4:], h)
+	if err != nil {
+		return nil, err
 	}
-	rest := b[16+hlen+4:]
 	take := func(s Stream, what string) ([]byte, error) {
 		if s.Length < 0 || s.Symbols < 0 {
 			return nil, fmt.Errorf("corrupt .lmgc file: %s has a negative length", what)
@@ -194,7 +208,6 @@ func Parse(b []byte) (*File, error) {
 		rest = rest[s.Length:]
 		return body, nil
 	}
-	var err error
 	if f.other, err = take(h.Other, "the non-float stream"); err != nil {
 		return nil, err
 	}
@@ -214,6 +227,46 @@ func Parse(b []byte) (*File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// parseTable reads the binary stream table into h.Streams and returns the
+// bytes after it.
+func parseTable(b []byte, h *Header) ([]byte, error) {
+	start := b
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, fmt.Errorf("truncated .lmgc file: stream table missing")
+	}
+	b = b[k:]
+	// Each entry takes at least 6 bytes: never allocate more entries than
+	// the file can hold.
+	if n > MaxStreams || n > uint64(len(b)/6) {
+		return nil, fmt.Errorf("corrupt .lmgc file: %d streams do not fit in the file (limit %d)", n, MaxStreams)
+	}
+	h.Streams = make([]Stream, n)
+	for i := range h.Streams {
+		l, k1 := binary.Uvarint(b)
+		if k1 <= 0 {
+			return nil, fmt.Errorf("truncated .lmgc file: stream table entry %d", i)
+		}
+		sy, k2 := binary.Uvarint(b[k1:])
+		if k2 <= 0 || len(b) < k1+k2+4 {
+			return nil, fmt.Errorf("truncated .lmgc file: stream table entry %d", i)
+		}
+		if l > 1<<62 || sy > 1<<62 {
+			return nil, fmt.Errorf("corrupt .lmgc file: stream %d sizes out of range", i)
+		}
+		h.Streams[i] = Stream{Length: int64(l), Symbols: int64(sy), CRC32C: binary.LittleEndian.Uint32(b[k1+k2:])}
+		b = b[k1+k2+4:]
+	}
+	if len(b) < 4 {
+		return nil, fmt.Errorf("truncated .lmgc file: stream table checksum missing")
+	}
+	tlen := len(start) - len(b)
+	if got, want := Checksum(start[:tlen]), binary.LittleEndian.Uint32(b); got != want {
+		return nil, fmt.Errorf("corrupt .lmgc file: stream table checksum mismatch (%08x, stored %08x)", got, want)
+	}
+	return b[4:], nil
 }
 
 // checkSizes checks that the segment lengths, the float bytes and the file
@@ -268,11 +321,3 @@ func (f *File) Stream(i int) ([]byte, error) {
 	return f.bodies[i], nil
 }
 
-// HeaderSize returns the bytes taken by everything but the streams.
-func HeaderSize(h *Header) (int64, error) {
-	hb, err := json.Marshal(h)
-	if err != nil {
-		return 0, err
-	}
-	return int64(16 + len(hb) + 4), nil
-}

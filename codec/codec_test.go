@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -230,6 +232,23 @@ func TestBadFiles(t *testing.T) {
 	}
 }
 
+// TestSeedFiles decodes the checked-in files: the format stays readable.
+func TestSeedFiles(t *testing.T) {
+	seeds, _ := filepath.Glob("testdata/*.lmgc")
+	if len(seeds) == 0 {
+		t.Fatal("no seed files in testdata")
+	}
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Decompress(b, Options{}); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}
+
 func TestHeaderIsJSON(t *testing.T) {
 	var buf bytes.Buffer
 	Compress(&buf, gaussian(10, 1, 1), "x.f32", Options{})
@@ -245,6 +264,12 @@ func FuzzDecompress(f *testing.F) {
 		var buf bytes.Buffer
 		Compress(&buf, gaussian(300, 1, 2), "x.f32", opt)
 		f.Add(buf.Bytes())
+	}
+	seeds, _ := filepath.Glob("testdata/*.lmgc")
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, _, err := Decompress(b, Options{Threads: 1})

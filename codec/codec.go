@@ -37,6 +37,9 @@ type Options struct {
 	Format        string
 	BytesPerGroup int  // text formats: bytes per group (default 4)
 	SignFirst     bool // write each float's sign/exponent byte first
+	// InputFormat is "raw", "npy" or "safetensors"; empty detects it from
+	// the name and the first bytes.
+	InputFormat string
 	// Window is the number of symbols per independently coded stream
 	// (default 1 MiB).
 	Window int
@@ -102,7 +105,13 @@ const otherCodec = "zstd"
 // detection) and writes the .lmgc file to dst.
 func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, error) {
 	start := time.Now()
-	format := tensorio.Detect(name, src[:min(len(src), 64)])
+	format := opt.InputFormat
+	if format == "" {
+		format = tensorio.Detect(name, src[:min(len(src), 64)])
+		if format == "" {
+			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy or .safetensors, or give --input-format raw|npy|safetensors", name)
+		}
+	}
 	lay, err := tensorio.ParseLayout(format, bytes.NewReader(src), int64(len(src)))
 	if err != nil {
 		return nil, err

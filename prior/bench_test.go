@@ -6,11 +6,10 @@ import (
 	"github.com/lmgc/lmgc/coder"
 )
 
-// BenchmarkCMCode measures the prior's work per byte as the coder drives it:
+// benchPrior measures a prior's work per byte as the coder drives it:
 // Predict, Interval of the coded byte, Push.
-func BenchmarkCMCode(b *testing.B) {
+func benchPrior(b *testing.B, m Prior) {
 	data := laplaceFloats(1<<16, 1e-3, 3)
-	m, _ := NewCM(4, 0)
 	bt, _ := m.NewBatch(1)
 	out := make([]coder.Dist, 1)
 	w, s := []int{0}, []int{0}
@@ -27,21 +26,12 @@ func BenchmarkCMCode(b *testing.B) {
 	}
 }
 
+func BenchmarkCMCode(b *testing.B) {
+	m, _ := NewCM(4, 0)
+	benchPrior(b, m)
+}
+
 func BenchmarkOrder2Code(b *testing.B) {
-	data := laplaceFloats(1<<16, 1e-3, 3)
 	m, _ := NewOrder2(4, 0)
-	bt, _ := m.NewBatch(1)
-	out := make([]coder.Dist, 1)
-	w, s := []int{0}, []int{0}
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		bt.Reset(0)
-		for _, c := range data {
-			bt.Predict(w, out)
-			out[0].Interval(int(c))
-			s[0] = int(c)
-			bt.Push(w, s)
-		}
-	}
+	benchPrior(b, m)
 }

@@ -6,34 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 )
-
-// repoRoot walks up from the working directory to the directory holding
-// go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
 
 // unquotePyRepr decodes a Python repr of a str ('...' or "..."), returning
 // the string as UTF-8. It handles the escapes repr produces.
@@ -101,11 +81,7 @@ func TestUnquotePyRepr(t *testing.T) {
 }
 
 func TestVectors(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "..", "shared", "testdata", "serialization-vectors.txt")
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		t.Skipf("serialization vectors not present (%s); they live in the shared data directory", path)
-	}
+	f, err := os.Open(testenv.Shared(t, "testdata", "serialization-vectors.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"io"
 	"os"
 	"path/filepath"
@@ -422,30 +423,8 @@ func TestOverlap(t *testing.T) {
 	}
 }
 
-// repoRoot walks up from the working directory to the directory with go.mod.
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 func vocabPath(t testing.TB, name string) string {
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata", "vocab", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("vocab file %s not available (needs ../shared): %v", name, err)
-	}
-	return p
+	return testenv.Shared(t, "testdata", "vocab", name)
 }
 
 func TestVocabFiles(t *testing.T) {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/lmgc/lmgc/engine/gguf"
@@ -17,25 +17,7 @@ import (
 // to the repository root), skipping the test when it is absent.
 func sharedPath(t testing.TB, elem ...string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s is absent (the shared test data is not checked out here)", p)
-	}
-	return p
+	return testenv.Shared(t, elem...)
 }
 
 // storiesGGUF converts the llama2.c checkpoint stories260K.bin (a real,

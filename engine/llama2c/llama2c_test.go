@@ -3,10 +3,10 @@ package llama2c
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -271,24 +271,6 @@ func TestWriteGGUF(t *testing.T) {
 	}
 }
 
-// repoRoot walks up from the working directory to go.mod.
-func repoRoot(t *testing.T) string {
-	d, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			t.Fatal("go.mod not found")
-		}
-		d = p
-	}
-}
-
 // stories260KGreedy is what llama2.c's own run.c (commit 350e04f, built
 // with gcc -O2) prints at temperature 0 from BOS for stories260K.bin, with
 // a tokenizer file whose pieces are " [id]".
@@ -296,10 +278,9 @@ var stories260KGreedy = []int32{461, 461, 401, 401, 401, 461, 378, 455, 473, 456
 	431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 431, 293, 430, 417, 363, 416, 315, 342, 418}
 
 func TestStories260K(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "..", "shared", "models", "stories260K.bin")
-	f, err := os.Open(path)
+	f, err := os.Open(testenv.Shared(t, "models", "stories260K.bin"))
 	if err != nil {
-		t.Skipf("stories260K.bin not available (%v); it lives in ../shared on CI", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	c, err := Read(f)

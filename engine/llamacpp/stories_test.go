@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -35,7 +36,7 @@ func repoRoot(t testing.TB) string {
 func needLlamaCpp(t testing.TB) {
 	t.Helper()
 	if err := Available(); err != nil {
-		t.Skip(err)
+		testenv.Unavailable(t, "%v", err)
 	}
 }
 
@@ -43,9 +44,9 @@ func needLlamaCpp(t testing.TB) {
 // into a temporary directory.
 func stories260K(t testing.TB) (*llama2c.Checkpoint, string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoRoot(t), "..", "shared", "models", "stories260K.bin"))
+	f, err := os.Open(testenv.Shared(t, "models", "stories260K.bin"))
 	if err != nil {
-		t.Skipf("stories260K.bin not available (%v); it lives in ../shared on CI", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	c, err := llama2c.Read(bufio.NewReader(f))

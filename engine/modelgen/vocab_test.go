@@ -3,6 +3,7 @@ package modelgen
 import (
 	"bytes"
 	"flag"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,32 +16,12 @@ import (
 
 var update = flag.Bool("update", false, "rebuild vocab/*.gguf.zst from ../shared/testdata/vocab")
 
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 // TestEmbeddedVocab checks that the embedded vocabularies hold exactly the
 // tokenizer metadata of llama.cpp's vocab files (and rebuilds them with
 // -update).
 func TestEmbeddedVocab(t *testing.T) {
 	for _, name := range []string{VocabLlamaSPM, VocabQwen2, VocabGPT2} {
-		src := filepath.Join(repoRoot(t), "..", "shared", "testdata", "vocab", "ggml-vocab-"+name+".gguf")
-		if _, err := os.Stat(src); err != nil {
-			t.Skipf("llama.cpp vocab files not available (needs ../shared): %v", err)
-		}
+		src := testenv.Shared(t, "testdata", "vocab", "ggml-vocab-"+name+".gguf")
 		f, err := gguf.Open(src)
 		if err != nil {
 			t.Fatal(err)

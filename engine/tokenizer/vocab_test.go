@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bufio"
 	"fmt"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,25 +17,7 @@ import (
 // when it is absent (as on a fresh clone).
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "testdata", "vocab")); err != nil {
-		t.Skipf("shared test data not available (%v); it holds llama.cpp's vocab GGUFs and expected ids", err)
-	}
-	return shared
+	return filepath.Dir(filepath.Dir(testenv.Shared(t, "testdata", "vocab")))
 }
 
 var (

@@ -3,11 +3,11 @@ package llm
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -18,11 +18,6 @@ import (
 	"github.com/lmgc/lmgc/engine/tokenizer"
 	"github.com/lmgc/lmgc/serial"
 )
-
-func repoRoot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
 
 // laplace returns n Laplace-distributed float32 values as bytes.
 func laplace(n int, seed uint64) []byte {
@@ -39,7 +34,7 @@ func laplace(n int, seed uint64) []byte {
 // gradientSlice returns the first n float bytes of a gradient from lmgc
 // collect (testdata/gradients), skipping when none is there.
 func gradientSlice(t testing.TB, n int) []byte {
-	files, _ := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "gradients", "convnet-mnist", "*.npy"))
+	files, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "testdata", "gradients", "convnet-mnist", "*.npy"))
 	if len(files) == 0 {
 		t.Skip("no gradient under testdata/gradients/convnet-mnist")
 	}
@@ -125,10 +120,9 @@ func genModel(t testing.TB, shape, typ string) string {
 }
 
 func storiesModel(t testing.TB) string {
-	src := filepath.Join(repoRoot(t), "..", "shared", "models", "stories260K.bin")
-	in, err := os.Open(src)
+	in, err := os.Open(testenv.Shared(t, "models", "stories260K.bin"))
 	if err != nil {
-		t.Skipf("stories260K not available (%v): ../shared is absent on a fresh clone", err)
+		t.Fatal(err)
 	}
 	defer in.Close()
 	path := filepath.Join(t.TempDir(), "stories260K.gguf")

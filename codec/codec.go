@@ -375,6 +375,33 @@ func runBatches(p prior.Prior, n, threadsOpt int, fn func(b prior.Batch, idx []i
 	})
 }
 
+// idealBits accumulates -sum log2(freq/total) as a product kept in range
+// with Frexp: a division and a multiplication per symbol instead of a
+// logarithm.
+type idealBits struct {
+	mant float64 // product of the probabilities, scaled by 2^-exp
+	exp  int
+	init bool
+}
+
+func (a *idealBits) add(freq, total uint32) {
+	if !a.init {
+		a.mant, a.init = 1, true
+	}
+	a.mant *= float64(freq) / float64(total)
+	if a.mant < 0x1p-900 {
+		m, e := math.Frexp(a.mant)
+		a.mant, a.exp = m, a.exp+e
+	}
+}
+
+func (a *idealBits) bits() float64 {
+	if !a.init {
+		return 0
+	}
+	return -(math.Log2(a.mant) + float64(a.exp))
+}
+
 // encodeWindows codes every window with its own state of p and returns the
 // coded streams and their ideal lengths in bits. The windows of a batch
 // advance in lock step, one symbol each per step.
@@ -396,7 +423,7 @@ func encodeWindows(p prior.Prior, windows [][]int32, opt Options) ([][]byte, []f
 			active []int
 			syms   []int
 			dists  = make([]coder.Dist, len(idx))
-			bits   = make([]float64, len(idx))
+			bits   = make([]idealBits, len(idx))
 			done   int64
 		)
 		for t := 0; ; t++ {
@@ -424,7 +451,7 @@ func encodeWindows(p prior.Prior, windows [][]int32, opt Options) ([][]byte, []f
 						return fmt.Errorf("window %d symbol %d: %v", idx[k], t, err)
 					}
 				}
-				bits[k] -= math.Log2(float64(f) / float64(d.Total()))
+				bits[k].add(f, d.Total())
 			}
 			if err := b.Push(active, syms); err != nil {
 				return err
@@ -439,7 +466,7 @@ func encodeWindows(p prior.Prior, windows [][]int32, opt Options) ([][]byte, []f
 			if err := encs[k].Close(); err != nil {
 				return err
 			}
-			coded[i], ideal[i] = bufs[k].Bytes(), bits[k]
+			coded[i], ideal[i] = bufs[k].Bytes(), bits[k].bits()
 		}
 		return nil
 	})

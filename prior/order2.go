@@ -2,6 +2,7 @@ package prior
 
 import (
 	"crypto/sha256"
+	"math/bits"
 	"encoding/hex"
 	"fmt"
 
@@ -29,9 +30,9 @@ type Order2 struct {
 }
 
 const (
-	o2Version   = 1
+	o2Version   = 2
 	o2Ctx       = 4
-	o2HashBits  = 12
+	o2HashBits  = 10
 	o2Inc       = 4     // count added per occurrence
 	o2Limit     = 65000 // a table is halved when its total exceeds this
 	o2Decay     = 5     // cost averages decay by 1/32 per byte
@@ -272,31 +273,37 @@ func (s *o2State) push(b byte) {
 	s.i++
 }
 
-// log2Fixed returns log2(x) in 1/64 bits for 1 <= x < 2^17, from a table
-// built with integer arithmetic only.
-func log2Fixed(x uint32) int32 { return log2Tab[x] }
+// log2Fixed returns log2(x) in 1/64 bits for 1 <= x < 2^32: the position
+// of the top bit plus a 256-entry table (small enough to stay in the L1
+// cache) of log2 over the next eight bits, built with integer arithmetic
+// only.
+func log2Fixed(x uint32) int32 {
+	e := 31 - bits.LeadingZeros32(x)
+	var m uint32
+	if e >= 8 {
+		m = x >> (e - 8) & 255
+	} else {
+		m = x << (8 - e) & 255
+	}
+	return int32(e<<6) + log2Frac[m]
+}
 
-var log2Tab = func() []int32 {
-	const n = 1 << 17
-	t := make([]int32, n)
-	for x := 1; x < n; x++ {
-		// integer part: position of the top bit; fraction: 6 bits by
-		// repeated squaring of the mantissa in 2.30 fixed point.
-		e := 0
-		for x>>(e+1) != 0 {
-			e++
-		}
-		m := uint64(x) << (30 - e) // mantissa in [1,2)
-		f := 0
+// log2Frac[m] is log2(1 + m/256) in 1/64 bits, rounded down.
+var log2Frac = func() (t [256]int32) {
+	for m := range t {
+		// 6 fraction bits of log2(1+m/256) by repeated squaring of the
+		// mantissa in 2.30 fixed point.
+		v := uint64(256+m) << 22 // (1 + m/256) in 2.30
+		f := int32(0)
 		for b := 0; b < 6; b++ {
-			m = (m * m) >> 30
+			v = (v * v) >> 30
 			f <<= 1
-			if m >= 2<<30 {
-				m >>= 1
+			if v >= 2<<30 {
+				v >>= 1
 				f |= 1
 			}
 		}
-		t[x] = int32(e<<6 | f)
+		t[m] = f
 	}
 	return t
 }()

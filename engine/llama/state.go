@@ -3,6 +3,7 @@ package llama
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/lmgc/lmgc/engine/kernels"
 )
@@ -19,6 +20,10 @@ type State struct {
 	// starts at ((s*maxLen)+p)*kvDim.
 	k, v [][]uint16
 	buf  scratch
+
+	// Scratch buffers of attend, one per goroutine of a ParallelFor.
+	attnMu   sync.Mutex
+	attnFree []*attnScratch
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -205,6 +210,34 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	return nil
 }
 
+// attnWidenMax bounds the float32 copy of one sequence's keys (and one of
+// its values) that attend keeps, in elements. Longer contexts take the
+// row-by-row path. A variable so that tests can exercise both paths.
+var attnWidenMax = 1 << 18
+
+// attnScratch holds one goroutine's buffers for attend.
+type attnScratch struct {
+	qh, scores, acc, krow []float32
+	kf, vf                []float32 // positions 0.. of one sequence's K and V, widened
+}
+
+func (s *State) getScratch() *attnScratch {
+	s.attnMu.Lock()
+	defer s.attnMu.Unlock()
+	if n := len(s.attnFree); n > 0 {
+		sc := s.attnFree[n-1]
+		s.attnFree = s.attnFree[:n-1]
+		return sc
+	}
+	return new(attnScratch)
+}
+
+func (s *State) putScratch(sc *attnScratch) {
+	s.attnMu.Lock()
+	s.attnFree = append(s.attnFree, sc)
+	s.attnMu.Unlock()
+}
+
 // attend computes the attention output of the (entry, head) pairs
 // lo..hi-1 (pair = i*Heads + h) of layer l into att. For entry i at
 // position p of sequence seq and query head h (KV head h/gqaRatio):
@@ -213,28 +246,179 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 //	s[t]   = float32(Dot(q', K[t]) * kqScale)      for t = 0..p
 //	w      = Softmax(s), then rounded to binary16
 //	att[d] = WeightedSumF16(w, V)[d]
+//
+// The result is exactly that (TestAttendMatchesReference checks it bit for
+// bit), computed faster: the cache rows 0..p of the entry's sequence are
+// widened to float32 once per call and sequence (widening is exact), for
+// all heads at once, instead of once per head and row; a row is then a
+// plain float32 slice. Narrow heads (fewer elements than the dot lanes)
+// take the dot's tail-only order inline; WeightedSumF16's lane order is
+// reproduced on the widened rows with reused buffers. Entries of the same
+// sequence in one call (a batched window) widen only the rows they add.
+// When one sequence's widened keys would exceed attnWidenMax elements, each
+// key row is widened as it is used.
 func (s *State) attend(l, lo, hi int, seqs, pos []int, q, att []float32) {
 	m, c := s.m, s.m.cfg
 	hd := c.HeadDim
 	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
-	qh := make([]float32, hd)
-	krow := make([]float32, hd)
-	scores := make([]float32, s.maxLen)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	sc.qh = grow(sc.qh, hd)
+	sc.krow = grow(sc.krow, hd)
+	sc.scores = grow(sc.scores, s.maxLen)
+	sc.acc = grow(sc.acc, kernels.Lanes*hd)
+	qh := sc.qh
+	kc, vc := s.k[l], s.v[l]
+	wideSeq, wideN := -1, 0 // the sequence whose rows 0..wideN-1 sc.kf, sc.vf hold
 	for pair := lo; pair < hi; pair++ {
 		i, h := pair/c.Heads, pair%c.Heads
 		n := pos[i] + 1
 		kvh := h / m.gqaRatio
 		copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
-		kernels.RoundF16(qh)
-		base := seqs[i]*s.maxLen*kvDim + kvh*hd
-		kc := s.k[l]
-		for t := 0; t < n; t++ {
-			kernels.WidenF16(krow, kc[base+t*kvDim:base+t*kvDim+hd])
-			scores[t] = kernels.Dot(qh, krow) * m.kqScale
+		roundF16(qh)
+		dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
+		w := sc.scores[:n]
+		base := seqs[i] * s.maxLen * kvDim
+
+		if n*kvDim > attnWidenMax {
+			krow := sc.krow
+			for t := range w {
+				off := base + t*kvDim + kvh*hd
+				kernels.WidenF16(krow, kc[off:off+hd])
+				w[t] = kernels.Dot(qh, krow) * m.kqScale
+			}
+			kernels.Softmax(w)
+			kernels.RoundF16(w)
+			kernels.WeightedSumF16(dst, w, vc[base+kvh*hd:], kvDim)
+			continue
 		}
-		w := scores[:n]
+
+		if seqs[i] != wideSeq {
+			wideSeq, wideN = seqs[i], 0
+		}
+		if n > wideN {
+			if len(sc.kf) < n*kvDim {
+				// Room for the longest context this path serves, once;
+				// rows already widened are kept.
+				size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
+				sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
+				sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
+			}
+			kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
+			kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
+			wideN = n
+		}
+		kf, vf := sc.kf[kvh*hd:], sc.vf[kvh*hd:]
+		switch {
+		case hd == 8:
+			// The narrow heads of small models (stories260K), unrolled;
+			// the same order as below.
+			q8 := (*[8]float32)(qh)
+			for t := range w {
+				r := (*[8]float32)(kf[t*kvDim:])
+				var d float32
+				d = d + float32(q8[0]*r[0])
+				d = d + float32(q8[1]*r[1])
+				d = d + float32(q8[2]*r[2])
+				d = d + float32(q8[3]*r[3])
+				d = d + float32(q8[4]*r[4])
+				d = d + float32(q8[5]*r[5])
+				d = d + float32(q8[6]*r[6])
+				d = d + float32(q8[7]*r[7])
+				w[t] = d * m.kqScale
+			}
+		case hd < kernels.Lanes:
+			// Dot's order for fewer elements than lanes: the lane sums
+			// and their tree are +0, then the elements are added in order.
+			for t := range w {
+				row := kf[t*kvDim:][:len(qh)]
+				var d float32
+				for j, x := range qh {
+					d = d + float32(x*row[j])
+				}
+				w[t] = d * m.kqScale
+			}
+		default:
+			for t := range w {
+				w[t] = kernels.Dot(qh, kf[t*kvDim:t*kvDim+hd]) * m.kqScale
+			}
+		}
 		kernels.Softmax(w)
-		kernels.RoundF16(w)
-		kernels.WeightedSumF16(att[i*qDim+h*hd:i*qDim+(h+1)*hd], w, s.v[l][base:], kvDim)
+		roundF16(w)
+		weightedSum(dst, w, vf, kvDim, sc.acc)
+	}
+}
+
+// roundF16 is kernels.RoundF16 (round to the nearest binary16, ties to
+// even, and back) with the common case inline: for 2^-14 <= |x| < 65520
+// the result is a normal binary16, so rounding the float32 significand to
+// 10 bits in place (a carry correctly bumps the exponent) is the whole
+// job. Subnormals, zeros, overflow, infinities and NaNs go through the
+// kernels' conversion. TestRoundF16 checks it against kernels.RoundF16.
+func roundF16(x []float32) {
+	for i, v := range x {
+		b := math.Float32bits(v)
+		if a := b & 0x7fffffff; a-0x38800000 < 0x477ff000-0x38800000 {
+			x[i] = math.Float32frombits((b + 0xfff + (b>>13)&1) &^ 0x1fff)
+		} else {
+			x[i] = kernels.F16ToF32(kernels.F32ToF16(v))
+		}
+	}
+}
+
+// weightedSum is kernels.WeightedSumF16 on rows already widened to
+// float32: dst[d] = Dot(p, column d of V) bit for bit, where row t of V is
+// v[t*stride : t*stride+len(dst)]. acc (at least Lanes*len(dst) elements)
+// is scratch.
+func weightedSum(dst, p, v []float32, stride int, acc []float32) {
+	const L = kernels.Lanes
+	n, hd := len(p), len(dst)
+	n16 := n - n%L
+	acc = acc[:L*hd]
+	clear(acc)
+	if hd == 8 {
+		// Unrolled for the narrow heads of small models; the same order.
+		for t0 := 0; t0 < n16; t0 += L {
+			for j := 0; j < L; j++ {
+				lane := (*[8]float32)(acc[j*8:])
+				row := (*[8]float32)(v[(t0+j)*stride:])
+				pt := p[t0+j]
+				lane[0] = lane[0] + float32(pt*row[0])
+				lane[1] = lane[1] + float32(pt*row[1])
+				lane[2] = lane[2] + float32(pt*row[2])
+				lane[3] = lane[3] + float32(pt*row[3])
+				lane[4] = lane[4] + float32(pt*row[4])
+				lane[5] = lane[5] + float32(pt*row[5])
+				lane[6] = lane[6] + float32(pt*row[6])
+				lane[7] = lane[7] + float32(pt*row[7])
+			}
+		}
+	} else {
+		for t0 := 0; t0 < n16; t0 += L {
+			for j := 0; j < L; j++ {
+				lane := acc[j*hd : (j+1)*hd]
+				row := v[(t0+j)*stride:][:len(lane)]
+				pt := p[t0+j]
+				for d := range lane {
+					lane[d] = lane[d] + float32(pt*row[d])
+				}
+			}
+		}
+	}
+	for w := L / 2; w >= 1; w /= 2 {
+		for j := 0; j < w; j++ {
+			a, b := acc[j*hd:(j+1)*hd], acc[(j+w)*hd:(j+w+1)*hd]
+			for d := range a {
+				a[d] = a[d] + b[d]
+			}
+		}
+	}
+	copy(dst, acc[:hd])
+	for t := n16; t < n; t++ {
+		row := v[t*stride:][:len(dst)]
+		pt := p[t]
+		for d := range dst {
+			dst[d] = dst[d] + float32(pt*row[d])
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/xml"
 	"errors"
+	"github.com/lmgc/lmgc/internal/testenv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -20,24 +21,6 @@ import (
 	"github.com/lmgc/lmgc/engine/modelgen"
 	"github.com/lmgc/lmgc/tensorio"
 )
-
-// repoRoot walks up from the working directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = up
-	}
-}
 
 // writeSet writes n .npy files of floats Laplace-like gradient values
 // into dir/name and returns the set's folder.
@@ -174,10 +157,10 @@ func TestRunSmall(t *testing.T) {
 // TestRunRealGradients runs a few codecs on two of lmgc collect's gradients
 // when they are present.
 func TestRunRealGradients(t *testing.T) {
-	src := filepath.Join(repoRoot(t), "testdata", "gradients", "convnet-mnist")
+	src := filepath.Join(testenv.RepoRoot(t), "testdata", "gradients", "convnet-mnist-2ep")
 	files, _ := filepath.Glob(filepath.Join(src, "*.npy"))
 	if len(files) < 2 {
-		t.Skip("no gradients in testdata/gradients/convnet-mnist (made by lmgc collect)")
+		testenv.Unavailable(t, "no gradients in testdata/gradients/convnet-mnist-2ep (committed; made by lmgc collect)")
 	}
 	dir := filepath.Join(t.TempDir(), "convnet-mnist")
 	os.MkdirAll(dir, 0o755)

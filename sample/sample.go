@@ -5,8 +5,8 @@ package sample
 import _ "embed"
 
 // Gradient is one minibatch gradient of the paper's ConvNet trained on MNIST
-// by `lmgc collect` (see docs/TRAINING.md), flattened to float32 and stored
-// as .npy.
+// by `lmgc collect`: step 465 of a 2-epoch run (testdata/gradients/README.md),
+// flattened to float32 and stored as .npy.
 //
 //go:embed convnet-mnist.npy
 var Gradient []byte

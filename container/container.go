@@ -320,4 +320,3 @@ func (f *File) Stream(i int) ([]byte, error) {
 	}
 	return f.bodies[i], nil
 }
-

@@ -397,6 +397,9 @@ func WriteSVG(w io.Writer, r *Report) error {
 			bx := x0 + float64(i)*barW
 			fmt.Fprintf(w, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %.2f ± %.2f</title></rect>`+"\n",
 				bx, y(x.Rate), barW-2, plotH+topM-y(x.Rate), palette[i%len(palette)], html.EscapeString(s.Name), html.EscapeString(labels[i]), x.Rate, x.RateStd)
+			// The value itself, written upwards just above the bar.
+			lx, ly := bx+(barW-2)/2+3, y(x.Rate)-3
+			fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="8" transform="rotate(-90 %.1f %.1f)">%.1f</text>`+"\n", lx, ly, lx, ly, x.Rate)
 			if x.RateStd > 0 {
 				cx := bx + (barW-2)/2
 				fmt.Fprintf(w, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, cx, y(x.Rate-x.RateStd), y(x.Rate+x.RateStd))

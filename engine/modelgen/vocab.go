@@ -133,3 +133,22 @@ func smolLMVocab() ([]gguf.KV, error) {
 		{Key: "tokenizer.ggml.add_bos_token", Value: false},
 	}, nil
 }
+
+// VocabFile returns a built-in vocabulary as a tokenizer-only GGUF file held
+// in memory (like llama.cpp's ggml-vocab-*.gguf files), for building a
+// tokenizer without a model.
+func VocabFile(name string) (*gguf.File, error) {
+	kv, err := Vocab(name)
+	if err != nil {
+		return nil, err
+	}
+	w := gguf.NewWriter()
+	for _, p := range kv {
+		w.AddKV(p.Key, p.Value)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return gguf.Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+}

@@ -70,19 +70,7 @@ func TestVocabs(t *testing.T) {
 		{VocabSmolLM, "gpt2", "smollm", 49152, 49151, 49151},
 	}
 	for _, c := range cases {
-		kv, err := Vocab(c.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := gguf.NewWriter()
-		for _, p := range kv {
-			w.AddKV(p.Key, p.Value)
-		}
-		var buf bytes.Buffer
-		if _, err := w.WriteTo(&buf); err != nil {
-			t.Fatal(err)
-		}
-		f, err := gguf.Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		f, err := VocabFile(c.name)
 		if err != nil {
 			t.Fatal(err)
 		}

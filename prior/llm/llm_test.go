@@ -50,19 +50,7 @@ func gradientSlice(t testing.TB, n int) []byte {
 }
 
 func llamaVocab(t testing.TB) *tokenizer.Tokenizer {
-	kv, err := modelgen.Vocab(modelgen.VocabLlamaSPM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := gguf.NewWriter()
-	for _, x := range kv {
-		w.AddKV(x.Key, x.Value)
-	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	f, err := modelgen.VocabFile(modelgen.VocabLlamaSPM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/lmgc/lmgc/train"
 	"github.com/lmgc/lmgc/train/data"
@@ -76,16 +72,15 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 		Threads: *threads, OutDir: *out, Batch: *batch, LR: *lr, Eval: *eval, EvalMax: *evalMax,
 		LogEvery: *logEvery, Log: stdout,
 	}
-	var bar *progressBar
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar = &progressBar{w: stderr, start: time.Now()}
-		cfg.Progress = bar.update
+	bar := newProgress(stderr, false, "train", "steps")
+	if bar.on {
+		cfg.Progress = func(step, total int, loss float64) {
+			bar.updateNote(int64(step), int64(total), fmt.Sprintf("loss %.4f", loss))
+		}
 		cfg.Log = &clearingWriter{w: stdout, bar: bar}
 	}
 	res, err := train.Run(cfg)
-	if bar != nil {
-		bar.clear()
-	}
+	bar.done()
 	if err != nil {
 		return err
 	}
@@ -100,39 +95,4 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
-}
-
-// progressBar draws a one-line bar on a terminal.
-type progressBar struct {
-	w     io.Writer
-	start time.Time
-	shown bool
-}
-
-func (p *progressBar) update(step, total int, loss float64) {
-	const width = 30
-	done := width * step / total
-	el := time.Since(p.start)
-	eta := time.Duration(float64(el) / float64(step) * float64(total-step))
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d loss %.4f eta %s ", strings.Repeat("=", done), strings.Repeat(" ", width-done),
-		step, total, loss, eta.Round(time.Second))
-	p.shown = true
-}
-
-func (p *progressBar) clear() {
-	if p.shown {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 79))
-		p.shown = false
-	}
-}
-
-// clearingWriter clears the progress bar before each log line.
-type clearingWriter struct {
-	w   io.Writer
-	bar *progressBar
-}
-
-func (c *clearingWriter) Write(b []byte) (int, error) {
-	c.bar.clear()
-	return c.w.Write(b)
 }

@@ -120,7 +120,10 @@ func newProgress(stderr io.Writer, quiet bool, label, unit string) *meter {
 }
 
 // update is safe for concurrent use; it redraws at most ten times a second.
-func (p *meter) update(done, total int64) {
+func (p *meter) update(done, total int64) { p.updateNote(done, total, "") }
+
+// updateNote is update with a short note after the figures (e.g. a loss).
+func (p *meter) updateNote(done, total int64, note string) {
 	if p == nil || !p.on {
 		return
 	}
@@ -143,15 +146,34 @@ func (p *meter) update(done, total int64) {
 	}
 	const width = 30
 	n := int(frac * width)
-	fmt.Fprintf(p.w, "\r%s [%s%s] %5.1f%% %s %s/s, %s left ", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n),
-		100*frac, human(rate), p.unit, eta)
+	fmt.Fprintf(p.w, "\r\033[K%s [%s%s] %5.1f%% %s %s/s, %s left %s", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n),
+		100*frac, human(rate), p.unit, eta, note)
 	p.drawn = true
 }
 
+// done erases the bar; the next update draws it again.
 func (p *meter) done() {
-	if p != nil && p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
+	if p == nil {
+		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+// clearingWriter erases the bar before each write, so log lines and the
+// bar do not overwrite each other.
+type clearingWriter struct {
+	w   io.Writer
+	bar *meter
+}
+
+func (c *clearingWriter) Write(b []byte) (int, error) {
+	c.bar.done()
+	return c.w.Write(b)
 }
 
 func human(v float64) string {

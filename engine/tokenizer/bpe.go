@@ -123,51 +123,9 @@ type bpeBigram struct {
 	size        int
 }
 
-// bpeHeap is a min-heap by rank, ties to the smaller left index.
-type bpeHeap []bpeBigram
-
-func (h bpeHeap) less(i, j int) bool {
-	return h[i].rank < h[j].rank || (h[i].rank == h[j].rank && h[i].left < h[j].left)
-}
-
-func (h *bpeHeap) push(b bpeBigram) {
-	*h = append(*h, b)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *bpeHeap) pop() bpeBigram {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(s) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(s) && s.less(r, l) {
-			m = r
-		}
-		if !s.less(m, i) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
+// before orders BPE candidates: lowest rank first, ties to the smaller left index.
+func (b bpeBigram) before(o bpeBigram) bool {
+	return b.rank < o.rank || (b.rank == o.rank && b.left < o.left)
 }
 
 type bpeSession struct {
@@ -177,7 +135,7 @@ type bpeSession struct {
 	raw  []byte
 	word []byte
 	syms []symbol
-	heap bpeHeap
+	heap priorityQueue[bpeBigram]
 }
 
 func newBPE(t *Tokenizer) *bpeSession { return &bpeSession{t: t} }

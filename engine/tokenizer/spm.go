@@ -19,59 +19,17 @@ type spmBigram struct {
 	size        int // byte length of the merged text, to detect stale entries
 }
 
-// spmHeap is a max-heap by score, ties to the smaller left index (the order
-// of llama.cpp's priority queue comparator).
-type spmHeap []spmBigram
-
-func (h spmHeap) less(i, j int) bool {
-	return h[i].score > h[j].score || (h[i].score == h[j].score && h[i].left < h[j].left)
-}
-
-func (h *spmHeap) push(b spmBigram) {
-	*h = append(*h, b)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *spmHeap) pop() spmBigram {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(s) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(s) && s.less(r, l) {
-			m = r
-		}
-		if !s.less(m, i) {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
+// before orders SentencePiece candidates: highest score first, ties to the
+// smaller left index (the order of llama.cpp's priority queue comparator).
+func (b spmBigram) before(o spmBigram) bool {
+	return b.score > o.score || (b.score == o.score && b.left < o.left)
 }
 
 type spmSession struct {
 	t    *Tokenizer
 	text string
 	syms []symbol
-	heap spmHeap
+	heap priorityQueue[spmBigram]
 }
 
 func newSPM(t *Tokenizer) *spmSession { return &spmSession{t: t} }
@@ -87,7 +45,7 @@ func (s *spmSession) tokenize(text string, out []int32) []int32 {
 	s.text = text
 	if cap(s.syms) < len(text) {
 		s.syms = make([]symbol, 0, len(text))
-		s.heap = make(spmHeap, 0, len(text))
+		s.heap = make(priorityQueue[spmBigram], 0, len(text))
 	}
 	s.syms = s.syms[:0]
 	s.heap = s.heap[:0]

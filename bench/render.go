@@ -49,40 +49,39 @@ func (r *Report) rowsOf(group string) []Row {
 	return out
 }
 
-func rate(x *Row) string {
+// figure formats one of a row's measures (mean and std over the draws):
+// "-" when absent, FAILED for a failed row, the std only with several draws.
+func figure(x *Row, present bool, mean, std float64) string {
 	switch {
-	case x == nil:
+	case x == nil || !present:
 		return "-"
 	case x.Error != "":
 		return "FAILED"
 	case x.Draws > 1:
-		return fmt.Sprintf("%.2f ± %.2f", x.Rate, x.RateStd)
+		return fmt.Sprintf("%.2f ± %.2f", mean, std)
 	}
-	return fmt.Sprintf("%.2f", x.Rate)
+	return fmt.Sprintf("%.2f", mean)
+}
+
+func rate(x *Row) string {
+	if x == nil {
+		return "-"
+	}
+	return figure(x, true, x.Rate, x.RateStd)
 }
 
 func ideal(x *Row) string {
-	switch {
-	case x == nil || !x.HasIdeal:
+	if x == nil {
 		return "-"
-	case x.Error != "":
-		return "FAILED"
-	case x.Draws > 1:
-		return fmt.Sprintf("%.2f ± %.2f", x.Ideal, x.IdealStd)
 	}
-	return fmt.Sprintf("%.2f", x.Ideal)
+	return figure(x, x.HasIdeal, x.Ideal, x.IdealStd)
 }
 
 func streams(x *Row) string {
-	switch {
-	case x == nil || !x.HasIdeal:
+	if x == nil {
 		return "-"
-	case x.Error != "":
-		return "FAILED"
-	case x.Draws > 1:
-		return fmt.Sprintf("%.2f ± %.2f", x.Streams, x.StreamsStd)
 	}
-	return fmt.Sprintf("%.2f", x.Streams)
+	return figure(x, x.HasIdeal, x.Streams, x.StreamsStd)
 }
 
 func speed(x *Row) string {

@@ -170,32 +170,24 @@ func parseWeights(c Config, data []byte) (*Checkpoint, error) {
 	d, hd, kv, L := c.Dim, c.HiddenDim, c.KVDim(), c.NLayers
 	ck := &Checkpoint{Config: c, Layers: make([]Layer, L)}
 	ck.TokenEmbedding = take(c.VocabSize * d)
-	for i := range L {
-		ck.Layers[i].RMSAtt = take(d)
-	}
-	for i := range L {
-		ck.Layers[i].WQ = take(d * d)
-	}
-	for i := range L {
-		ck.Layers[i].WK = take(kv * d)
-	}
-	for i := range L {
-		ck.Layers[i].WV = take(kv * d)
-	}
-	for i := range L {
-		ck.Layers[i].WO = take(d * d)
-	}
-	for i := range L {
-		ck.Layers[i].RMSFFN = take(d)
-	}
-	for i := range L {
-		ck.Layers[i].W1 = take(hd * d)
-	}
-	for i := range L {
-		ck.Layers[i].W2 = take(d * hd)
-	}
-	for i := range L {
-		ck.Layers[i].W3 = take(hd * d)
+	// llama2.c stores each weight kind for all layers before the next kind.
+	for _, w := range []struct {
+		field func(*Layer) *[]float32
+		n     int
+	}{
+		{func(l *Layer) *[]float32 { return &l.RMSAtt }, d},
+		{func(l *Layer) *[]float32 { return &l.WQ }, d * d},
+		{func(l *Layer) *[]float32 { return &l.WK }, kv * d},
+		{func(l *Layer) *[]float32 { return &l.WV }, kv * d},
+		{func(l *Layer) *[]float32 { return &l.WO }, d * d},
+		{func(l *Layer) *[]float32 { return &l.RMSFFN }, d},
+		{func(l *Layer) *[]float32 { return &l.W1 }, hd * d},
+		{func(l *Layer) *[]float32 { return &l.W2 }, d * hd},
+		{func(l *Layer) *[]float32 { return &l.W3 }, hd * d},
+	} {
+		for i := range L {
+			*w.field(&ck.Layers[i]) = take(w.n)
+		}
 	}
 	ck.RMSFinal = take(d)
 	take(c.SeqLen * c.HeadSize()) // freq_cis_real and freq_cis_imag, unused

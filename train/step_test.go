@@ -7,7 +7,8 @@ import (
 )
 
 // BenchmarkStep measures one forward+backward+SGD step at batch 128 on
-// CIFAR-shaped random data, per architecture (go test -bench Step).
+// CIFAR-shaped random data, per architecture (go test -bench Step;
+// LMGC_BATCH changes the batch).
 func BenchmarkStep(b *testing.B) {
 	for _, arch := range []string{"convnet", "convnet-mnist", "vgg16", "resnet18", "vit"} {
 		b.Run(arch, func(b *testing.B) {
@@ -23,11 +24,11 @@ func BenchmarkStep(b *testing.B) {
 			}
 			ps := model.Params()
 			opt := newSGD(ps, 0.9, 5e-4)
-			x := nn.NewTensor(128, c, size, size)
+			x := nn.NewTensor(benchBatch, c, size, size)
 			for i := range x.Data {
 				x.Data[i] = r.Float32()*2 - 1
 			}
-			labels := make([]int, 128)
+			labels := make([]int, benchBatch)
 			for i := range labels {
 				labels[i] = i % 10
 			}

@@ -41,6 +41,7 @@ type Config struct {
 	LR       float64 // default 0.1 (SGD) or 1e-3 (ViT, AdamW)
 	Momentum float64 // SGD momentum, default 0.9
 	Decay    float64 // weight decay, default 5e-4 (SGD) or 0.1 (AdamW)
+	Warmup   int     // linear warm-up steps before the cosine (default 0, the paper's recipe)
 	Augment  *bool   // random crop (pad 4) + horizontal flip; default on for 3-channel data
 	Eval     bool    // evaluate on the test split at the end of each epoch and of the run
 	EvalMax  int     // if > 0, evaluate on at most this many test images
@@ -116,6 +117,9 @@ func (cfg *Config) defaults() error {
 			return fmt.Errorf("need --steps or --epochs")
 		}
 		cfg.Steps = cfg.Epochs * (cfg.Data.Train.N / cfg.Batch)
+	}
+	if cfg.Warmup < 0 || cfg.Warmup >= cfg.Steps {
+		return fmt.Errorf("warm-up of %d steps does not fit a run of %d steps", cfg.Warmup, cfg.Steps)
 	}
 	if cfg.Every > 0 && cfg.OutDir == "" {
 		return fmt.Errorf("no output directory for gradients")
@@ -193,7 +197,7 @@ func Run(cfg Config) (*Result, error) {
 				cropFlip(dst, d.C, d.H, d.W, 4, shuffle)
 			}
 		}
-		lr := cfg.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(cfg.Steps)))
+		lr := schedule(cfg.LR, step, cfg.Steps, cfg.Warmup)
 		t0 := time.Now()
 		nn.ZeroGrad(params)
 		logits := model.Forward(ctx, x)
@@ -239,6 +243,17 @@ func Run(cfg Config) (*Result, error) {
 	}
 	res.StepsPerS = float64(res.Steps) / trainTime.Seconds()
 	return res, nil
+}
+
+// schedule is the learning rate of step (0-based) in a run of steps steps:
+// a linear ramp peak·(step+1)/warmup over the first warmup steps, then a
+// cosine from peak down towards 0 over the remaining steps (the paper's
+// recipe is warmup 0: lr = peak·(1+cos(π·step/steps))/2).
+func schedule(peak float64, step, steps, warmup int) float64 {
+	if step < warmup {
+		return peak * float64(step+1) / float64(warmup)
+	}
+	return peak * 0.5 * (1 + math.Cos(math.Pi*float64(step-warmup)/float64(steps-warmup)))
 }
 
 // Evaluate returns the accuracy of model on the test split, in evaluation

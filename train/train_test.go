@@ -156,6 +156,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad arch", Config{Arch: "lenet", Data: d, Steps: 1, Batch: 16}},
 		{"no out", Config{Arch: "convnet", Data: d, Steps: 1, Every: 1, Batch: 16}},
 		{"batch too big", Config{Arch: "convnet", Data: d, Steps: 1, Batch: 1000}},
+		{"warm-up too long", Config{Arch: "convnet", Data: d, Steps: 10, Warmup: 10, Batch: 16}},
+		{"negative warm-up", Config{Arch: "convnet", Data: d, Steps: 10, Warmup: -1, Batch: 16}},
 	} {
 		if _, err := Run(tc.cfg); err == nil {
 			t.Errorf("%s: no error", tc.name)

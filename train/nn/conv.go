@@ -15,7 +15,7 @@ type Conv2d struct {
 	x      *Tensor
 	cols   []float32 // [InC*K*K][N*OH*OW]
 	oh, ow int
-	wt     []float32
+	yc     []float32 // [OutC][N*OH*OW]: the output (forward) or dy (backward), channel-major
 	y, dx  *Tensor
 }
 
@@ -60,22 +60,26 @@ func (c *Conv2d) Forward(ctx *Ctx, x *Tensor) *Tensor {
 	}
 	c.cols = c.cols[:ckk*cols]
 	c.im2col(ctx, x)
-	// One product per image, written straight into NCHW order.
+	// One product for the whole batch, [OutC][N·OH·OW], then scattered
+	// into NCHW order with the bias added. Each output element is the same
+	// k-ordered sum as with one product per image.
 	y := reuse(&c.y, n, c.OutC, oh, ow)
 	hw := oh * ow
-	for b := 0; b < n; b++ {
-		out := y.Data[b*c.OutC*hw : (b+1)*c.OutC*hw]
-		Gemm(c.OutC, hw, ckk, c.Weight.W, ckk, Mat{Data: c.cols, Off: b * hw, RS: cols, CS: 1}, out, hw, false, ctx.threads())
-		if c.Bias != nil {
-			for o := 0; o < c.OutC; o++ {
+	yc := reuseF32(&c.yc, c.OutC*cols)
+	Gemm(c.OutC, cols, ckk, c.Weight.W, ckk, Mat{Data: c.cols, RS: cols, CS: 1}, yc, cols, false, ctx.threads())
+	parallel(n*c.OutC, ctx.threads(), func(lo, hi int) {
+		for bo := lo; bo < hi; bo++ {
+			b, o := bo/c.OutC, bo%c.OutC
+			out := y.Data[bo*hw : (bo+1)*hw]
+			copy(out, yc[o*cols+b*hw:o*cols+(b+1)*hw])
+			if c.Bias != nil {
 				bv := c.Bias.W[o]
-				row := out[o*hw : (o+1)*hw]
-				for i := range row {
-					row[i] += bv
+				for i := range out {
+					out[i] += bv
 				}
 			}
 		}
-	}
+	})
 	return y
 }
 
@@ -96,6 +100,19 @@ func (c *Conv2d) im2col(ctx *Ctx, x *Tensor) {
 					line := o[oy*ow : (oy+1)*ow]
 					if iy < 0 || iy >= h {
 						clear(line)
+						continue
+					}
+					if c.Stride == 1 {
+						// ix = ox - Pad + kx: one contiguous run of the
+						// input row, zeros either side.
+						lo, hi := max(0, c.Pad-kx), min(ow, w+c.Pad-kx)
+						if lo >= hi {
+							clear(line)
+							continue
+						}
+						clear(line[:lo])
+						copy(line[lo:hi], src[iy*w+lo-c.Pad+kx:])
+						clear(line[hi:])
 						continue
 					}
 					for ox := range line {
@@ -120,34 +137,31 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *Tensor) *Tensor {
 	cols := n * hw
 	ckk := c.InC * c.K * c.K
 	th := ctx.threads()
+	// dy in channel-major order, [OutC][N·OH·OW].
+	dyc := reuseF32(&c.yc, c.OutC*cols)
+	parallel(c.OutC, th, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for b := 0; b < n; b++ {
+				copy(dyc[o*cols+b*hw:o*cols+(b+1)*hw], dy.Data[(b*c.OutC+o)*hw:(b*c.OutC+o+1)*hw])
+			}
+		}
+	})
 	if c.Bias != nil {
 		for o := 0; o < c.OutC; o++ {
 			var s float32
-			for b := 0; b < n; b++ {
-				for _, v := range dy.Data[(b*c.OutC+o)*hw : (b*c.OutC+o+1)*hw] {
-					s += v
-				}
+			for _, v := range dyc[o*cols : (o+1)*cols] {
+				s += v
 			}
 			c.Bias.G[o] += s
 		}
 	}
-	// Per image b: dW += dy_b · cols_bᵀ (so each dW element sums over
-	// (image, pixel) in order), and dcols_b = Wᵀ · dy_b, written over the
-	// cols buffer.
-	wt := reuseF32(&c.wt, len(c.Weight.W))
-	for i := 0; i < c.OutC; i++ {
-		for j := 0; j < ckk; j++ {
-			wt[j*c.OutC+i] = c.Weight.W[i*ckk+j]
-		}
+	// dW += dy · colsᵀ (each dW element sums over (image, pixel) in order),
+	// then dcols = Wᵀ · dy, written over the cols buffer.
+	Gemm(c.OutC, ckk, cols, dyc, cols, Mat{Data: c.cols, RS: 1, CS: cols}, c.Weight.G, ckk, true, th)
+	if c.NoInputGrad {
+		return nil
 	}
-	for b := 0; b < n; b++ {
-		dyb := dy.Data[b*c.OutC*hw : (b+1)*c.OutC*hw]
-		Gemm(c.OutC, ckk, hw, dyb, hw, Mat{Data: c.cols, Off: b * hw, RS: 1, CS: cols}, c.Weight.G, ckk, true, th)
-		if c.NoInputGrad {
-			continue
-		}
-		Gemm(ckk, hw, c.OutC, wt, c.OutC, Mat{Data: dyb, RS: hw, CS: 1}, c.cols[b*hw:], cols, false, th)
-	}
+	GemmM(ckk, cols, c.OutC, Mat{Data: c.Weight.W, RS: 1, CS: ckk}, Mat{Data: dyc, RS: cols, CS: 1}, c.cols, cols, false, th)
 	if c.NoInputGrad {
 		return nil
 	}
@@ -167,6 +181,16 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *Tensor) *Tensor {
 					for oy := 0; oy < c.oh; oy++ {
 						iy := oy*c.Stride - c.Pad + ky
 						if iy < 0 || iy >= h {
+							continue
+						}
+						if c.Stride == 1 {
+							lo, hi := max(0, c.Pad-kx), min(c.ow, w+c.Pad-kx)
+							if lo < hi {
+								d := dst[iy*w+lo-c.Pad+kx : iy*w+hi-c.Pad+kx]
+								for i, v := range src[oy*c.ow+lo : oy*c.ow+hi] {
+									d[i] += v
+								}
+							}
 							continue
 						}
 						for ox := 0; ox < c.ow; ox++ {

@@ -1,5 +1,7 @@
 package nn
 
+import "sync"
+
 // Matrix multiply C = C0 + A·B in float32.
 //
 // Accumulation order (the contract every kernel keeps, bit for bit): each
@@ -8,6 +10,14 @@ package nn
 // rounding to float32 after every product and every sum. No fused
 // multiply-add anywhere. Work is split between goroutines by output
 // columns, never along K, so the thread count does not change any bit.
+//
+// Blocking (it changes which tile is computed when, never the order of
+// one element's sum): A is packed once into strips of gemmMR rows stored
+// k-major; each goroutine takes a range of 16-column panels, packs them
+// gemmKC rows of B at a time (K blocks pass the partial sums through C,
+// which keeps the order), and runs the gemmMR×16 micro-kernel over blocks
+// of gemmMB strips so that a packed B panel stays in L1 and the A block
+// in L2.
 
 // Mat describes a read-only float32 matrix view with arbitrary strides:
 // element (r, c) is Data[Off + r*RS + c*CS].
@@ -17,14 +27,24 @@ type Mat struct {
 	RS, CS int
 }
 
-// gemmKC is the K block: partial sums go through C between blocks, which
-// keeps the sequential order while the packed panel stays in L1/L2.
-const gemmKC = 256
+const (
+	gemmMR = 6   // rows of the micro-kernel
+	gemmNR = 16  // columns of the micro-kernel (one packed B panel)
+	gemmKC = 256 // K block
+	gemmMB = 48  // strips per A block (48·6 rows × 256 × 4 B = 288 KiB)
+	gemmNG = 16  // panels packed together (16 × 256 × 16 × 4 B = 256 KiB)
+)
 
 // Gemm computes C[m×n] (+)= A[m×k]·B[k×n]. A is row-major with row stride
 // lda; B is any strided view; C is row-major with row stride ldc. If acc is
 // false C is overwritten. threads ≥ 1 goroutines split the columns of C.
 func Gemm(m, n, k int, a []float32, lda int, b Mat, c []float32, ldc int, acc bool, threads int) {
+	GemmM(m, n, k, Mat{Data: a, RS: lda, CS: 1}, b, c, ldc, acc, threads)
+}
+
+// GemmM is Gemm with A given as a strided view too (a transposed matrix is
+// Mat{RS: 1, CS: ld}); packing A reads it in place, with no transposed copy.
+func GemmM(m, n, k int, a Mat, b Mat, c []float32, ldc int, acc bool, threads int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -36,89 +56,194 @@ func Gemm(m, n, k int, a []float32, lda int, b Mat, c []float32, ldc int, acc bo
 		}
 		return
 	}
-	panels := (n + 15) / 16
+	strips := (m + gemmMR - 1) / gemmMR
+	apBuf := getBuf(strips * gemmMR * k)
+	defer putBuf(apBuf)
+	ap := *apBuf
+	packA(ap, m, k, a, threads)
+	panels := (n + gemmNR - 1) / gemmNR
 	parallel(panels, threads, func(lo, hi int) {
-		bp := make([]float32, gemmKC*16)
-		var tmp [4 * 16]float32
-		for p := lo; p < hi; p++ {
-			j0 := p * 16
-			nc := min(16, n-j0)
+		bpBuf := getBuf(gemmNG * gemmKC * gemmNR)
+		defer putBuf(bpBuf)
+		bp := *bpBuf
+		var tmp [gemmMR * gemmNR]float32
+		for g0 := lo; g0 < hi; g0 += gemmNG {
+			g1 := min(g0+gemmNG, hi)
 			for k0 := 0; k0 < k; k0 += gemmKC {
 				kc := min(gemmKC, k-k0)
-				packB(bp, b, k0, kc, j0, nc)
+				packB(bp, b, k0, kc, g0, g1, n)
 				load := acc || k0 > 0
-				i := 0
-				if hasKernel {
-					for ; i+4 <= m; i += 4 {
-						if nc == 16 {
-							kern4x16(kc, &a[i*lda+k0], lda, &bp[0], &c[i*ldc+j0], ldc, load)
-							continue
-						}
-						if load {
-							for r := 0; r < 4; r++ {
-								copy(tmp[r*16:r*16+nc], c[(i+r)*ldc+j0:(i+r)*ldc+j0+nc])
+				for s0 := 0; s0 < strips; s0 += gemmMB {
+					s1 := min(s0+gemmMB, strips)
+					for p := g0; p < g1; p++ {
+						j0 := p * gemmNR
+						nc := min(gemmNR, n-j0)
+						bpp := bp[(p-g0)*kc*gemmNR:]
+						for s := s0; s < s1; s++ {
+							i0 := s * gemmMR
+							as := ap[s*gemmMR*k+k0*gemmMR:]
+							mr := min(gemmMR, m-i0)
+							if mr == gemmMR && nc == gemmNR {
+								kern6x16(kc, as, bpp, c[i0*ldc+j0:], ldc, load)
+								continue
+							}
+							// Edge tile: compute into tmp, copy the valid part.
+							if load {
+								for r := 0; r < mr; r++ {
+									copy(tmp[r*gemmNR:r*gemmNR+nc], c[(i0+r)*ldc+j0:])
+								}
+							}
+							kern6x16(kc, as, bpp, tmp[:], gemmNR, load)
+							for r := 0; r < mr; r++ {
+								copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+nc], tmp[r*gemmNR:r*gemmNR+nc])
 							}
 						}
-						kern4x16(kc, &a[i*lda+k0], lda, &bp[0], &tmp[0], 16, load)
-						for r := 0; r < 4; r++ {
-							copy(c[(i+r)*ldc+j0:(i+r)*ldc+j0+nc], tmp[r*16:r*16+nc])
-						}
 					}
-				}
-				for ; i < m; i++ {
-					rowRef(kc, a[i*lda+k0:i*lda+k0+kc], bp, c[i*ldc+j0:i*ldc+j0+nc], load)
 				}
 			}
 		}
 	})
 }
 
-// packB copies B[k0:k0+kc, j0:j0+nc] into bp as kc rows of 16 (zero padded).
-func packB(bp []float32, b Mat, k0, kc, j0, nc int) {
+// packA copies A into ap as strips of gemmMR rows, each stored k-major
+// (ap[s*gemmMR*k + kk*gemmMR + r] = A[s*gemmMR+r][kk]), with zero rows
+// past m.
+func packA(ap []float32, m, k int, a Mat, threads int) {
+	strips := (m + gemmMR - 1) / gemmMR
+	parallel(strips, threads, func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			dst := ap[s*gemmMR*k : (s+1)*gemmMR*k]
+			mr := min(gemmMR, m-s*gemmMR)
+			if mr < gemmMR {
+				for kk := 0; kk < k; kk++ {
+					clear(dst[kk*gemmMR+mr : (kk+1)*gemmMR])
+				}
+			}
+			switch {
+			case a.CS == 1: // row-major: one row at a time
+				for r := 0; r < mr; r++ {
+					base := a.Off + (s*gemmMR+r)*a.RS
+					for kk, v := range a.Data[base : base+k] {
+						dst[kk*gemmMR+r] = v
+					}
+				}
+			case a.RS == 1: // transposed: the strip's rows are adjacent
+				for kk := 0; kk < k; kk++ {
+					base := a.Off + kk*a.CS + s*gemmMR
+					copy(dst[kk*gemmMR:kk*gemmMR+mr], a.Data[base:base+mr])
+				}
+			default:
+				for r := 0; r < mr; r++ {
+					for kk := 0; kk < k; kk++ {
+						dst[kk*gemmMR+r] = a.Data[a.Off+(s*gemmMR+r)*a.RS+kk*a.CS]
+					}
+				}
+			}
+		}
+	})
+}
+
+// bufPool recycles the packing buffers (their contents are always fully
+// written before use, so a recycled buffer needs no clearing).
+var bufPool sync.Pool
+
+func getBuf(n int) *[]float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+func putBuf(p *[]float32) { bufPool.Put(p) }
+
+// packB packs B[k0:k0+kc, panels g0..g1-1] (columns p*16.. of n) into
+// bp: panel p-g0 at bp[(p-g0)*kc*16:], kc rows of 16, zero padded past n.
+func packB(bp []float32, b Mat, k0, kc, g0, g1, n int) {
 	if b.CS == 1 {
+		// Row by row across all the panels, so B is read sequentially.
+		j0, j1 := g0*gemmNR, min(g1*gemmNR, n)
 		for kk := 0; kk < kc; kk++ {
-			row := bp[kk*16 : kk*16+16]
-			base := b.Off + (k0+kk)*b.RS + j0
-			copy(row, b.Data[base:base+nc])
-			clear(row[nc:])
+			base := b.Off + (k0+kk)*b.RS
+			src := b.Data[base+j0 : base+j1]
+			for p := g0; p < g1; p++ {
+				dst := bp[((p-g0)*kc+kk)*gemmNR : ((p-g0)*kc+kk+1)*gemmNR]
+				off := (p - g0) * gemmNR
+				if off+gemmNR <= len(src) {
+					*(*[gemmNR]float32)(dst) = *(*[gemmNR]float32)(src[off:])
+					continue
+				}
+				nc := copy(dst, src[off:])
+				clear(dst[nc:])
+			}
 		}
 		return
 	}
-	// Column by column: each column of the panel is a strided walk of B
+	// Column by column: each column of a panel is a strided walk of B
 	// (contiguous when B is a transposed row-major matrix).
-	for j := 0; j < 16; j++ {
-		if j >= nc {
+	for p := g0; p < g1; p++ {
+		panel := bp[(p-g0)*kc*gemmNR : (p-g0+1)*kc*gemmNR]
+		for j := 0; j < gemmNR; j++ {
+			col := p*gemmNR + j
+			if col >= n {
+				for kk := 0; kk < kc; kk++ {
+					panel[kk*gemmNR+j] = 0
+				}
+				continue
+			}
+			base := b.Off + k0*b.RS + col*b.CS
+			if b.RS == 1 {
+				for kk, v := range b.Data[base : base+kc] {
+					panel[kk*gemmNR+j] = v
+				}
+				continue
+			}
 			for kk := 0; kk < kc; kk++ {
-				bp[kk*16+j] = 0
+				panel[kk*gemmNR+j] = b.Data[base+kk*b.RS]
 			}
-			continue
-		}
-		base := b.Off + k0*b.RS + (j0+j)*b.CS
-		if b.RS == 1 {
-			src := b.Data[base : base+kc]
-			for kk, v := range src {
-				bp[kk*16+j] = v
-			}
-			continue
-		}
-		for kk := 0; kk < kc; kk++ {
-			bp[kk*16+j] = b.Data[base+kk*b.RS]
 		}
 	}
 }
 
-// rowRef is the pure-Go reference for one output row against a packed
-// panel: c[j] = (load ? c[j] : 0) + Σ_k a[k]*bp[k*16+j], in k order.
-func rowRef(kc int, a, bp, c []float32, load bool) {
-	for j := range c {
-		var s float32
-		if load {
-			s = c[j]
+// kern6x16Go is the pure-Go micro-kernel and the reference for the
+// assembly one: for r < 6, j < 16, c[r*ldc+j] = (load ? c[r*ldc+j] : 0)
+// + Σ_{kk<kc} ap[kk*6+r]*bp[kk*16+j], one rounding after every product
+// and every sum, kk in order.
+func kern6x16Go(kc int, ap, bp, c []float32, ldc int, load bool) {
+	var acc [gemmMR][gemmNR]float32
+	if load {
+		for r := range acc {
+			copy(acc[r][:], c[r*ldc:r*ldc+gemmNR])
 		}
-		for kk := 0; kk < kc; kk++ {
-			s += float32(a[kk] * bp[kk*16+j])
+	}
+	for kk := 0; kk < kc; kk++ {
+		brow := bp[kk*gemmNR : kk*gemmNR+gemmNR]
+		for r := range acc {
+			av := ap[kk*gemmMR+r]
+			for j, bv := range brow {
+				acc[r][j] += float32(av * bv)
+			}
 		}
-		c[j] = s
+	}
+	for r := range acc {
+		copy(c[r*ldc:r*ldc+gemmNR], acc[r][:])
+	}
+}
+
+// GemmMRef is GemmRef with A as a strided view.
+func GemmMRef(m, n, k int, a Mat, b Mat, c []float32, ldc int, acc bool) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			if acc {
+				s = c[i*ldc+j]
+			}
+			for kk := 0; kk < k; kk++ {
+				s += float32(a.Data[a.Off+i*a.RS+kk*a.CS] * b.Data[b.Off+kk*b.RS+j*b.CS])
+			}
+			c[i*ldc+j] = s
+		}
 	}
 }
 

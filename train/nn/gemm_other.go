@@ -4,6 +4,6 @@ package nn
 
 const hasKernel = false
 
-func kern4x16(k int, a *float32, lda int, bp *float32, c *float32, ldc int, load bool) {
-	panic("nn: no assembly kernel")
+func kern6x16(kc int, ap, bp, c []float32, ldc int, load bool) {
+	kern6x16Go(kc, ap, bp, c, ldc, load)
 }

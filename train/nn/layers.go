@@ -189,8 +189,8 @@ func (l *Linear) Backward(c *Ctx, dy *Tensor) *Tensor {
 		}
 		l.Bias.G[j] += s
 	}
-	dyt := transpose(dy.Data, rows, l.Out)
-	Gemm(l.Out, l.In, rows, dyt, rows, Mat{Data: l.x.Data, RS: l.In, CS: 1}, l.Weight.G, l.In, true, c.threads())
+	// dW += dyᵀ·x, with dyᵀ read in place.
+	GemmM(l.Out, l.In, rows, Mat{Data: dy.Data, RS: 1, CS: l.Out}, Mat{Data: l.x.Data, RS: l.In, CS: 1}, l.Weight.G, l.In, true, c.threads())
 	dx := NewTensor(l.x.Shape...)
 	Gemm(rows, l.In, l.Out, dy.Data, l.Out, Mat{Data: l.Weight.W, RS: l.In, CS: 1}, dx.Data, l.In, false, c.threads())
 	return dx

@@ -117,17 +117,6 @@ func CountParams(ps []*Param) int {
 	return n
 }
 
-// transpose writes the transpose of a (rows×cols) into a new slice.
-func transpose(a []float32, rows, cols int) []float32 {
-	t := make([]float32, len(a))
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			t[j*rows+i] = a[i*cols+j]
-		}
-	}
-	return t
-}
-
 // reuse returns *t if it already has the given shape, else a new zero
 // tensor stored in *t. Layers keep their outputs and input gradients in
 // such buffers across steps; the contents are stale, so callers must

@@ -141,11 +141,7 @@ func (a *Attention) Forward(c *Ctx, x *Tensor) *Tensor {
 			base := b * t * 3 * d
 			p := a.prob[nh*t*t : (nh+1)*t*t]
 			// scores = q·kᵀ (q rows: stride 3D; k as B with RS 1, CS 3D).
-			q := make([]float32, t*dh)
-			for i := 0; i < t; i++ {
-				copy(q[i*dh:(i+1)*dh], q3[base+i*3*d+h*dh:base+i*3*d+(h+1)*dh])
-			}
-			Gemm(t, t, dh, q, dh, Mat{Data: q3, Off: base + d + h*dh, RS: 1, CS: 3 * d}, p, t, false, 1)
+			GemmM(t, t, dh, Mat{Data: q3, Off: base + h*dh, RS: 3 * d, CS: 1}, Mat{Data: q3, Off: base + d + h*dh, RS: 1, CS: 3 * d}, p, t, false, 1)
 			for i := 0; i < t; i++ {
 				softmaxRow(p[i*t:(i+1)*t], scale)
 			}
@@ -183,18 +179,14 @@ func (a *Attention) Backward(c *Ctx, dy *Tensor) *Tensor {
 	q3 := a.qkv.Data
 	parallel(n*a.Heads, c.threads(), func(lo, hi int) {
 		dp := make([]float32, t*t)
-		dob := make([]float32, t*dh)
 		for nh := lo; nh < hi; nh++ {
 			b, h := nh/a.Heads, nh%a.Heads
 			base := b * t * 3 * d
 			p := a.prob[nh*t*t : (nh+1)*t*t]
-			for i := 0; i < t; i++ {
-				copy(dob[i*dh:(i+1)*dh], do.Data[b*t*d+i*d+h*dh:b*t*d+i*d+(h+1)*dh])
-			}
+			dob := Mat{Data: do.Data, Off: b*t*d + h*dh, RS: d, CS: 1} // this head's do, [t × dh]
 			// dp = do·vᵀ; dv = pᵀ·do.
-			Gemm(t, t, dh, dob, dh, Mat{Data: q3, Off: base + 2*d + h*dh, RS: 1, CS: 3 * d}, dp, t, false, 1)
-			pt := transpose(p, t, t)
-			Gemm(t, dh, t, pt, t, Mat{Data: dob, RS: dh, CS: 1}, dqkv.Data[base+2*d+h*dh:], 3*d, false, 1)
+			GemmM(t, t, dh, dob, Mat{Data: q3, Off: base + 2*d + h*dh, RS: 1, CS: 3 * d}, dp, t, false, 1)
+			GemmM(t, dh, t, Mat{Data: p, RS: 1, CS: t}, dob, dqkv.Data[base+2*d+h*dh:], 3*d, false, 1)
 			// ds = p ⊙ (dp − Σ_j dp·p), then scaled: d(q·kᵀ) = ds·scale.
 			for i := 0; i < t; i++ {
 				pr, dr := p[i*t:(i+1)*t], dp[i*t:(i+1)*t]
@@ -208,8 +200,7 @@ func (a *Attention) Backward(c *Ctx, dy *Tensor) *Tensor {
 			}
 			// dq = ds·k; dk = dsᵀ·q.
 			Gemm(t, dh, t, dp, t, Mat{Data: q3, Off: base + d + h*dh, RS: 3 * d, CS: 1}, dqkv.Data[base+h*dh:], 3*d, false, 1)
-			dst := transpose(dp, t, t)
-			Gemm(t, dh, t, dst, t, Mat{Data: q3, Off: base + h*dh, RS: 3 * d, CS: 1}, dqkv.Data[base+d+h*dh:], 3*d, false, 1)
+			GemmM(t, dh, t, Mat{Data: dp, RS: 1, CS: t}, Mat{Data: q3, Off: base + h*dh, RS: 3 * d, CS: 1}, dqkv.Data[base+d+h*dh:], 3*d, false, 1)
 		}
 	})
 	return a.QKV.Backward(c, dqkv)

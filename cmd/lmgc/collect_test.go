@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lmgc/lmgc/internal/testenv"
+	"github.com/lmgc/lmgc/train/data"
 )
 
 func TestCollectMNIST(t *testing.T) {
@@ -36,9 +39,48 @@ func TestCollectMNIST(t *testing.T) {
 	for _, bad := range [][]string{
 		{"collect", "--arch", "alexnet", "--dataset", "mnist", "--steps", "1", "--out", out},
 		{"collect", "--arch", "convnet", "--dataset", filepath.Join(out, "nope"), "--steps", "1", "--out", out},
+		{"collect", "--arch", "convnet", "--dataset", "mnist", "--steps", "5", "--warmup", "5", "--out", out},
 	} {
 		if code, _, errs := lmgc(t, bad...); code == 0 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q", bad, code, errs)
 		}
+	}
+}
+
+// TestCollectOtherDatasets runs one collect step on Fashion-MNIST (the
+// Debian package dataset-fashion-mnist) and CIFAR-10 (../shared), each
+// with a warm-up schedule and an evaluation on a spread test subset.
+func TestCollectOtherDatasets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains ConvNet steps")
+	}
+	for _, tc := range []struct {
+		dataset, params string
+		present         func(t *testing.T)
+	}{
+		{"fashion-mnist", "317706 parameters", func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(data.FashionMNISTDir, "train-images-idx3-ubyte.gz")); err != nil {
+				testenv.Unavailable(t, "Fashion-MNIST is not installed (apt install dataset-fashion-mnist): %v", err)
+			}
+		}},
+		{"cifar10", "320010 parameters", func(t *testing.T) { testenv.Shared(t, "datasets", "cifar10-jpg.tar.gz") }},
+	} {
+		t.Run(tc.dataset, func(t *testing.T) {
+			tc.present(t)
+			out := filepath.Join(t.TempDir(), "g")
+			code, stdout, errs := lmgc(t, "collect", "--arch", "convnet", "--dataset", tc.dataset, "--steps", "2", "--warmup", "1",
+				"--every", "1", "--eval-max", "256", "--threads", "2", "--out", out)
+			if code != 0 {
+				t.Fatalf("collect: exit %d: %s", code, errs)
+			}
+			for _, want := range []string{tc.params, "step 2/2", "test acc"} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("collect output lacks %q:\n%s", want, stdout)
+				}
+			}
+			if npys, _ := filepath.Glob(filepath.Join(out, "*.npy")); len(npys) != 2 {
+				t.Errorf("%d gradient files, want 2", len(npys))
+			}
+		})
 	}
 }

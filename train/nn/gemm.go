@@ -250,16 +250,5 @@ func GemmMRef(m, n, k int, a Mat, b Mat, c []float32, ldc int, acc bool) {
 // GemmRef is the plain triple-loop reference with the same accumulation
 // order as Gemm (used by tests).
 func GemmRef(m, n, k int, a []float32, lda int, b Mat, c []float32, ldc int, acc bool) {
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			if acc {
-				s = c[i*ldc+j]
-			}
-			for kk := 0; kk < k; kk++ {
-				s += float32(a[i*lda+kk] * b.Data[b.Off+kk*b.RS+j*b.CS])
-			}
-			c[i*ldc+j] = s
-		}
-	}
+	GemmMRef(m, n, k, Mat{Data: a, RS: lda, CS: 1}, b, c, ldc, acc)
 }

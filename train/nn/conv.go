@@ -91,6 +91,7 @@ func (c *Conv2d) im2col(ctx *Ctx, x *Tensor) {
 	parallel(c.InC*k*k, ctx.threads(), func(lo, hi int) {
 		for row := lo; row < hi; row++ {
 			ch, ky, kx := row/(k*k), row/k%k, row%k
+			x0, x1 := c.taps(kx, w)
 			out := c.cols[row*cols : (row+1)*cols]
 			for b := 0; b < n; b++ {
 				src := x.Data[(b*c.InC+ch)*h*w : (b*c.InC+ch+1)*h*w]
@@ -102,31 +103,30 @@ func (c *Conv2d) im2col(ctx *Ctx, x *Tensor) {
 						clear(line)
 						continue
 					}
+					clear(line[:x0])
+					clear(line[x1:])
+					base := iy*w + x0*c.Stride - c.Pad + kx
 					if c.Stride == 1 {
-						// ix = ox - Pad + kx: one contiguous run of the
-						// input row, zeros either side.
-						lo, hi := max(0, c.Pad-kx), min(ow, w+c.Pad-kx)
-						if lo >= hi {
-							clear(line)
-							continue
-						}
-						clear(line[:lo])
-						copy(line[lo:hi], src[iy*w+lo-c.Pad+kx:])
-						clear(line[hi:])
+						copy(line[x0:x1], src[base:])
 						continue
 					}
-					for ox := range line {
-						ix := ox*c.Stride - c.Pad + kx
-						if ix < 0 || ix >= w {
-							line[ox] = 0
-						} else {
-							line[ox] = src[iy*w+ix]
-						}
+					for i := range line[x0:x1] {
+						line[x0+i] = src[base+i*c.Stride]
 					}
 				}
 			}
 		}
 	})
+}
+
+// taps returns the output columns [x0, x1) whose kernel column kx lands
+// inside an input row of width w (ix = ox·Stride − Pad + kx in [0, w));
+// the columns outside it read the zero padding.
+func (c *Conv2d) taps(kx, w int) (x0, x1 int) {
+	ceilDiv := func(a int) int { return (max(a, 0) + c.Stride - 1) / c.Stride }
+	x0 = min(ceilDiv(c.Pad-kx), c.ow)
+	x1 = min(max(ceilDiv(w+c.Pad-kx), x0), c.ow)
+	return x0, x1
 }
 
 // Backward implements Layer.
@@ -178,26 +178,15 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *Tensor) *Tensor {
 				for kx := 0; kx < k; kx++ {
 					row := (ch*k+ky)*k + kx
 					src := c.cols[row*cols+b*hw : row*cols+(b+1)*hw]
+					x0, x1 := c.taps(kx, w)
 					for oy := 0; oy < c.oh; oy++ {
 						iy := oy*c.Stride - c.Pad + ky
 						if iy < 0 || iy >= h {
 							continue
 						}
-						if c.Stride == 1 {
-							lo, hi := max(0, c.Pad-kx), min(c.ow, w+c.Pad-kx)
-							if lo < hi {
-								d := dst[iy*w+lo-c.Pad+kx : iy*w+hi-c.Pad+kx]
-								for i, v := range src[oy*c.ow+lo : oy*c.ow+hi] {
-									d[i] += v
-								}
-							}
-							continue
-						}
-						for ox := 0; ox < c.ow; ox++ {
-							ix := ox*c.Stride - c.Pad + kx
-							if ix >= 0 && ix < w {
-								dst[iy*w+ix] += src[oy*c.ow+ox]
-							}
+						base := iy*w + x0*c.Stride - c.Pad + kx
+						for i, v := range src[oy*c.ow+x0 : oy*c.ow+x1] {
+							dst[base+i*c.Stride] += v
 						}
 					}
 				}

@@ -5,17 +5,17 @@ import (
 	"strconv"
 )
 
-// benchThreads is the goroutine count for benchmarks (LMGC_THREADS, default 1).
-var benchThreads = func() int {
-	n, _ := strconv.Atoi(os.Getenv("LMGC_THREADS"))
-	return max(n, 1)
-}()
+// Benchmark settings from the environment: LMGC_THREADS goroutines
+// (default 1) and LMGC_BATCH images per step (default 128).
+var (
+	benchThreads = envInt("LMGC_THREADS", 1)
+	benchBatch   = envInt("LMGC_BATCH", 128)
+)
 
-// benchBatch is the batch size for BenchmarkStep (LMGC_BATCH, default 128).
-var benchBatch = func() int {
-	n, _ := strconv.Atoi(os.Getenv("LMGC_BATCH"))
-	if n <= 0 {
-		return 128
+// envInt is the positive integer in the environment variable name, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
 	}
-	return n
-}()
+	return def
+}

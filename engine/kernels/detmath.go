@@ -14,15 +14,17 @@ const (
 	dLn2Lo = 1.90821492927058770002e-10 // ln 2 - dLn2Hi
 )
 
+// roundHalfAway rounds k to the nearest integer, halves away from zero.
+func roundHalfAway(k float64) int64 {
+	if k >= 0 {
+		return int64(k + 0.5)
+	}
+	return -int64(0.5 - k)
+}
+
 // detExp returns e^x for |x| < 700.
 func detExp(x float64) float64 {
-	k := x / dLn2Hi
-	var n int64
-	if k >= 0 {
-		n = int64(k + 0.5)
-	} else {
-		n = -int64(0.5 - k)
-	}
+	n := roundHalfAway(x / dLn2Hi)
 	nf := float64(n)
 	r := x - float64(nf*dLn2Hi)
 	r = r - float64(nf*dLn2Lo)
@@ -68,13 +70,7 @@ const (
 
 // detSinCos returns sin x and cos x for 0 <= |x| < 2^20*pi/2.
 func detSinCos(x float64) (sin, cos float64) {
-	k := x / (math.Pi / 2)
-	var n int64
-	if k >= 0 {
-		n = int64(k + 0.5)
-	} else {
-		n = -int64(0.5 - k)
-	}
+	n := roundHalfAway(x / (math.Pi / 2))
 	nf := float64(n)
 	r := x - float64(nf*pio2a)
 	r = r - float64(nf*pio2b)

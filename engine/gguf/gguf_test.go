@@ -184,14 +184,7 @@ func TestStreamingWriter(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := writeParse(t, w)
 	got, _ := f.TensorData(&f.Tensors[0])
 	if !bytes.Equal(got, payload) {
 		t.Error("streamed data differs")
@@ -475,14 +468,7 @@ func TestVocabFiles(t *testing.T) {
 			for _, kv := range f.KV {
 				w.AddKV(kv.Key, kv.Value)
 			}
-			var buf bytes.Buffer
-			if _, err := w.WriteTo(&buf); err != nil {
-				t.Fatal(err)
-			}
-			g, err := Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			g := writeParse(t, w)
 			if !reflect.DeepEqual(g.KV, f.KV) {
 				t.Error("metadata differs after rewriting")
 			}
@@ -542,14 +528,7 @@ func TestFingerprint(t *testing.T) {
 		if mod != nil {
 			mod(w)
 		}
-		var buf bytes.Buffer
-		if _, err := w.WriteTo(&buf); err != nil {
-			t.Fatal(err)
-		}
-		f, err := Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := writeParse(t, w)
 		return f.Fingerprint()
 	}
 	base := build(nil)
@@ -590,10 +569,22 @@ func TestFingerprint(t *testing.T) {
 	w.AddKV("tokenizer.ggml.tokens", []string{"a", "b"})
 	w.AddKV("llama.block_count", uint32(2))
 	w.AddKV("general.architecture", "llama")
-	var buf bytes.Buffer
-	w.WriteTo(&buf)
-	f, _ := Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	f := writeParse(t, w)
 	if f.Fingerprint() != base {
 		t.Error("reordering changed the fingerprint")
 	}
+}
+
+// writeParse writes w to memory and parses the result back.
+func writeParse(t testing.TB, w *Writer) *File {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

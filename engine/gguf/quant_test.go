@@ -1,7 +1,6 @@
 package gguf
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -424,14 +423,7 @@ func TestTensorFloat32(t *testing.T) {
 		}
 	}
 	w.AddTensor("k", Q2_K, []int64{256}, make([]byte, 84))
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Parse(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := writeParse(t, w)
 	for _, typ := range []Type{F32, F16, BF16, Q8_0} {
 		ti, _ := f.Tensor(typ.String())
 		got, err := f.TensorFloat32(ti)

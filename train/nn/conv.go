@@ -137,24 +137,24 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *Tensor) *Tensor {
 	cols := n * hw
 	ckk := c.InC * c.K * c.K
 	th := ctx.threads()
-	// dy in channel-major order, [OutC][N·OH·OW].
+	// dy in channel-major order, [OutC][N·OH·OW]; each channel's row is
+	// also its bias gradient's sum, over (image, pixel) in order.
 	dyc := reuseF32(&c.yc, c.OutC*cols)
 	parallel(c.OutC, th, func(lo, hi int) {
 		for o := lo; o < hi; o++ {
+			row := dyc[o*cols : (o+1)*cols]
 			for b := 0; b < n; b++ {
-				copy(dyc[o*cols+b*hw:o*cols+(b+1)*hw], dy.Data[(b*c.OutC+o)*hw:(b*c.OutC+o+1)*hw])
+				copy(row[b*hw:(b+1)*hw], dy.Data[(b*c.OutC+o)*hw:(b*c.OutC+o+1)*hw])
+			}
+			if c.Bias != nil {
+				var s float32
+				for _, v := range row {
+					s += v
+				}
+				c.Bias.G[o] += s
 			}
 		}
 	})
-	if c.Bias != nil {
-		for o := 0; o < c.OutC; o++ {
-			var s float32
-			for _, v := range dyc[o*cols : (o+1)*cols] {
-				s += v
-			}
-			c.Bias.G[o] += s
-		}
-	}
 	// dW += dy · colsᵀ (each dW element sums over (image, pixel) in order),
 	// then dcols = Wᵀ · dy, written over the cols buffer.
 	Gemm(c.OutC, ckk, cols, dyc, cols, Mat{Data: c.cols, RS: 1, CS: cols}, c.Weight.G, ckk, true, th)

@@ -20,6 +20,7 @@ package tensorio
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -34,6 +35,35 @@ const (
 	FormatNPY         = "npy"
 	FormatSafetensors = "safetensors"
 )
+
+// ErrFormat is matched, with errors.Is, by every error that reports a file
+// which is not a valid file of its format (a FormatError).
+var ErrFormat = errors.New("malformed tensor file")
+
+// ErrUnknownFormat is matched by the error for a format name ParseLayout
+// does not know, and by callers' errors for a file whose format cannot be
+// detected.
+var ErrUnknownFormat = errors.New("unknown tensor file format")
+
+// FormatError reports a malformed file: a bad header, a size that does not
+// fit, an unsupported dtype. errors.Is(err, ErrFormat) holds for every
+// FormatError.
+type FormatError struct {
+	Format string // FormatNPY or FormatSafetensors
+	Err    error  // what is wrong; its message starts with the format name
+}
+
+func (e *FormatError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrFormat.
+func (e *FormatError) Is(target error) bool { return target == ErrFormat }
+
+func formatErrorf(format, msg string, args ...any) error {
+	return &FormatError{Format: format, Err: fmt.Errorf(msg, args...)}
+}
 
 // Kind says how a segment's bytes are to be coded.
 type Kind uint8
@@ -163,7 +193,7 @@ func ParseLayout(format string, r io.ReaderAt, size int64) (*Layout, error) {
 	case FormatSafetensors:
 		return parseSafetensors(r, size)
 	}
-	return nil, fmt.Errorf("tensorio: unknown format %q (want raw, npy or safetensors)", format)
+	return nil, fmt.Errorf("tensorio: %w %q (want raw, npy or safetensors)", ErrUnknownFormat, format)
 }
 
 func rawLayout(size int64) *Layout {

@@ -12,6 +12,7 @@ package train
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -114,7 +115,7 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.Steps <= 0 {
 		if cfg.Epochs <= 0 {
-			return fmt.Errorf("need --steps or --epochs")
+			return errors.New("train: Steps and Epochs are both 0; set one")
 		}
 		cfg.Steps = cfg.Epochs * (cfg.Data.Train.N / cfg.Batch)
 	}

@@ -124,3 +124,19 @@ func TestBadInputs(t *testing.T) {
 		t.Error("a failed compress left an output file")
 	}
 }
+
+// TestFlagHints checks that the CLI, not the library, names the flag that
+// fixes a typed library error.
+func TestFlagHints(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "g.dat")
+	os.WriteFile(in, make([]byte, 64), 0o644)
+	code, _, errs := lmgc(t, "compress", "--quiet", in)
+	if code != 1 || !strings.Contains(errs, "cannot tell the format") || !strings.Contains(errs, "--input-format raw|npy|safetensors") {
+		t.Errorf("undetectable format: code %d, stderr %q", code, errs)
+	}
+	code, _, errs = lmgc(t, "compress", "--quiet", "--prior", "llm", "--input-format", "raw", in)
+	if code != 1 || !strings.Contains(errs, "needs a model file") || !strings.Contains(errs, "--model FILE.gguf") {
+		t.Errorf("llm without a model: code %d, stderr %q", code, errs)
+	}
+}

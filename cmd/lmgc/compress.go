@@ -78,7 +78,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 			Model: *model, LLM: llm.Config{Batch: *batch}})
 		vbar.done()
 		if err != nil {
-			return fmt.Errorf("verification failed: %v", err)
+			return fmt.Errorf("verification failed: %w", err)
 		}
 		if !bytes.Equal(got, src) {
 			return fmt.Errorf("verification failed: decompressed data differs from the input")

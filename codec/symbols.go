@@ -2,8 +2,10 @@ package codec
 
 import (
 	"fmt"
+	"io"
 	"unicode/utf8"
 
+	"github.com/lmgc/lmgc/prior"
 	"github.com/lmgc/lmgc/serial"
 )
 
@@ -62,78 +64,184 @@ func reverseFloats(b []byte) {
 	}
 }
 
-// Symbolize turns the float bytes into windows of at most window symbols
-// (bytes of the raw stream or of the text). It returns the windows and the
-// padding added to fill the last chunk.
-func (l layout) Symbolize(data []byte, window int) ([][]int32, int, error) {
-	w, pad, err := l.symbolize(data, window)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([][]int32, len(w))
-	for i, b := range w {
-		out[i] = make([]int32, len(b))
-		for j, c := range b {
-			out[i][j] = int32(c)
-		}
-	}
-	return out, pad, nil
+// window is one window of symbols: bytes for the byte layouts, int32 for
+// a prior's own symbols (tokens).
+type window struct {
+	b []byte
+	t []int32
 }
 
-// Desymbolize inverts Symbolize.
-func (l layout) Desymbolize(windows [][]int32, pad int) ([]byte, error) {
-	var n int
-	for _, w := range windows {
-		n += len(w)
+func (w *window) len() int {
+	if w.t != nil {
+		return len(w.t)
 	}
-	b := make([]byte, 0, n)
-	for _, w := range windows {
-		for _, c := range w {
-			if c < 0 || c > 255 {
-				return nil, fmt.Errorf("symbol %d is not a byte", c)
-			}
-			b = append(b, byte(c))
-		}
-	}
-	return l.desymbolize(b, pad)
+	return len(w.b)
 }
 
-func (l layout) symbolize(data []byte, window int) (windows [][]byte, pad int, err error) {
+func (w *window) at(i int) int {
+	if w.t != nil {
+		return int(w.t[i])
+	}
+	return int(w.b[i])
+}
+
+// splitter cuts the float bytes, read in order, into windows.
+type splitter interface {
+	// next returns the next window, io.EOF after the last.
+	next() (window, error)
+	// pad is the padding added to the last chunk, known after io.EOF.
+	pad() int
+	// total is the number of symbols expected, for progress (an estimate
+	// for formats whose text length varies).
+	total() int64
+}
+
+// checkWindow reports a window too small for the layout.
+func (l layout) checkWindow(window int) error {
 	if l.isRaw() {
-		buf := append([]byte(nil), data...)
-		if l.sign {
-			reverseFloats(buf)
+		if window&^3 < 4 {
+			return fmt.Errorf("window of %d symbols is smaller than one float", window)
 		}
-		window &^= 3 // windows hold whole floats
-		if window < 4 {
-			return nil, 0, fmt.Errorf("window of %d symbols is smaller than one float", window)
-		}
-		for len(buf) > 0 {
-			n := min(window, len(buf))
-			windows = append(windows, buf[:n:n])
-			buf = buf[n:]
-		}
-		return windows, 0, nil
+		return nil
 	}
-	chunks, pad := serial.Chunk(data)
-	var cur []byte
-	for _, c := range chunks {
-		t := l.text.Append(nil, c)
-		if len(cur) > 0 && len(cur)+len(t) > window {
-			windows = append(windows, cur)
-			cur = nil
-		}
-		cur = append(cur, t...)
+	if window < l.chunkSymbols() {
+		return fmt.Errorf("window of %d symbols is smaller than one %d-symbol chunk", window, l.chunkSymbols())
 	}
-	if len(cur) > 0 {
-		windows = append(windows, cur)
-	}
-	return windows, pad, nil
+	return nil
 }
 
-// desymbolize inverts symbolize: it takes the concatenated symbols of all
-// windows and returns the float bytes, padding trimmed.
-func (l layout) desymbolize(syms []byte, pad int) ([]byte, error) {
+// splitter returns the splitter of n float bytes read from r.
+func (l layout) splitter(r io.Reader, n int64, window int) splitter {
+	if l.isRaw() {
+		return &rawSplitter{r: r, window: window &^ 3, sign: l.sign, n: n}
+	}
+	return &textSplitter{r: r, l: l, window: window, n: n, chunk: make([]byte, serial.ChunkSize)}
+}
+
+// rawSplitter makes windows of the float bytes themselves (whole floats).
+type rawSplitter struct {
+	r      io.Reader
+	window int
+	sign   bool
+	n      int64
+}
+
+func (s *rawSplitter) next() (window, error) {
+	buf := make([]byte, s.window)
+	n, err := io.ReadFull(s.r, buf)
+	if n == 0 && err == io.EOF {
+		return window{}, io.EOF
+	}
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return window{}, err
+	}
+	buf = buf[:n:n]
+	if s.sign {
+		reverseFloats(buf)
+	}
+	return window{b: buf}, nil
+}
+
+func (s *rawSplitter) pad() int     { return 0 }
+func (s *rawSplitter) total() int64 { return s.n }
+
+// textSplitter serializes the float bytes chunk by chunk (the last one
+// zero-padded) and packs as many whole chunks into a window as fit.
+type textSplitter struct {
+	r      io.Reader
+	l      layout
+	window int
+	n      int64
+	chunk  []byte
+	cur    []byte
+	padded int
+	eof    bool
+}
+
+func (s *textSplitter) next() (window, error) {
+	for !s.eof {
+		n, err := io.ReadFull(s.r, s.chunk)
+		if n == 0 && err == io.EOF {
+			s.eof = true
+			break
+		}
+		if err == io.ErrUnexpectedEOF {
+			clear(s.chunk[n:])
+			s.padded, s.eof = serial.ChunkSize-n, true
+		} else if err != nil {
+			return window{}, err
+		}
+		t := s.l.text.Append(nil, s.chunk)
+		if len(s.cur) > 0 && len(s.cur)+len(t) > s.window {
+			w := s.cur
+			s.cur = t
+			return window{b: w}, nil
+		}
+		s.cur = append(s.cur, t...)
+	}
+	if len(s.cur) > 0 {
+		w := s.cur
+		s.cur = nil
+		return window{b: w}, nil
+	}
+	return window{}, io.EOF
+}
+
+func (s *textSplitter) pad() int { return s.padded }
+
+func (s *textSplitter) total() int64 {
+	chunks := (s.n + serial.ChunkSize - 1) / serial.ChunkSize
+	per := int64(s.l.chunkSymbols())
+	if per == 0 { // iso: at least one byte per character
+		g := s.l.text.BytesPerGroup
+		per = int64(serial.ChunkSize + ((serial.ChunkSize+g-1)/g-1)*len(s.l.text.Separator()))
+	}
+	return chunks * per
+}
+
+// sliceSplitter hands out windows made beforehand (by a prior's own
+// Symbolizer, which needs the whole float data).
+type sliceSplitter struct {
+	windows [][]int32
+	padded  int
+	n       int64
+}
+
+func newSliceSplitter(sym prior.Symbolizer, r io.Reader, window int) (*sliceSplitter, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	w, pad, err := sym.Symbolize(data, window)
+	if err != nil {
+		return nil, err
+	}
+	s := &sliceSplitter{windows: w, padded: pad}
+	for _, x := range w {
+		s.n += int64(len(x))
+	}
+	return s, nil
+}
+
+func (s *sliceSplitter) next() (window, error) {
+	if len(s.windows) == 0 {
+		return window{}, io.EOF
+	}
+	w := s.windows[0]
+	s.windows = s.windows[1:]
+	if w == nil {
+		w = []int32{}
+	}
+	return window{t: w}, nil
+}
+
+func (s *sliceSplitter) pad() int     { return s.padded }
+func (s *sliceSplitter) total() int64 { return s.n }
+
+// windowFloats turns the symbols of one window back into float bytes
+// (the padding of the last chunk included). Windows hold whole floats
+// (raw) or whole chunks (text), so each one decodes on its own.
+func (l layout) windowFloats(syms []byte) ([]byte, error) {
 	if l.isRaw() {
 		if len(syms)%4 != 0 {
 			return nil, fmt.Errorf("raw stream of %d bytes is not whole floats", len(syms))
@@ -155,10 +263,7 @@ func (l layout) desymbolize(syms []byte, pad int) ([]byte, error) {
 		}
 		syms = syms[n:]
 	}
-	if pad > len(out) {
-		return nil, fmt.Errorf("padding %d exceeds the %d decoded bytes", pad, len(out))
-	}
-	return out[:len(out)-pad], nil
+	return out, nil
 }
 
 // chunkTextLen returns the length of the first chunk's text in syms: the

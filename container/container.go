@@ -15,6 +15,7 @@
 package container
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -113,6 +114,22 @@ func Write(w io.Writer, h *Header, streams [][]byte) error {
 	if len(streams) != len(h.Streams)+1 {
 		return fmt.Errorf("lmgc container: %d stream bodies for %d streams", len(streams), len(h.Streams)+1)
 	}
+	if err := WriteHeader(w, h); err != nil {
+		return err
+	}
+	for _, s := range streams {
+		if _, err := w.Write(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteHeader writes everything before the stream bodies: magic, version,
+// header, stream table. The caller writes the bodies after it, the
+// non-float stream first, then each window in order, with exactly the
+// lengths h gives.
+func WriteHeader(w io.Writer, h *Header) error {
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -135,11 +152,6 @@ func Write(w io.Writer, h *Header, streams [][]byte) error {
 	table = binary.LittleEndian.AppendUint32(table, Checksum(table))
 	for _, b := range [][]byte{pre[:], hb, crc[:], table} {
 		if _, err := w.Write(b); err != nil {
-			return err
-		}
-	}
-	for _, s := range streams {
-		if _, err := w.Write(s); err != nil {
 			return err
 		}
 	}
@@ -191,17 +203,28 @@ func (e *unsupportedError) Error() string        { return e.err.Error() }
 func (e *unsupportedError) Unwrap() error        { return e.err }
 func (e *unsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
-// File is a parsed .lmgc file.
-type File struct {
-	Header Header
-	other  []byte
-	bodies [][]byte
+// Reader gives access to an .lmgc file through an io.ReaderAt: NewReader
+// reads and checks the header and the stream table only, and each stream is
+// read when it is asked for, so a file of any size can be decoded window by
+// window.
+type Reader struct {
+	Header   Header
+	r        io.ReaderAt
+	otherOff int64   // offset of the non-float stream
+	offs     []int64 // offset of each window stream
 }
 
-// Parse reads a whole .lmgc file from memory and checks its structure: magic,
-// version, header checksum, and that the stream lengths account for exactly
-// the rest of the file. Stream checksums are checked by Stream and Other.
-func Parse(b []byte) (*File, error) {
+// NewReader reads the header and stream table of the size-byte .lmgc file
+// r and checks its structure: magic, version, header and table checksums,
+// and that the stream lengths account for exactly the rest of the file.
+// Stream checksums are checked as each stream is read.
+func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
+	var pre [16]byte
+	n, err := r.ReadAt(pre[:min(size, 16)], 0)
+	if err != nil && !(err == io.EOF && int64(n) == min(size, 16)) {
+		return nil, err
+	}
+	b := pre[:n]
 	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
 		if len(b) < len(Magic) && bytes.HasPrefix([]byte(Magic), b) {
 			return nil, Corruptf("truncated .lmgc file: %d bytes, shorter than the magic", len(b))
@@ -209,7 +232,7 @@ func Parse(b []byte) (*File, error) {
 		return nil, ErrNotLMGC
 	}
 	if len(b) < 16 {
-		return nil, Corruptf("truncated .lmgc file: %d bytes, header missing", len(b))
+		return nil, Corruptf("truncated .lmgc file: %d bytes, header missing", size)
 	}
 	if v := binary.LittleEndian.Uint32(b[8:]); v != Version {
 		if v > Version {
@@ -221,49 +244,56 @@ func Parse(b []byte) (*File, error) {
 	if hlen > MaxHeader {
 		return nil, Corruptf("corrupt .lmgc file: header length %d exceeds the %d-byte limit", hlen, MaxHeader)
 	}
-	if 16+hlen+4 > int64(len(b)) {
-		return nil, Corruptf("truncated .lmgc file: header of %d bytes does not fit in %d bytes", hlen, len(b))
+	if 16+hlen+4 > size {
+		return nil, Corruptf("truncated .lmgc file: header of %d bytes does not fit in %d bytes", hlen, size)
 	}
-	hb := b[16 : 16+hlen]
-	if got, want := Checksum(hb), binary.LittleEndian.Uint32(b[16+hlen:]); got != want {
-		return nil, Corruptf("corrupt .lmgc file: header checksum mismatch (%08x, stored %08x)", got, want)
+	hb := make([]byte, hlen+4)
+	if _, err := r.ReadAt(hb, 16); err != nil && err != io.EOF {
+		return nil, err
 	}
-	f := &File{}
+	hb, hcrc := hb[:hlen], binary.LittleEndian.Uint32(hb[hlen:])
+	if got := Checksum(hb); got != hcrc {
+		return nil, Corruptf("corrupt .lmgc file: header checksum mismatch (%08x, stored %08x)", got, hcrc)
+	}
+	f := &Reader{r: r}
 	dec := json.NewDecoder(bytes.NewReader(hb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f.Header); err != nil {
 		return nil, Corruptf("corrupt .lmgc file: header: %w", err)
 	}
 	h := &f.Header
-	rest, err := parseTable(b[16+hlen+4:], h)
+	tstart := 16 + hlen + 4
+	off, err := readTable(io.NewSectionReader(r, tstart, size-tstart), size-tstart, h)
 	if err != nil {
 		return nil, err
 	}
-	take := func(s Stream, what string) ([]byte, error) {
+	off += tstart
+	left := size - off
+	take := func(s Stream, what string) (int64, error) {
 		if s.Length < 0 || s.Symbols < 0 {
-			return nil, Corruptf("corrupt .lmgc file: %s has a negative length", what)
+			return 0, Corruptf("corrupt .lmgc file: %s has a negative length", what)
 		}
-		if s.Length > int64(len(rest)) {
-			return nil, Corruptf("truncated .lmgc file: %s needs %d bytes, %d left", what, s.Length, len(rest))
+		if s.Length > left {
+			return 0, Corruptf("truncated .lmgc file: %s needs %d bytes, %d left", what, s.Length, left)
 		}
-		body := rest[:s.Length:s.Length]
-		rest = rest[s.Length:]
-		return body, nil
+		at := off
+		off, left = off+s.Length, left-s.Length
+		return at, nil
 	}
-	if f.other, err = take(h.Other, "the non-float stream"); err != nil {
+	if f.otherOff, err = take(h.Other, "the non-float stream"); err != nil {
 		return nil, err
 	}
-	f.bodies = make([][]byte, len(h.Streams))
+	f.offs = make([]int64, len(h.Streams))
 	for i, s := range h.Streams {
 		if s.Symbols > int64(h.Window) {
 			return nil, Corruptf("corrupt .lmgc file: stream %d has %d symbols, more than the window of %d", i, s.Symbols, h.Window)
 		}
-		if f.bodies[i], err = take(s, fmt.Sprintf("stream %d", i)); err != nil {
+		if f.offs[i], err = take(s, fmt.Sprintf("stream %d", i)); err != nil {
 			return nil, err
 		}
 	}
-	if len(rest) != 0 {
-		return nil, Corruptf("corrupt .lmgc file: %d unexpected bytes after the last stream", len(rest))
+	if left != 0 {
+		return nil, Corruptf("corrupt .lmgc file: %d unexpected bytes after the last stream", left)
 	}
 	if err := f.checkSizes(); err != nil {
 		return nil, err
@@ -271,49 +301,149 @@ func Parse(b []byte) (*File, error) {
 	return f, nil
 }
 
-// parseTable reads the binary stream table into h.Streams and returns the
-// bytes after it.
-func parseTable(b []byte, h *Header) ([]byte, error) {
-	start := b
-	n, k := binary.Uvarint(b)
-	if k <= 0 {
-		return nil, Corruptf("truncated .lmgc file: stream table missing")
+// OtherSection returns the compressed non-float stream, unchecked: its
+// reader must check the CRC-32C (OtherCRC) of what it reads.
+func (f *Reader) OtherSection() *io.SectionReader {
+	return io.NewSectionReader(f.r, f.otherOff, f.Header.Other.Length)
+}
+
+// ReadOther reads the compressed non-float stream into buf (grown as
+// needed) and checks its checksum.
+func (f *Reader) ReadOther(buf []byte) ([]byte, error) {
+	b, err := f.read(buf, f.otherOff, f.Header.Other.Length)
+	if err != nil {
+		return nil, err
 	}
-	b = b[k:]
+	if got := Checksum(b); got != f.Header.Other.CRC32C {
+		return nil, otherMismatch(got, f.Header.Other.CRC32C)
+	}
+	return b, nil
+}
+
+func otherMismatch(got, want uint32) error {
+	return Corruptf("corrupt .lmgc file: checksum mismatch in the non-float stream (%08x, stored %08x)", got, want)
+}
+
+// CheckOther returns the error for a non-float stream whose bytes have the
+// checksum got, nil if it is the stored one.
+func (f *Reader) CheckOther(got uint32) error {
+	if got != f.Header.Other.CRC32C {
+		return otherMismatch(got, f.Header.Other.CRC32C)
+	}
+	return nil
+}
+
+// ReadStream reads window stream i into buf (grown as needed) and checks
+// its checksum.
+func (f *Reader) ReadStream(i int, buf []byte) ([]byte, error) {
+	if i < 0 || i >= len(f.offs) {
+		return nil, fmt.Errorf("lmgc container: no stream %d", i)
+	}
+	b, err := f.read(buf, f.offs[i], f.Header.Streams[i].Length)
+	if err != nil {
+		return nil, err
+	}
+	return b, f.checkStream(i, b)
+}
+
+func (f *Reader) checkStream(i int, b []byte) error {
+	if got := Checksum(b); got != f.Header.Streams[i].CRC32C {
+		return Corruptf("corrupt .lmgc file: checksum mismatch in stream %d (%08x, stored %08x)", i, got, f.Header.Streams[i].CRC32C)
+	}
+	return nil
+}
+
+func (f *Reader) read(buf []byte, off, n int64) ([]byte, error) {
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if k, err := f.r.ReadAt(buf, off); err != nil && !(err == io.EOF && int64(k) == n) {
+		return nil, fmt.Errorf("lmgc container: reading at %d: %w", off, err)
+	}
+	return buf, nil
+}
+
+// File is a parsed .lmgc file held in memory.
+type File struct {
+	Reader
+	b []byte
+}
+
+// Parse reads a whole .lmgc file from memory and checks its structure as
+// NewReader does. Stream checksums are checked by Stream and Other.
+func Parse(b []byte) (*File, error) {
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	return &File{Reader: *r, b: b}, nil
+}
+
+// readTable reads the binary stream table (at most size bytes) into
+// h.Streams and returns its length, checksum included.
+func readTable(sr io.Reader, size int64, h *Header) (int64, error) {
+	cr := &crcReader{r: bufio.NewReaderSize(sr, 64<<10)}
+	n, err := binary.ReadUvarint(cr)
+	if err != nil {
+		return 0, Corruptf("truncated .lmgc file: stream table missing")
+	}
 	// Each entry takes at least 6 bytes: never allocate more entries than
 	// the file can hold.
-	if n > MaxStreams || n > uint64(len(b)/6) {
-		return nil, Corruptf("corrupt .lmgc file: %d streams do not fit in the file (limit %d)", n, MaxStreams)
+	if n > MaxStreams || n > uint64((size-cr.n)/6) {
+		return 0, Corruptf("corrupt .lmgc file: %d streams do not fit in the file (limit %d)", n, MaxStreams)
 	}
 	h.Streams = make([]Stream, n)
 	for i := range h.Streams {
-		l, k1 := binary.Uvarint(b)
-		if k1 <= 0 {
-			return nil, Corruptf("truncated .lmgc file: stream table entry %d", i)
-		}
-		sy, k2 := binary.Uvarint(b[k1:])
-		if k2 <= 0 || len(b) < k1+k2+4 {
-			return nil, Corruptf("truncated .lmgc file: stream table entry %d", i)
+		l, err1 := binary.ReadUvarint(cr)
+		sy, err2 := binary.ReadUvarint(cr)
+		var c [4]byte
+		_, err3 := io.ReadFull(cr, c[:])
+		if err1 != nil || err2 != nil || err3 != nil {
+			return 0, Corruptf("truncated .lmgc file: stream table entry %d", i)
 		}
 		if l > 1<<62 || sy > 1<<62 {
-			return nil, Corruptf("corrupt .lmgc file: stream %d sizes out of range", i)
+			return 0, Corruptf("corrupt .lmgc file: stream %d sizes out of range", i)
 		}
-		h.Streams[i] = Stream{Length: int64(l), Symbols: int64(sy), CRC32C: binary.LittleEndian.Uint32(b[k1+k2:])}
-		b = b[k1+k2+4:]
+		h.Streams[i] = Stream{Length: int64(l), Symbols: int64(sy), CRC32C: binary.LittleEndian.Uint32(c[:])}
 	}
-	if len(b) < 4 {
-		return nil, Corruptf("truncated .lmgc file: stream table checksum missing")
+	got, tlen := cr.crc, cr.n
+	var c [4]byte
+	if _, err := io.ReadFull(cr, c[:]); err != nil {
+		return 0, Corruptf("truncated .lmgc file: stream table checksum missing")
 	}
-	tlen := len(start) - len(b)
-	if got, want := Checksum(start[:tlen]), binary.LittleEndian.Uint32(b); got != want {
-		return nil, Corruptf("corrupt .lmgc file: stream table checksum mismatch (%08x, stored %08x)", got, want)
+	if want := binary.LittleEndian.Uint32(c[:]); got != want {
+		return 0, Corruptf("corrupt .lmgc file: stream table checksum mismatch (%08x, stored %08x)", got, want)
 	}
-	return b[4:], nil
+	return tlen + 4, nil
+}
+
+// crcReader counts and checksums the bytes read through it.
+type crcReader struct {
+	r   *bufio.Reader
+	n   int64
+	crc uint32
+}
+
+func (c *crcReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+		c.crc = crc32.Update(c.crc, castagnoli, []byte{b})
+	}
+	return b, err
+}
+
+func (c *crcReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
+	return n, err
 }
 
 // checkSizes checks that the segment lengths, the float bytes and the file
 // size agree.
-func (f *File) checkSizes() error {
+func (f *Reader) checkSizes() error {
 	h := &f.Header
 	var total, floats int64
 	for i, s := range h.Original.Segments {
@@ -346,19 +476,19 @@ func (f *File) checkSizes() error {
 
 // Other returns the compressed non-float bytes after checking their checksum.
 func (f *File) Other() ([]byte, error) {
-	if got := Checksum(f.other); got != f.Header.Other.CRC32C {
-		return nil, Corruptf("corrupt .lmgc file: checksum mismatch in the non-float stream (%08x, stored %08x)", got, f.Header.Other.CRC32C)
+	b := f.b[f.otherOff : f.otherOff+f.Header.Other.Length : f.otherOff+f.Header.Other.Length]
+	if err := f.CheckOther(Checksum(b)); err != nil {
+		return nil, err
 	}
-	return f.other, nil
+	return b, nil
 }
 
 // Stream returns the bytes of window stream i after checking its checksum.
 func (f *File) Stream(i int) ([]byte, error) {
-	if i < 0 || i >= len(f.bodies) {
+	if i < 0 || i >= len(f.offs) {
 		return nil, fmt.Errorf("lmgc container: no stream %d", i)
 	}
-	if got := Checksum(f.bodies[i]); got != f.Header.Streams[i].CRC32C {
-		return nil, Corruptf("corrupt .lmgc file: checksum mismatch in stream %d (%08x, stored %08x)", i, got, f.Header.Streams[i].CRC32C)
-	}
-	return f.bodies[i], nil
+	n := f.Header.Streams[i].Length
+	b := f.b[f.offs[i] : f.offs[i]+n : f.offs[i]+n]
+	return b, f.checkStream(i, b)
 }

@@ -360,3 +360,21 @@ func (s *cmState) push(b byte) {
 	s.i++
 	s.depth = 0
 }
+
+func init() {
+	Register(Info{
+		Name:    "cm",
+		Summary: "context mixing: smaller output, slower",
+		New: func(s Spec) (Prior, error) {
+			period, chunk, err := layoutParams(s)
+			if err != nil {
+				return nil, fmt.Errorf("cm prior: %w", err)
+			}
+			p, err := NewCM(period, chunk)
+			if err != nil {
+				return nil, err
+			}
+			return p, nil
+		},
+	})
+}

@@ -302,3 +302,21 @@ var log2Frac = func() (t [256]int32) {
 	}
 	return t
 }()
+
+func init() {
+	Register(Info{
+		Name:    "order2",
+		Summary: "fast adaptive order-2 byte model (the default)",
+		New: func(s Spec) (Prior, error) {
+			period, chunk, err := layoutParams(s)
+			if err != nil {
+				return nil, fmt.Errorf("order2 prior: %w", err)
+			}
+			p, err := NewOrder2(period, chunk)
+			if err != nil {
+				return nil, err
+			}
+			return p, nil
+		},
+	})
+}

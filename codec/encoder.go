@@ -1,0 +1,525 @@
+package codec
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/lmgc/lmgc/coder"
+	"github.com/lmgc/lmgc/container"
+	"github.com/lmgc/lmgc/prior"
+	"github.com/lmgc/lmgc/tensorio"
+)
+
+// Memory limits of the streaming paths. Variables so that tests can lower
+// them.
+var (
+	// spoolMemory is how many coded bytes an Encoder keeps in memory before
+	// it moves them to a temporary file.
+	spoolMemory = 32 << 20
+	// otherMemory is the largest non-float stream (before compression on
+	// encoding, compressed on decoding) handled in memory in one piece;
+	// larger ones are streamed through zstd.
+	otherMemory int64 = 32 << 20
+)
+
+// An Encoder compresses tensor files with one set of options, validated
+// and turned into a prior once. It may be used for many files, one at a
+// time; Close releases the prior (an LLM's model file).
+type Encoder struct {
+	opt Options
+	sl  layout
+	p   prior.Prior
+	// params are the prior parameters stored in every file.
+	params map[string]any
+}
+
+// NewEncoder checks the options, fills in the defaults and builds the
+// prior.
+func NewEncoder(opt Options) (*Encoder, error) {
+	info, err := lookupPrior(opt.Prior)
+	if err != nil {
+		return nil, err
+	}
+	if info.NeedsModel && opt.Model == "" {
+		return nil, fmt.Errorf("the %s prior: %w", info.Name, ErrModelRequired)
+	}
+	if opt.BytesPerGroup == 0 {
+		opt.BytesPerGroup = 4
+	}
+	if opt.Window == 0 {
+		opt.Window = DefaultWindow
+		if info.Window > 0 {
+			opt.Window = info.Window
+		}
+	}
+	if opt.Window < 0 {
+		return nil, fmt.Errorf("negative window of %d symbols", opt.Window)
+	}
+	if info.TextFormat != "" && (opt.Format == "" || opt.Format == FormatRaw) {
+		opt.Format = info.TextFormat
+	}
+	sl, err := newLayout(opt.Format, opt.BytesPerGroup, opt.SignFirst)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]any{"period": sl.period(), "chunk": sl.chunkSymbols()}
+	p, err := info.New(prior.Spec{Params: params, Format: opt.Format, BytesPerGroup: opt.BytesPerGroup,
+		SignFirst: opt.SignFirst, Window: opt.Window, Model: opt.Model, Threads: opt.Threads, Config: opt.LLM})
+	if err != nil {
+		return nil, err
+	}
+	if _, own := p.(prior.Symbolizer); !own {
+		if err := sl.checkWindow(opt.Window); err != nil {
+			closePrior(p)
+			return nil, err
+		}
+	}
+	if pp, ok := p.(prior.Parameterized); ok {
+		params = pp.Params()
+	}
+	return &Encoder{opt: opt, sl: sl, p: p, params: params}, nil
+}
+
+// Close releases the prior.
+func (e *Encoder) Close() error {
+	closePrior(e.p)
+	return nil
+}
+
+// Encode compresses the size-byte tensor file src (named name, for format
+// detection and the header) and writes the .lmgc file to dst. It reads src
+// twice, in parallel: once for the SHA-256, once for coding. Coded windows
+// beyond a few MiB wait in a temporary file in Options.TempDir, because the
+// header that precedes them can only be written at the end. Memory use is
+// bounded by the window size times the threads, not by the file size (for
+// priors with their own symbols, such as llm, the float data is held).
+func (e *Encoder) Encode(dst io.Writer, src io.ReaderAt, size int64, name string) (*Stats, error) {
+	return e.encode(dst, src, size, name, spoolMemory)
+}
+
+func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string, memLimit int) (*Stats, error) {
+	start := time.Now()
+	opt := e.opt
+	format := opt.InputFormat
+	if format == "" {
+		var head [64]byte
+		n, err := src.ReadAt(head[:min(size, 64)], 0)
+		if err != nil && !(err == io.EOF && int64(n) == min(size, 64)) {
+			return nil, err
+		}
+		format = tensorio.Detect(name, head[:n])
+		if format == "" {
+			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy or .safetensors, or set the input format (%w)", name, tensorio.ErrUnknownFormat)
+		}
+	}
+	lay, err := tensorio.ParseLayout(format, src, size)
+	if err != nil {
+		return nil, err
+	}
+	p, sl := e.p, e.sl
+
+	// The SHA-256 of the whole file, read alongside the coding.
+	type sum struct {
+		hex string
+		err error
+	}
+	sumc := make(chan sum, 1)
+	var stop atomic.Bool
+	defer stop.Store(true) // an error: stop hashing
+	go func() {
+		h := sha256.New()
+		_, err := io.CopyBuffer(h, &stoppable{io.NewSectionReader(src, 0, size), &stop}, make([]byte, 1<<20))
+		sumc <- sum{hex.EncodeToString(h.Sum(nil)), err}
+	}()
+	waitSum := func() (string, error) { s := <-sumc; return s.hex, s.err }
+
+	h := &container.Header{
+		Original:      container.Original{Name: name, Size: size, Format: format},
+		Prior:         container.Prior{Name: p.Name(), Fingerprint: p.Fingerprint(), Params: e.params},
+		Serialization: sl.format,
+		SignFirst:     opt.SignFirst,
+		Window:        opt.Window,
+		OtherCodec:    otherCodec,
+	}
+	if !sl.isRaw() {
+		h.BytesPerGroup = opt.BytesPerGroup
+		h.ChunkSize = 512
+	}
+	var floats, other []io.Reader
+	var otherLen int64
+	for _, s := range lay.Segments {
+		seg := container.Segment{Length: s.Length, Name: s.Name, DType: s.DType, Shape: s.Shape}
+		r := io.NewSectionReader(src, s.Offset, s.Length)
+		if s.Kind == tensorio.Float32LE {
+			seg.Kind = "float32le"
+			floats = append(floats, r)
+			h.FloatBytes += s.Length
+		} else {
+			seg.Kind = "other"
+			other = append(other, r)
+			otherLen += s.Length
+		}
+		h.Original.Segments = append(h.Original.Segments, seg)
+	}
+
+	sp := &spool{limit: memLimit, dir: opt.TempDir}
+	defer sp.close()
+	if !opt.Estimate && otherLen > 0 {
+		if err := encodeOther(sp, io.MultiReader(other...), otherLen, &h.Other); err != nil {
+			return nil, err
+		}
+	}
+
+	floatReader := bufio.NewReaderSize(io.MultiReader(floats...), 1<<20)
+	var split splitter
+	if sym, own := p.(prior.Symbolizer); own {
+		if split, err = newSliceSplitter(sym, floatReader, opt.Window); err != nil {
+			return nil, err
+		}
+	} else {
+		split = sl.splitter(floatReader, h.FloatBytes, opt.Window)
+	}
+	if err := e.codeWindows(split, h, sp); err != nil {
+		return nil, err
+	}
+	h.Pad = split.pad()
+	if h.Original.SHA256, err = waitSum(); err != nil {
+		return nil, err
+	}
+	if opt.Estimate {
+		st := &Stats{Estimate: true}
+		st.finish(h, 0, start)
+		return st, nil
+	}
+	cw := &countWriter{w: dst}
+	if err := container.WriteHeader(cw, h); err != nil {
+		return nil, err
+	}
+	if err := sp.writeTo(cw); err != nil {
+		return nil, err
+	}
+	st := &Stats{}
+	st.finish(h, cw.n, start)
+	return st, nil
+}
+
+// encodeOther compresses the n non-float bytes of r with zstd into sp and
+// describes the stream in s. Up to otherMemory bytes are compressed in one
+// piece, as lmgc always has; larger ones are streamed.
+func encodeOther(sp *spool, r io.Reader, n int64, s *container.Stream) error {
+	before := sp.n
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	w := io.MultiWriter(sp, crc)
+	if n <= otherMemory {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return err
+		}
+		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+		body := enc.EncodeAll(b, nil)
+		enc.Close()
+		if _, err := w.Write(body); err != nil {
+			return err
+		}
+	} else {
+		enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return err
+		}
+		if _, err := io.CopyBuffer(enc, r, make([]byte, 1<<20)); err != nil {
+			enc.Close()
+			return err
+		}
+		if err := enc.Close(); err != nil {
+			return err
+		}
+	}
+	*s = container.Stream{Length: sp.n - before, Symbols: n, CRC32C: crc.Sum32()}
+	return nil
+}
+
+// codedGroup is the result of coding one batch of windows.
+type codedGroup struct {
+	coded [][]byte
+	ideal []float64
+	syms  []int64
+}
+
+// codeWindows codes the windows of split, in parallel, and appends each
+// coded stream to sp (in order) and its entry to h.Streams.
+func (e *Encoder) codeWindows(split splitter, h *container.Header, sp *spool) error {
+	opt := e.opt
+	batch, workers := schedule(e.p, opt.Threads)
+	prog := &progress{total: split.total(), fn: opt.Progress}
+	var (
+		eof  bool
+		made int
+	)
+	produce := func() (windowGroup, bool, error) {
+		g := windowGroup{first: made}
+		for !eof && len(g.w) < batch {
+			w, err := split.next()
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			if err != nil {
+				return g, false, err
+			}
+			g.w = append(g.w, w)
+		}
+		made += len(g.w)
+		return g, len(g.w) > 0, nil
+	}
+	pp := startPipe(workers, workers+1, produce, func(g windowGroup) (codedGroup, error) {
+		return encodeGroup(e.p, g, opt.Estimate, prog)
+	})
+	defer pp.close()
+	for {
+		g, ok, err := pp.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		for k, c := range g.coded {
+			if !opt.Estimate {
+				if _, err := sp.Write(c); err != nil {
+					return err
+				}
+			}
+			h.Streams = append(h.Streams, container.Stream{Length: int64(len(c)), Symbols: g.syms[k], CRC32C: container.Checksum(c)})
+			h.IdealBits += g.ideal[k]
+			h.Tokens += g.syms[k]
+		}
+	}
+	prog.finish(h.Tokens)
+	return nil
+}
+
+// windowGroup is a batch of consecutive windows, from window first on.
+type windowGroup struct {
+	first int
+	w     []window
+}
+
+// encodeGroup codes a batch of windows, each with its own state of p, the
+// windows advancing in lock step, one symbol each per step.
+func encodeGroup(p prior.Prior, g windowGroup, estimate bool, prog *progress) (codedGroup, error) {
+	windows := g.w
+	n := len(windows)
+	out := codedGroup{coded: make([][]byte, n), ideal: make([]float64, n), syms: make([]int64, n)}
+	b, err := p.NewBatch(n)
+	if err != nil {
+		return out, err
+	}
+	bufs := make([]bytes.Buffer, n)
+	encs := make([]*coder.Encoder, n)
+	for k := range windows {
+		encs[k] = coder.NewEncoder(&bufs[k])
+	}
+	var (
+		active []int
+		syms   []int
+		dists  = make([]coder.Dist, n)
+		bits   = make([]idealBits, n)
+		done   int64
+	)
+	for t := 0; ; t++ {
+		active, syms = active[:0], syms[:0]
+		for k := range windows {
+			if t < windows[k].len() {
+				active = append(active, k)
+				syms = append(syms, windows[k].at(t))
+			}
+		}
+		if len(active) == 0 {
+			break
+		}
+		if err := b.Predict(active, dists[:len(active)]); err != nil {
+			return out, err
+		}
+		for j, k := range active {
+			d := dists[j]
+			cum, f := d.Interval(syms[j])
+			if f == 0 {
+				return out, fmt.Errorf("window %d symbol %d: the prior gives symbol %d no probability", g.first+k, t, syms[j])
+			}
+			if !estimate {
+				if err := encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
+					return out, fmt.Errorf("window %d symbol %d: %w", g.first+k, t, err)
+				}
+			}
+			bits[k].add(f, d.Total())
+		}
+		if err := b.Push(active, syms); err != nil {
+			return out, err
+		}
+		if done += int64(len(active)); done >= progressEvery {
+			prog.add(done)
+			done = 0
+		}
+	}
+	prog.add(done)
+	for k := range windows {
+		if err := encs[k].Close(); err != nil {
+			return out, err
+		}
+		out.coded[k], out.ideal[k], out.syms[k] = bufs[k].Bytes(), bits[k].bits(), int64(windows[k].len())
+	}
+	return out, nil
+}
+
+// spool holds the coded streams until the header is written: in memory
+// up to limit bytes (no limit if negative), then in a temporary file.
+type spool struct {
+	limit int
+	dir   string
+	mem   bytes.Buffer
+	f     *os.File
+	fw    *bufio.Writer
+	n     int64
+}
+
+func (s *spool) Write(b []byte) (int, error) {
+	if s.f == nil && s.limit >= 0 && s.mem.Len()+len(b) > s.limit {
+		f, err := os.CreateTemp(s.dir, ".lmgc-spool-*")
+		if err != nil {
+			return 0, fmt.Errorf("spooling the coded windows: %w", err)
+		}
+		os.Remove(f.Name()) // unlinked while open where the system allows
+		s.f, s.fw = f, bufio.NewWriterSize(f, 1<<20)
+		if _, err := s.mem.WriteTo(s.fw); err != nil {
+			return 0, err
+		}
+		s.mem = bytes.Buffer{}
+	}
+	s.n += int64(len(b))
+	if s.f != nil {
+		return s.fw.Write(b)
+	}
+	return s.mem.Write(b)
+}
+
+func (s *spool) writeTo(w io.Writer) error {
+	if s.f == nil {
+		_, err := s.mem.WriteTo(w)
+		return err
+	}
+	if err := s.fw.Flush(); err != nil {
+		return err
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.CopyBuffer(w, s.f, make([]byte, 1<<20))
+	return err
+}
+
+func (s *spool) close() {
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.f.Name())
+	}
+}
+
+// stoppable reads from r until stop is set.
+type stoppable struct {
+	r    io.Reader
+	stop *atomic.Bool
+}
+
+func (s *stoppable) Read(b []byte) (int, error) {
+	if s.stop.Load() {
+		return 0, errStopped
+	}
+	return s.r.Read(b)
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// progress counts symbols across workers and reports them.
+type progress struct {
+	done, total int64
+	fn          func(done, total int64)
+}
+
+func (p *progress) add(n int64) {
+	if p.fn != nil {
+		p.fn(min(atomic.AddInt64(&p.done, n), p.total), p.total)
+	}
+}
+
+// finish reports the end with the true total (the estimate may be off).
+func (p *progress) finish(total int64) {
+	if p.fn != nil {
+		p.fn(total, total)
+	}
+}
+
+func threads(n int) int {
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
+const progressEvery = 1 << 16
+
+// schedule returns how many windows run in lock step in one batch and how
+// many workers run batches side by side.
+func schedule(p prior.Prior, threadsOpt int) (batch, workers int) {
+	if b, ok := p.(prior.Batched); ok {
+		return max(1, b.BatchWindows()), 1
+	}
+	return 1, threads(threadsOpt)
+}
+
+// idealBits accumulates -sum log2(freq/total) as a product kept in range
+// with Frexp: a division and a multiplication per symbol instead of a
+// logarithm.
+type idealBits struct {
+	mant float64 // product of the probabilities, scaled by 2^-exp
+	exp  int
+	init bool
+}
+
+func (a *idealBits) add(freq, total uint32) {
+	if !a.init {
+		a.mant, a.init = 1, true
+	}
+	a.mant *= float64(freq) / float64(total)
+	if a.mant < 0x1p-900 {
+		m, e := math.Frexp(a.mant)
+		a.mant, a.exp = m, a.exp+e
+	}
+}
+
+func (a *idealBits) bits() float64 {
+	if !a.init {
+		return 0
+	}
+	return -(math.Log2(a.mant) + float64(a.exp))
+}

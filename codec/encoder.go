@@ -27,7 +27,7 @@ import (
 var (
 	// spoolMemory is how many coded bytes an Encoder keeps in memory before
 	// it moves them to a temporary file.
-	spoolMemory = 32 << 20
+	spoolMemory = 4 << 20
 	// otherMemory is the largest non-float stream (before compression on
 	// encoding, compressed on decoding) handled in memory in one piece;
 	// larger ones are streamed through zstd.

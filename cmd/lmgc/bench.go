@@ -15,6 +15,7 @@ import (
 
 	"github.com/lmgc/lmgc/baseline"
 	"github.com/lmgc/lmgc/bench"
+	"github.com/lmgc/lmgc/prior"
 )
 
 func init() {
@@ -25,7 +26,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	data := fs.String("data", "", "a gradient set folder (*.npy), or a folder of such folders (required)")
 	codecs := fs.String("codecs", "all", "baseline codecs, comma-separated (png,flac,gzip,lzma,fpzip,zstd,byteplanes,bzip2), all or none")
-	priors := fs.String("priors", "order2,cm", "lmgc priors without a model, comma-separated (order2, cm), or none")
+	priors := fs.String("priors", "order2,cm", "lmgc priors without a model, comma-separated ("+strings.Join(modelFreePriors(), ", ")+"), or none")
 	var models []string
 	fs.Func("model", "GGUF model for the LLM prior rows (repeatable)", func(s string) error {
 		models = append(models, s)
@@ -112,8 +113,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		cfg.Priors = nil
 	}
 	for _, p := range cfg.Priors {
-		if p != "order2" && p != "cm" {
-			return fmt.Errorf("%w: --priors: unknown prior %q (order2, cm; the llm prior is run with --model)", errUsage, p)
+		if info, ok := prior.Lookup(p); !ok || info.NeedsModel {
+			return fmt.Errorf("%w: --priors: unknown prior %q (%s; the llm prior is run with --model)", errUsage, p, strings.Join(modelFreePriors(), ", "))
 		}
 	}
 	for _, m := range append(append([]string{}, models...), *ablModel) {

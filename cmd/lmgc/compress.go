@@ -1,9 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/lmgc/lmgc/codec"
@@ -11,15 +12,15 @@ import (
 )
 
 func init() {
-	register("compress", "compress a float32 tensor file (.f32/.bin raw, .npy, .safetensors)", runCompress)
-	register("decompress", "restore the original file from an .lmgc file", runDecompress)
+	register("compress", "compress a float32 tensor file (.f32/.bin raw, .npy, .safetensors), a folder of them, or stdin", runCompress)
+	register("decompress", "restore the original file from an .lmgc file (or a folder of them)", runDecompress)
 	register("inspect", "show the parameters and streams of an .lmgc file", runInspect)
 }
 
 func runCompress(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compress", stderr)
-	out := fs.String("o", "", "output file (default IN.lmgc; - for stdout)")
-	pr := fs.String("prior", "order2", "probability model: order2 (fast, default), cm (context mixing: smaller, slower), llm (a language model: --model)")
+	out := fs.String("o", "", "output file (default IN.lmgc; - for stdout); for a folder IN, the output folder (default: next to each file)")
+	pr := fs.String("prior", "order2", "probability model: "+priorHelp())
 	model := fs.String("model", "", "llm prior: the GGUF model file")
 	mode := fs.String("mode", "constrained", "llm prior: constrained (hex digits only, separators free) or paper (the reference pipeline)")
 	prompt := fs.String("prompt", "", "llm prior, constrained mode: fixed text after BOS")
@@ -34,60 +35,106 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, "overwrite the output file")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout")
-	verify := fs.Bool("verify", false, "decompress the result and check it is identical before writing it")
+	verify := fs.Bool("verify", false, "decompress the result and check it is identical before keeping it")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("%w: lmgc compress [flags] IN [-o OUT]", errUsage)
+		return fmt.Errorf("%w: lmgc compress [flags] IN|FOLDER|- [-o OUT]", errUsage)
 	}
 	in := pos[0]
-	if *out == "" {
+	folder := isDir(in)
+	if *out == "" && !folder {
 		if in == "-" {
 			*out = "-"
 		} else {
 			*out = in + ".lmgc"
 		}
 	}
-	if !*estimate {
-		if err := checkOutput(*out, *force); err != nil {
+	bar := newProgress(stderr, *quiet, "compress", "B")
+	prog := &fileProgress{bar: bar}
+	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,
+		Window: *window, Threads: *threads, Progress: prog.update, Model: *model, Estimate: *estimate, InputFormat: *inFormat,
+		LLM: llm.Config{Mode: *mode, Prompt: *prompt, Batch: *batch}}
+	switch {
+	case folder && *out != "":
+		opt.TempDir = *out
+		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
+	case folder:
+		opt.TempDir = in
+	case *out != "-":
+		opt.TempDir = filepath.Dir(*out)
 	}
-	src, err := readInput(in)
+	enc, err := codec.NewEncoder(opt)
 	if err != nil {
 		return err
 	}
-	bar := newProgress(stderr, *quiet, "compress", "sym")
-	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,
-		Window: *window, Threads: *threads, Progress: bar.update, Model: *model, Estimate: *estimate, InputFormat: *inFormat,
-		LLM: llm.Config{Mode: *mode, Prompt: *prompt, Batch: *batch}}
-	var buf bytes.Buffer
-	st, err := codec.Compress(&buf, src, in, opt)
+	defer enc.Close()
+	job := compressJob{enc: enc, force: *force, verify: *verify, estimate: *estimate, stdout: stdout,
+		dec: codec.Options{Threads: *threads, Model: *model, LLM: llm.Config{Batch: *batch}}}
+	if folder {
+		return compressFolder(job, in, *out, prog, stdout, stderr, *jsonOut, *quiet, *inFormat != "")
+	}
+	if in != "-" {
+		if fi, err := os.Stat(in); err == nil {
+			prog.start(0, fi.Size(), fi.Size())
+		}
+	}
+	st, err := job.run(in, *out)
 	bar.done()
 	if err != nil {
 		return err
 	}
-	if *estimate {
-		return report(stdout, stderr, st, *jsonOut, *quiet, false)
-	}
-	if *verify {
-		vbar := newProgress(stderr, *quiet, "verify", "sym")
-		got, _, err := codec.Decompress(buf.Bytes(), codec.Options{Threads: *threads, Progress: vbar.update,
-			Model: *model, LLM: llm.Config{Batch: *batch}})
-		vbar.done()
-		if err != nil {
-			return fmt.Errorf("verification failed: %w", err)
-		}
-		if !bytes.Equal(got, src) {
-			return fmt.Errorf("verification failed: decompressed data differs from the input")
-		}
-	}
-	if err := writeOutput(*out, buf.Bytes(), *force, stdout); err != nil {
-		return err
-	}
 	return report(stdout, stderr, st, *jsonOut, *quiet || *out == "-", *verify)
+}
+
+// compressJob compresses one file with a shared Encoder.
+type compressJob struct {
+	enc                     *codec.Encoder
+	dec                     codec.Options // for --verify
+	force, verify, estimate bool
+	stdout                  io.Writer
+}
+
+func (j compressJob) run(in, out string) (*codec.Stats, error) {
+	if j.estimate {
+		src, size, done, err := openInput(in, os.TempDir())
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return j.enc.Encode(io.Discard, src, size, in)
+	}
+	if err := checkOutput(out, j.force); err != nil {
+		return nil, err
+	}
+	o, err := createOutput(out, j.force, j.verify, j.stdout)
+	if err != nil {
+		return nil, err
+	}
+	defer o.abort()
+	src, size, done, err := openInput(in, o.dir())
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	st, err := j.enc.Encode(o, src, size, in)
+	if err != nil {
+		return nil, err
+	}
+	if j.verify {
+		lm, lsize, err := o.readBack()
+		if err == nil {
+			err = verifyFile(lm, lsize, src, size, j.dec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("verification failed: %w", err)
+		}
+	}
+	return st, o.commit()
 }
 
 func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified bool) error {
@@ -122,7 +169,7 @@ func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified 
 
 func runDecompress(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("decompress", stderr)
-	out := fs.String("o", "", "output file (default IN without .lmgc; - for stdout)")
+	out := fs.String("o", "", "output file (default IN without .lmgc; - for stdout, written as it decodes: the exit status tells whether the SHA-256 matched); for a folder IN, the output folder")
 	threads := fs.Int("threads", 0, "windows decoded in parallel (default: all CPUs)")
 	model := fs.String("model", "", "llm prior: the GGUF model file the input was compressed with")
 	batch := fs.Int("batch", 8, "llm prior: windows evaluated side by side")
@@ -134,10 +181,11 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("%w: lmgc decompress [flags] IN [-o OUT]", errUsage)
+		return fmt.Errorf("%w: lmgc decompress [flags] IN|FOLDER|- [-o OUT]", errUsage)
 	}
 	in := pos[0]
-	if *out == "" {
+	folder := isDir(in)
+	if *out == "" && !folder {
 		switch {
 		case in == "-":
 			*out = "-"
@@ -147,24 +195,56 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: %s does not end in .lmgc; name the output with -o", errUsage, in)
 		}
 	}
-	if err := checkOutput(*out, *force); err != nil {
-		return err
+	bar := newProgress(stderr, *quiet, "decompress", "B")
+	prog := &fileProgress{bar: bar}
+	job := decompressJob{opt: codec.Options{Threads: *threads, Progress: prog.update,
+		Model: *model, LLM: llm.Config{Batch: *batch}}, force: *force, stdout: stdout}
+	if folder {
+		return decompressFolder(job, in, *out, prog, stdout, stderr, *jsonOut, *quiet)
 	}
-	src, err := readInput(in)
-	if err != nil {
-		return err
+	if in != "-" {
+		if fi, err := os.Stat(in); err == nil {
+			prog.start(0, fi.Size(), fi.Size())
+		}
 	}
-	bar := newProgress(stderr, *quiet, "decompress", "sym")
-	data, st, err := codec.Decompress(src, codec.Options{Threads: *threads, Progress: bar.update,
-		Model: *model, LLM: llm.Config{Batch: *batch}})
+	st, err := job.run(in, *out)
 	bar.done()
 	if err != nil {
 		return err
 	}
-	if err := writeOutput(*out, data, *force, stdout); err != nil {
-		return err
-	}
 	return report(stdout, stderr, st, *jsonOut, *quiet || *out == "-", false)
+}
+
+// decompressJob decompresses one .lmgc file.
+type decompressJob struct {
+	opt    codec.Options
+	force  bool
+	stdout io.Writer
+}
+
+func (j decompressJob) run(in, out string) (*codec.Stats, error) {
+	if err := checkOutput(out, j.force); err != nil {
+		return nil, err
+	}
+	o, err := createOutput(out, j.force, false, j.stdout)
+	if err != nil {
+		return nil, err
+	}
+	defer o.abort()
+	src, size, done, err := openInput(in, o.dir())
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	r, err := codec.NewReader(src, size, j.opt)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if _, err := r.WriteTo(o); err != nil {
+		return nil, err
+	}
+	return r.Stats(), o.commit()
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
@@ -177,11 +257,12 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: lmgc inspect [--json] FILE", errUsage)
 	}
-	src, err := readInput(pos[0])
+	src, size, done, err := openInput(pos[0], os.TempDir())
 	if err != nil {
 		return err
 	}
-	h, err := codec.Inspect(src)
+	defer done()
+	h, err := codec.InspectReader(src, size)
 	if err != nil {
 		return err
 	}
@@ -222,7 +303,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "windows:       %d of up to %d symbols, %d symbols in all\n", len(h.Streams), h.Window, h.Tokens)
 	fmt.Fprintf(stdout, "coded:         %d bytes, ideal %.1f bytes (overhead %.4f%%)\n", coded, h.IdealBits/8,
 		100*(float64(coded)*8-h.IdealBits)/max(h.IdealBits, 1))
-	fmt.Fprintf(stdout, "file:          %d bytes, %.2f%% of the original\n", int64(len(src)),
-		100*float64(len(src))/max(float64(o.Size), 1))
+	fmt.Fprintf(stdout, "file:          %d bytes, %.2f%% of the original\n", size,
+		100*float64(size)/max(float64(o.Size), 1))
 	return nil
 }

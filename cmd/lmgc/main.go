@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/prior"
 	"github.com/lmgc/lmgc/tensorio"
 )
 
@@ -85,12 +87,12 @@ func hint(err error) string {
 	switch {
 	case errors.Is(err, codec.ErrModelRequired):
 		return "give the model with --model FILE.gguf"
-	case errors.As(err, &mm) && mm.Prior == "llm":
+	case errors.As(err, &mm) && mm.Model:
 		return "give the model the file was compressed with: --model FILE.gguf"
 	case errors.Is(err, tensorio.ErrUnknownFormat):
 		return "name the input format with --input-format raw|npy|safetensors"
 	case errors.Is(err, codec.ErrUnknownPrior):
-		return "choose --prior order2, cm or llm"
+		return "choose --prior " + strings.Join(prior.Names(), ", ")
 	}
 	return ""
 }

@@ -57,6 +57,11 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: unknown --arch %q (want convnet, vgg16, resnet18 or vit)", errUsage, *arch)
 	}
+	if *every > 0 { // fail before loading and training, not at the first save
+		if err := checkFolder(*out, "grad-000000.npy"); err != nil {
+			return err
+		}
+	}
 	// Training allocates large short-lived activations; collect less often.
 	debug.SetGCPercent(400)
 

@@ -42,6 +42,11 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	name := "lmgc"
+	if len(os.Args) > 1 {
+		name += " " + os.Args[1]
+	}
+	handleSignals(name, os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -64,6 +69,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "lmgc %s: %v\n", args[0], err)
+		if sig := interrupted(); sig != nil {
+			return signalStatus(sig)
+		}
 		if errors.Is(err, errUsage) {
 			return 2
 		}

@@ -52,6 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "render a results.json of an earlier run again instead of running (--data not needed)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	verbose := fs.Bool("v", false, "print each row on stderr when it is done")
+	jsonOut := fs.Bool("json", false, "print the report as JSON (results.json) on stdout instead of the Markdown tables")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -66,7 +67,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return writeBench(rep, *out, stdout)
+		return writeBench(rep, *out, *jsonOut, stdout)
 	}
 	if *data == "" || len(pos) > 0 {
 		return fmt.Errorf("%w: lmgc bench --data DIR [flags]", errUsage)
@@ -150,7 +151,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.Command = "lmgc bench " + strings.Join(args, " ")
-	if werr := writeBench(rep, *out, stdout); werr != nil {
+	if werr := writeBench(rep, *out, *jsonOut, stdout); werr != nil {
 		return werr
 	}
 	if errors.Is(err, context.Canceled) {
@@ -163,15 +164,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// writeBench prints the Markdown tables of rep and, when out is set,
-// writes results.md, results.csv, results.json and rates.svg into it.
-func writeBench(rep *bench.Report, out string, stdout io.Writer) error {
-	var md bytes.Buffer
-	if werr := bench.WriteMarkdown(&md, rep); werr != nil {
-		return werr
+// writeBench prints the Markdown tables of rep (its JSON with jsonOut)
+// and, when out is set, writes results.md, results.csv, results.json and
+// rates.svg into it.
+func writeBench(rep *bench.Report, out string, jsonOut bool, stdout io.Writer) error {
+	render := bench.WriteMarkdown
+	if jsonOut {
+		render = bench.WriteJSON
 	}
-	if _, werr := stdout.Write(md.Bytes()); werr != nil {
-		return werr
+	var b bytes.Buffer
+	if err := render(&b, rep); err != nil {
+		return err
+	}
+	if _, err := stdout.Write(b.Bytes()); err != nil {
+		return err
 	}
 	if out == "" {
 		return nil

@@ -121,8 +121,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if m == "" {
 			continue
 		}
-		if _, err := os.Stat(m); err != nil {
-			return fmt.Errorf("model: %v", err)
+		if err := checkRegular("model", m); err != nil {
+			return err
 		}
 	}
 	if *out != "" { // fail before the run, not after it

@@ -50,6 +50,9 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 			*out = in + ".lmgc"
 		}
 	}
+	if err := checkRegular("model", *model); err != nil {
+		return err
+	}
 	var dst *output // before reading the input: a bad output path fails at once
 	if !*estimate {
 		if dst, err = createOutput(*out, in, *force, stdout); err != nil {
@@ -151,6 +154,9 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 		default:
 			return fmt.Errorf("%w: %s does not end in .lmgc; name the output with -o", errUsage, in)
 		}
+	}
+	if err := checkRegular("model", *model); err != nil {
+		return err
 	}
 	dst, err := createOutput(*out, in, *force, stdout)
 	if err != nil {

@@ -84,6 +84,23 @@ func readInput(path string) ([]byte, error) {
 	}
 }
 
+// checkRegular checks, without opening it, that path (the role's file,
+// e.g. "model") is a regular file: a FIFO given as a model would block its
+// open. An empty path passes.
+func checkRegular(role, path string) error {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", role, path, pathCause(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return notRegular(role, path, fi.Mode())
+	}
+	return nil
+}
+
 // notRegular is the error for a path that is not a regular file.
 func notRegular(role, path string, m fs.FileMode) error {
 	what := "not a regular file"

@@ -33,8 +33,8 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")
 	threads := fs.Int("threads", 0, "windows coded in parallel (default: all CPUs)")
 	force := fs.Bool("force", false, "overwrite the output file")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout")
+	quiet := fs.Bool("quiet", false, "no progress bar and no summary line (--json still prints its summary)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON (on stdout; on stderr with -o -)")
 	verify := fs.Bool("verify", false, "decompress the result and check it is identical before keeping it")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -52,6 +52,9 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 			*out = in + ".lmgc"
 		}
 	}
+	if err := checkRegular("model", *model); err != nil {
+		return err
+	}
 	bar := newProgress(stderr, *quiet, "compress", "B")
 	prog := &fileProgress{bar: bar}
 	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,
@@ -60,9 +63,6 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case folder && *out != "":
 		opt.TempDir = *out
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return err
-		}
 	case folder:
 		opt.TempDir = in
 	case *out != "-":
@@ -88,7 +88,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return report(stdout, stderr, st, *jsonOut, *quiet || *out == "-", *verify)
+	return report(stdout, stderr, st, *jsonOut, *quiet, *out == "-", *verify)
 }
 
 // compressJob compresses one file with a shared Encoder.
@@ -108,10 +108,7 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 		defer done()
 		return j.enc.Encode(io.Discard, src, size, in)
 	}
-	if err := checkOutput(out, j.force); err != nil {
-		return nil, err
-	}
-	o, err := createOutput(out, j.force, j.verify, j.stdout)
+	o, err := openOutput(out, in, j.force, j.verify, j.stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -137,16 +134,19 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 	return st, o.commit()
 }
 
-func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified bool) error {
+// report prints the summary of a run: the JSON object with --json, else a
+// line of text unless --quiet. It goes to stdout, or to stderr when the data
+// itself went to stdout (-o -).
+func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, dataOnStdout, verified bool) error {
+	w := stdout
+	if dataOnStdout {
+		w = stderr
+	}
 	if jsonOut {
 		v := struct {
 			*codec.Stats
 			Verified bool `json:"verified,omitempty"`
 		}{st, verified}
-		w := stdout
-		if quiet {
-			w = stderr
-		}
 		return printJSON(w, v)
 	}
 	if quiet {
@@ -163,7 +163,7 @@ func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified 
 	if verified {
 		msg += ", verified"
 	}
-	fmt.Fprintln(stdout, msg)
+	fmt.Fprintln(w, msg)
 	return nil
 }
 
@@ -174,8 +174,8 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "llm prior: the GGUF model file the input was compressed with")
 	batch := fs.Int("batch", 8, "llm prior: windows evaluated side by side")
 	force := fs.Bool("force", false, "overwrite the output file")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	jsonOut := fs.Bool("json", false, "print a JSON summary")
+	quiet := fs.Bool("quiet", false, "no progress bar and no summary line (--json still prints its summary)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON (on stdout; on stderr with -o -)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -195,6 +195,9 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: %s does not end in .lmgc; name the output with -o", errUsage, in)
 		}
 	}
+	if err := checkRegular("model", *model); err != nil {
+		return err
+	}
 	bar := newProgress(stderr, *quiet, "decompress", "B")
 	prog := &fileProgress{bar: bar}
 	job := decompressJob{opt: codec.Options{Threads: *threads, Progress: prog.update,
@@ -212,7 +215,7 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return report(stdout, stderr, st, *jsonOut, *quiet || *out == "-", false)
+	return report(stdout, stderr, st, *jsonOut, *quiet, *out == "-", false)
 }
 
 // decompressJob decompresses one .lmgc file.
@@ -223,10 +226,7 @@ type decompressJob struct {
 }
 
 func (j decompressJob) run(in, out string) (*codec.Stats, error) {
-	if err := checkOutput(out, j.force); err != nil {
-		return nil, err
-	}
-	o, err := createOutput(out, j.force, false, j.stdout)
+	o, err := openOutput(out, in, j.force, false, j.stdout)
 	if err != nil {
 		return nil, err
 	}

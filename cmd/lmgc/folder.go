@@ -73,6 +73,8 @@ type folderFile struct {
 func listFolder(root, outDir string, stderr io.Writer, keep func(path string) (bool, string), name func(rel string) string) ([]folderFile, int64, error) {
 	if outDir == "" {
 		outDir = root
+	} else if fi, err := os.Stat(outDir); err == nil && !fi.IsDir() {
+		return nil, 0, fmt.Errorf("output %s is not a folder (a folder input needs an output folder)", outDir)
 	}
 	var files []folderFile
 	var total int64
@@ -175,7 +177,7 @@ func (s *folderSummary) add(in, out string, st *codec.Stats) {
 // overwrite files.
 func checkOutputs(files []folderFile, force bool) error {
 	for _, f := range files {
-		if err := checkOutput(f.out, force); err != nil {
+		if err := checkOutput(f.out, f.in, force); err != nil {
 			return err
 		}
 	}
@@ -194,6 +196,9 @@ func compressFolder(job compressJob, root, outDir string, prog *fileProgress, st
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no tensor files in %s", root)
+	}
+	if err := checkFolder(filepath.Dir(files[0].out), filepath.Base(files[0].out)); err != nil {
+		return err
 	}
 	if !job.estimate {
 		if err := checkOutputs(files, job.force); err != nil {
@@ -232,6 +237,9 @@ func decompressFolder(job decompressJob, root, outDir string, prog *fileProgress
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no .lmgc files in %s", root)
+	}
+	if err := checkFolder(filepath.Dir(files[0].out), filepath.Base(files[0].out)); err != nil {
+		return err
 	}
 	if err := checkOutputs(files, job.force); err != nil {
 		return err

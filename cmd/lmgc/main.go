@@ -47,6 +47,11 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	name := "lmgc"
+	if len(os.Args) > 1 {
+		name += " " + os.Args[1]
+	}
+	handleSignals(name, os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -69,6 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "lmgc %s: %v\n", args[0], err)
+		if sig := interrupted(); sig != nil {
+			return signalStatus(sig)
+		}
 		if h := hint(err); h != "" {
 			fmt.Fprintf(stderr, "lmgc %s: %s\n", args[0], h)
 		}

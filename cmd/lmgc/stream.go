@@ -8,39 +8,40 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/internal/atomicfile"
 )
 
-// outFile is an output written through a temporary file in the target's
-// folder and renamed over it by commit, so that a failed run leaves no
-// partial file; for "-" it is standard output (or, when the output must
-// be read back first, a temporary file copied to standard output).
-type outFile struct {
+// streamOutput is an output written as it is produced: an atomic file
+// (internal/atomicfile: a temporary file in the target's folder, renamed
+// over it by commit, so a failed run leaves no partial file), or standard
+// output for "-" (through a temporary file when the output must be read
+// back before it is given out, for --verify).
+type streamOutput struct {
 	path   string
-	f      *os.File
+	f      *atomicfile.File // nil when writing straight to stdout
 	w      *bufio.Writer
 	stdout io.Writer
-	direct bool // writing straight to stdout
+	n      int64
 }
 
-// createOutput opens the output path ("-": stdout). spoolStdout makes
-// "-" go through a temporary file, for outputs that are read back (verify).
-func createOutput(path string, force, spoolStdout bool, stdout io.Writer) (*outFile, error) {
-	o := &outFile{path: path, stdout: stdout}
-	if path == "-" && !spoolStdout {
-		o.direct = true
-		o.w = bufio.NewWriterSize(stdout, 1<<20)
-		return o, nil
+// openOutput checks the output path (see checkOutput) and opens it.
+func openOutput(path, input string, force, readBack bool, stdout io.Writer) (*streamOutput, error) {
+	if err := checkOutput(path, input, force); err != nil {
+		return nil, err
 	}
-	dir, base := os.TempDir(), "stdout"
-	if path != "-" {
-		if _, err := os.Lstat(path); err == nil && !force {
-			return nil, fmt.Errorf("%s already exists (use --force to overwrite)", path)
+	o := &streamOutput{path: path, stdout: stdout}
+	target := path
+	if path == "-" {
+		if !readBack {
+			o.w = bufio.NewWriterSize(stdout, 1<<20)
+			return o, nil
 		}
-		dir, base = filepath.Dir(path), filepath.Base(path)
+		target = filepath.Join(os.TempDir(), "lmgc-stdout")
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := atomicfile.Create(target, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -48,107 +49,92 @@ func createOutput(path string, force, spoolStdout bool, stdout io.Writer) (*outF
 	return o, nil
 }
 
-func (o *outFile) Write(b []byte) (int, error) { return o.w.Write(b) }
+func (o *streamOutput) Write(b []byte) (int, error) {
+	n, err := o.w.Write(b)
+	o.n += int64(n)
+	return n, err
+}
 
-// dir is the folder for temporary files that belong with this output.
-func (o *outFile) dir() string {
+// dir is the folder for the temporary files that go with this output.
+func (o *streamOutput) dir() string {
 	if o.path == "-" {
 		return os.TempDir()
 	}
 	return filepath.Dir(o.path)
 }
 
-// readBack flushes the output and returns it for reading (nil for direct
-// stdout).
-func (o *outFile) readBack() (*os.File, int64, error) {
+// readBack returns what was written, for reading.
+func (o *streamOutput) readBack() (io.ReaderAt, int64, error) {
 	if o.f == nil {
 		return nil, 0, errors.New("output cannot be read back")
 	}
 	if err := o.w.Flush(); err != nil {
 		return nil, 0, err
 	}
-	fi, err := o.f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	return o.f, fi.Size(), nil
+	return o.f, o.n, nil
 }
 
-// commit completes the output: flush, sync and rename (or copy to stdout).
-func (o *outFile) commit() error {
+// commit completes the output: renamed into place, or copied to stdout.
+func (o *streamOutput) commit() error {
 	if err := o.w.Flush(); err != nil {
 		o.abort()
 		return err
 	}
-	if o.direct {
+	if o.f == nil {
 		return nil
 	}
-	name := o.f.Name()
 	if o.path == "-" {
-		_, err := o.f.Seek(0, io.SeekStart)
-		if err == nil {
-			_, err = io.Copy(o.stdout, o.f)
-		}
-		o.abort()
+		_, err := io.Copy(o.stdout, io.NewSectionReader(o.f, 0, o.n))
+		o.f.Abort()
 		return err
 	}
-	err := o.f.Sync()
-	if cerr := o.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(name, o.path)
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	o.f = nil
-	return err
+	return o.f.Commit()
 }
 
-// abort removes the temporary file; it does nothing after commit.
-func (o *outFile) abort() {
-	if o.f != nil {
-		o.f.Close()
-		os.Remove(o.f.Name())
-		o.f = nil
+// abort discards the output; it does nothing after commit.
+func (o *streamOutput) abort() {
+	if o != nil && o.f != nil {
+		o.f.Abort()
 	}
 }
 
-// openInput opens a file for reading at offsets; "-" (standard input) is
+// openInput opens a regular file for reading at offsets (anything else is
+// refused without blocking, as readInput does); "-" (standard input) is
 // spooled to a temporary file in dir first, since the formats need random
-// access (and the .lmgc header comes before the data it describes).
+// access and the .lmgc header comes before the data it describes. The
+// spool is unlinked at once, so no signal or crash leaves it behind.
 func openInput(path, dir string) (*os.File, int64, func(), error) {
-	if path != "-" {
-		f, err := os.Open(path)
+	if path == "-" {
+		f, err := os.CreateTemp(dir, ".lmgc-stdin-*")
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, 0, nil, fmt.Errorf("spooling standard input: %w", err)
 		}
-		fi, err := f.Stat()
+		os.Remove(f.Name())
+		n, err := io.Copy(f, os.Stdin)
 		if err != nil {
 			f.Close()
-			return nil, 0, nil, err
+			return nil, 0, nil, fmt.Errorf("reading standard input: %w", err)
 		}
-		if fi.IsDir() {
-			f.Close()
-			return nil, 0, nil, fmt.Errorf("%s is a folder", path)
-		}
-		return f, fi.Size(), func() { f.Close() }, nil
+		return f, n, func() { f.Close() }, nil
 	}
-	f, err := os.CreateTemp(dir, ".lmgc-stdin-*")
+	if fi, err := os.Stat(path); err != nil {
+		return nil, 0, nil, fmt.Errorf("%s: %w", path, pathCause(err))
+	} else if !fi.Mode().IsRegular() {
+		return nil, 0, nil, notRegular("input", path, fi.Mode())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%s: %w", path, pathCause(err))
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = notRegular("input", path, fi.Mode())
+	}
+	if err != nil {
+		f.Close()
 		return nil, 0, nil, err
 	}
-	done := func() { f.Close(); os.Remove(f.Name()) }
-	n, err := io.Copy(f, os.Stdin)
-	if err != nil {
-		done()
-		return nil, 0, nil, fmt.Errorf("reading standard input: %w", err)
-	}
-	return f, n, done, nil
+	return f, fi.Size(), func() { f.Close() }, nil
 }
 
 // verifyFile decodes the .lmgc file lm and checks that it gives back the

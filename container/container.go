@@ -11,7 +11,9 @@
 //	streams   the non-float stream, then every window stream, back to back
 //
 // Every stream has its length and CRC-32C up front, so windows can be
-// located, checked and decoded independently and in parallel.
+// located, checked and decoded independently and in parallel. NewReader
+// reads only the header and the table from an io.ReaderAt, so a file of
+// any size is read stream by stream; Parse is the in-memory form.
 package container
 
 import (

@@ -446,7 +446,11 @@ func (o *otherSource) open(f *container.Reader) error {
 }
 
 func (o *otherSource) stream(r io.Reader) error {
-	dec, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+	// lmgc's streamed frames use zstd's 8 MiB window; a frame made in one
+	// piece (EncodeAll) may declare a window as large as its content, the
+	// size the header gives, which the in-memory path would hold anyway.
+	window := uint64(max(64<<20, o.f.Header.Other.Symbols))
+	dec, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(min(window, zstd.MaxWindowSize)))
 	if err != nil {
 		return container.Corruptf("corrupt .lmgc file: non-float bytes: %w", err)
 	}

@@ -293,3 +293,19 @@ func TestStreamingMemoryBounded(t *testing.T) {
 		t.Errorf("decompressing %d MiB held %.1f MiB of heap, want under %d MiB", size>>20, float64(peak)/(1<<20), limit>>20)
 	}
 }
+
+// TestOnePieceOtherStreamed decodes a non-float stream compressed in one
+// piece (as every file has up to otherMemory bytes, and all files made
+// before streaming) through the streaming path.
+func TestOnePieceOtherStreamed(t *testing.T) {
+	c := streamCases(t)[5]
+	var buf bytes.Buffer
+	if _, err := Compress(&buf, c.src, c.file, c.opt); err != nil {
+		t.Fatal(err)
+	}
+	lowLimits(t)
+	got, _, err := Decompress(buf.Bytes(), Options{})
+	if err != nil || !bytes.Equal(got, c.src) {
+		t.Fatalf("one-piece non-float stream, streamed: %v", err)
+	}
+}

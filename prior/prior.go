@@ -6,6 +6,11 @@
 // before it in the same window. A Batch advances many windows by one symbol
 // in one call, so that a model that evaluates windows as one batch (an LLM)
 // can do so; the results must not depend on which windows share a batch.
+//
+// Each prior registers itself by name (Register, from an init function in
+// its own file) with a factory that builds it from a Spec; the codec, the
+// command line and the benchmarks find priors only through the registry,
+// and a decoder rebuilds a file's prior from the parameters it stores.
 package prior
 
 import "github.com/lmgc/lmgc/coder"

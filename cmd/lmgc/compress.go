@@ -55,6 +55,11 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	if err := checkRegular("model", *model); err != nil {
 		return err
 	}
+	if !folder && !*estimate { // a bad output fails before the prior (a model) is loaded
+		if err := checkOutput(*out, in, *force); err != nil {
+			return err
+		}
+	}
 	bar := newProgress(stderr, *quiet, "compress", "B")
 	prog := &fileProgress{bar: bar}
 	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,

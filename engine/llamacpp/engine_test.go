@@ -3,6 +3,7 @@ package llamacpp
 import (
 	"errors"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -120,7 +121,11 @@ func runVariants(t *testing.T, jobs []Job, opts ...Option) []refRun {
 	for i, r := range runs {
 		names[i] = r.variant
 	}
-	t.Logf("llama.cpp CPU variants run: %s (the first is ggml's choice for this CPU)", strings.Join(names, ", "))
+	first := "ggml's choice for this CPU"
+	if v := os.Getenv(VariantEnv); v != "" {
+		first = VariantEnv + "=" + v
+	}
+	t.Logf("llama.cpp CPU variants run: %s (the first is %s)", strings.Join(names, ", "), first)
 	return runs
 }
 

@@ -121,7 +121,7 @@ def encode(obj: Any) -> Tuple[bytes, str]:
     if _is_tensor(obj):
         return st.write([_tensor_entry("tensor", obj)], {KIND_KEY: KIND_TENSOR}), "tensor.safetensors"
     if isinstance(obj, Mapping):
-        items = list(obj.items())
+        items = [(k, np.asarray(v) if isinstance(v, np.generic) else v) for k, v in obj.items()]
         tensors = sum(1 for _, v in items if _is_tensor(v))
         arrays = sum(1 for _, v in items if isinstance(v, np.ndarray))
         for k, v in items:
@@ -145,7 +145,7 @@ def encode(obj: Any) -> Tuple[bytes, str]:
         else:
             bad = next(k for k, v in items if not (_is_tensor(v) if tensors else isinstance(v, np.ndarray)))
             raise TypeError("mapping values must be all torch tensors or all numpy arrays; %r is %s"
-                            % (bad, type(obj[bad]).__name__))
+                            % (bad, type(dict(items)[bad]).__name__))
         return st.write(entries, meta), "tensor.safetensors"
     raise TypeError("cannot compress %s: give a numpy array, a torch tensor, a mapping of names to "
                     "tensors or arrays (e.g. a state_dict), or bytes" % type(obj).__name__)

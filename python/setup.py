@@ -36,7 +36,7 @@ class BuildPyWithGo(build_py):
         super().run()
         if not BUILD_GO:
             return
-        out = Path(self.build_lib) / "lmgc" / "_bin"
+        out = Path(self.build_lib).resolve() / "lmgc" / "_bin"
         out.mkdir(parents=True, exist_ok=True)
         name = "lmgc.exe" if os.name == "nt" else "lmgc"
         subprocess.check_call(["go", "build", "-trimpath", "-o", str(out / name), "./cmd/lmgc"], cwd=ROOT)

@@ -80,10 +80,18 @@ def _build_from_repo(root: Path) -> Optional[str]:
     go = shutil.which("go")
     if go is None:
         return None
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lmgc-python"
     tag = re.sub(r"[^A-Za-z0-9]+", "_", str(root)).strip("_")[-80:]
-    out_dir = cache / tag
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = None
+    for base in (os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                 os.path.join(tempfile.gettempdir(), "lmgc-python-%s" % getattr(os, "getuid", lambda: "")())):
+        try:
+            out_dir = Path(base) / "lmgc-python" / tag
+            out_dir.mkdir(parents=True, exist_ok=True)
+            break
+        except OSError:
+            out_dir = None
+    if out_dir is None:
+        raise LmgcError("no writable cache directory to build the lmgc binary in (set LMGC_BIN)")
     target = out_dir / _BUNDLED.name
     # Build into a unique name and rename, so concurrent processes never run
     # a half-written binary.

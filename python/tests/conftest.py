@@ -46,3 +46,7 @@ def gradient_file():
             pytest.fail("%s is missing" % p)
         pytest.skip("%s is missing" % p)
     return p
+
+
+def pytest_report_header(config):
+    return "lmgc package: %s; lmgc binary: %s" % (os.path.dirname(lmgc.__file__), lmgc.binary())

@@ -138,3 +138,16 @@ def test_progress_callback():
     assert calls[-1] == ("verify", 1.0)
     assert_same(lmgc.decompress(blob, progress=lambda s, f: calls.append((s, f))), a)
     assert calls[-1] == ("decompress", 1.0)
+
+
+def test_progress_bar_relayed(capsys):
+    a = gradient_like(50000)
+    assert_same(lmgc.decompress(lmgc.compress(a, progress=True)), a)
+    err = capsys.readouterr().err
+    assert "compress [" in err and "100.0%" in err
+
+
+def test_public_functions_documented():
+    for name in lmgc.__all__:
+        doc = getattr(lmgc, name).__doc__
+        assert doc and len(doc.strip()) > 40, name

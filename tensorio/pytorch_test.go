@@ -79,8 +79,10 @@ func checkPTDir(t *testing.T, dir string) {
 			if got := Detect(name+".pt", file[:64]); got != FormatPT {
 				t.Errorf("Detect(%s.pt) = %q", name, got)
 			}
-			if got := Detect("noext", file[:64]); got != FormatPT {
-				t.Errorf("Detect from the contents alone = %q", got)
+			for _, other := range []string{"noext", "pytorch_model.bin"} {
+				if got := Detect(other, file[:64]); got != FormatPT {
+					t.Errorf("Detect(%s) from the contents = %q", other, got)
+				}
 			}
 			pt, err := ParsePT(bytes.NewReader(file), int64(len(file)))
 			if err != nil {

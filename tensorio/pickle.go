@@ -12,7 +12,7 @@ import (
 // A restricted unpickler for the data.pkl of a torch.save archive. It runs
 // no code: it knows the opcodes that pickle protocols 2 to 5 use for
 // dicts, lists, tuples, strings, numbers and persistent ids, and a short
-// allowlist of globals (pickleGlobals), each of which it rebuilds itself.
+// allowlist of globals (lookupGlobal), each of which it rebuilds itself.
 // Any other opcode or global is refused with an error naming it, before
 // anything is built from it.
 //
@@ -66,8 +66,10 @@ const (
 	gRebuildParameter
 	gRebuildParameterWithState
 	gSize
+	gRebuildFromType
 	gStorageType
 	gDType
+	gTensorClass
 )
 
 // torchStorageTypes maps torch's legacy typed-storage class names (the
@@ -115,6 +117,10 @@ func lookupGlobal(module, name string) (pkGlobal, bool) {
 		g.kind = gRebuildParameterWithState
 	case "torch.Size":
 		g.kind = gSize
+	case "torch._tensor._rebuild_from_type_v2":
+		g.kind = gRebuildFromType
+	case "torch.Tensor", "torch._tensor.Tensor", "torch.nn.parameter.Parameter":
+		g.kind = gTensorClass
 	case "torch.UntypedStorage", "torch.storage.UntypedStorage":
 		g.kind, g.dtype = gStorageType, "U8"
 	default:
@@ -676,6 +682,33 @@ func callGlobal(g pkGlobal, args []any) (any, error) {
 		return t, nil
 	case gRebuildTensor, gRebuildTensorV2, gRebuildTensorV3:
 		return rebuildTensor(g.kind, args)
+	case gRebuildFromType:
+		// torch 2.x pickles a tensor that has Python attributes as
+		// _rebuild_from_type_v2(rebuild function, class, its arguments,
+		// the attributes). Only the plain Tensor and Parameter classes are
+		// accepted; the attributes are ignored.
+		if len(args) != 4 {
+			return nil, fmt.Errorf("called with %d arguments, want 4", len(args))
+		}
+		f, ok := args[0].(pkGlobal)
+		if !ok || f.kind == gRebuildFromType {
+			return nil, fmt.Errorf("function is a %s, want a tensor rebuild function", pkTypeName(args[0]))
+		}
+		if c, ok := args[1].(pkGlobal); !ok || c.kind != gTensorClass {
+			return nil, fmt.Errorf("class is a %s, want torch.Tensor or torch.nn.parameter.Parameter", pkTypeName(args[1]))
+		}
+		fargs, ok := args[2].(*pkTuple)
+		if !ok {
+			return nil, fmt.Errorf("arguments are a %s, want a tuple", pkTypeName(args[2]))
+		}
+		v, err := callGlobal(f, fargs.items)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", f, err)
+		}
+		if _, ok := v.(*pkTensor); !ok {
+			return nil, fmt.Errorf("%s gives a %s, not a tensor", f, pkTypeName(v))
+		}
+		return v, nil
 	case gRebuildParameter, gRebuildParameterWithState:
 		want := 3
 		if g.kind == gRebuildParameterWithState {
@@ -699,6 +732,8 @@ func (k globalKind) what() string {
 		return "a storage type"
 	case gDType:
 		return "a dtype"
+	case gTensorClass:
+		return "a tensor class"
 	}
 	return "this global"
 }

@@ -156,6 +156,23 @@ func TestPTTorch(t *testing.T) {
 	}
 	checkPTDir(t, dir)
 	checkMalicious(t, filepath.Join(dir, "malicious.pt"))
+	// With the torch that made testdata, the values must be the committed
+	// ones: testdata is what gen_pt.py writes, not a stale copy.
+	fresh, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range fresh {
+		a, _ := os.ReadFile(f)
+		b, err := os.ReadFile(filepath.Join("testdata", filepath.Base(f)))
+		if err != nil {
+			t.Errorf("%s: not in testdata: %v", filepath.Base(f), err)
+			continue
+		}
+		var wa, wb ptWant
+		json.Unmarshal(a, &wa)
+		json.Unmarshal(b, &wb)
+		if wa.Torch == wb.Torch && !bytes.Equal(a, b) {
+			t.Errorf("%s: torch %s writes other tensors than testdata holds: run gen_pt.py", filepath.Base(f), wa.Torch)
+		}
+	}
 }
 
 func checkMalicious(t *testing.T, path string) {
@@ -212,12 +229,18 @@ func pkU(s string) string {
 
 func pkG(module, name string) string { return "c" + module + "\n" + name + "\n" }
 
-// pkTensorOp pickles _rebuild_tensor_v2 of storage key (typ, numel) with
-// the given offset, size and stride (all one-dimensional here).
-func pkTensorOp(typ, key string, numel, offset, size, stride byte) string {
-	return pkG("torch._utils", "_rebuild_tensor_v2") + "((" + pkU("storage") + pkG("torch", typ) + pkU(key) + pkU("cpu") +
+// pkTensorArgs pickles the argument tuple of _rebuild_tensor_v2 for
+// storage key (typ, numel) with the given offset, size and stride (all
+// one-dimensional here).
+func pkTensorArgs(typ, key string, numel, offset, size, stride byte) string {
+	return "((" + pkU("storage") + pkG("torch", typ) + pkU(key) + pkU("cpu") +
 		"K" + string(numel) + "tQK" + string(offset) + "K" + string(size) + "\x85K" + string(stride) + "\x85\x89" +
-		pkG("collections", "OrderedDict") + ")Rt" + "R"
+		pkG("collections", "OrderedDict") + ")Rt"
+}
+
+// pkTensorOp pickles the _rebuild_tensor_v2 call itself.
+func pkTensorOp(typ, key string, numel, offset, size, stride byte) string {
+	return pkG("torch._utils", "_rebuild_tensor_v2") + pkTensorArgs(typ, key, numel, offset, size, stride) + "R"
 }
 
 type zipRec struct {
@@ -278,14 +301,23 @@ func TestPTHandMade(t *testing.T) {
 		{"no data.pkl", makeZip(t, zipRec{name: "a/version", data: []byte("3\n")}), "no <archive>/data.pkl"},
 		{"not a zip", []byte("hello, world, this is not a zip file"), "not a zip archive"},
 		{"legacy torch.save", []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\x80\x02M\xe9\x03."), "legacy torch.save format"},
+		{"tensor with attributes (torch 2.x)", ptArchive(t, pkG("torch._tensor", "_rebuild_from_type_v2")+"("+pkG("torch._utils", "_rebuild_tensor_v2")+
+			pkG("torch._tensor", "Tensor")+pkTensorArgs("FloatStorage", "0", 4, 0, 4, 1)+"}"+pkU("foo")+pkU("bar")+"stR", f32x4), ""},
+		{"tensor subclass", ptArchive(t, pkG("torch._tensor", "_rebuild_from_type_v2")+"("+pkG("torch._utils", "_rebuild_tensor_v2")+
+			pkG("__main__", "MyTensor")), "global __main__.MyTensor is not allowed"},
+		{"from_type with a dict", ptArchive(t, pkG("torch._tensor", "_rebuild_from_type_v2")+"("+pkG("collections", "OrderedDict")+
+			pkG("torch", "Tensor")+")}tR"), "collections.OrderedDict gives a dict, not a tensor"},
 		{"bad byteorder", ptArchive(t, "N", zipRec{name: "a/byteorder", data: []byte("middle")}), `byteorder record is "middle"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseBytes(t, FormatPT, tt.file)
+			l, err := parseBytes(t, FormatPT, tt.file)
 			if tt.err == "" {
 				if err != nil {
 					t.Fatal(err)
+				}
+				if l.Float32Bytes() != 16 { // every good case has one 4-float storage
+					t.Errorf("%d float32 bytes, want 16: %+v", l.Float32Bytes(), l)
 				}
 				return
 			}

@@ -143,9 +143,14 @@ func checkPTDir(t *testing.T, dir string) {
 func TestPTFiles(t *testing.T) { checkPTDir(t, "testdata") }
 
 // TestPTTorch writes the reference files again with the installed torch
-// and checks them.
+// and checks them. LMGC_TORCH_PYTHON names another Python with torch (a
+// virtual environment with PyPI's torch 2.x) to check its files instead of
+// those of Debian's python3-torch.
 func TestPTTorch(t *testing.T) {
 	py := "/usr/bin/python3"
+	if p := os.Getenv("LMGC_TORCH_PYTHON"); p != "" {
+		py = p
+	}
 	if out, err := exec.Command(py, "-c", "import torch").CombinedOutput(); err != nil {
 		testenv.Unavailable(t, "%s cannot import torch (apt-get install python3-torch): %v %s", py, err, out)
 	}
@@ -163,8 +168,7 @@ func TestPTTorch(t *testing.T) {
 		a, _ := os.ReadFile(f)
 		b, err := os.ReadFile(filepath.Join("testdata", filepath.Base(f)))
 		if err != nil {
-			t.Errorf("%s: not in testdata: %v", filepath.Base(f), err)
-			continue
+			continue // a file only newer torch writes
 		}
 		var wa, wb ptWant
 		json.Unmarshal(a, &wa)

@@ -1,9 +1,10 @@
 """Write the PyTorch reference files (*.pt) and what torch reads from them.
 
 Run:  /usr/bin/python3 gen_pt.py [OUTDIR]   (needs torch; made with Debian's
-python3-torch 1.13). OUTDIR defaults to this script's folder.
+python3-torch 1.13; PyPI's torch 2.x works too). OUTDIR defaults to this
+script's folder.
 
-Every file is written by torch.save itself. Next to each X.pt goes X.json:
+Every file is written by torch.save itself (torch2.pt only by torch 2.x). Next to each X.pt goes X.json:
 the tensors torch.load gives back, in the order of a depth-first walk of the
 loaded object (dict keys and list/tuple indices joined by dots; a tensor
 reached twice is listed once), each with its dtype, shape, stride, storage
@@ -28,6 +29,9 @@ DTYPES = {
     torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
     torch.uint8: "U8", torch.bool: "BOOL",
 }
+if hasattr(torch, "float8_e4m3fn"):
+    DTYPES[torch.float8_e4m3fn] = "F8_E4M3"
+    DTYPES[torch.float8_e5m2] = "F8_E5M2"
 
 
 def walk(obj):
@@ -54,13 +58,15 @@ def walk(obj):
 def save(name, obj, **kw):
     path = os.path.join(OUT, name + ".pt")
     torch.save(obj, path, **kw)
-    loaded = torch.load(path)
+    # These files are our own; torch's weights_only loader knows fewer
+    # opcodes (1.13's has no BINFLOAT, 2.5's no FRAME).
+    loaded = torch.load(path, weights_only=False)
     # Storage keys: torch numbers storages in the order it first meets
     # them, which is the order of the walk (data_ptr identifies a storage).
     ptr_key = {}
     tensors = []
     for tname, t in walk(loaded):
-        ptr = t.storage().data_ptr()
+        ptr = (t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()).data_ptr()
         if ptr not in ptr_key:
             ptr_key[ptr] = str(len(ptr_key))
         c = t.detach().contiguous().reshape(-1)
@@ -72,7 +78,7 @@ def save(name, obj, **kw):
             "stride": list(t.stride()),
             "offset": t.storage_offset(),
             "storage": ptr_key[ptr],
-            "data": bytes(raw.numpy().tobytes()).hex(),
+            "data": bytes(raw.tolist()).hex(),
         })
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         f.write('{"torch": %s, "tensors": [\n' % json.dumps(torch.__version__))
@@ -122,6 +128,16 @@ for i in range(2):
     gpt[f"h.{i}.mlp.c_fc.weight"] = torch.randn(16, 32) * 1e-3
 gpt["wte.weight"] = torch.randn(64, 16) * 1e-3
 save("gpt_step000200", gpt)
+
+# torch 2.x only: float8 tensors (an UntypedStorage and _rebuild_tensor_v3
+# with a dtype global) and a tensor with a Python attribute
+# (_rebuild_from_type_v2). testdata/torch2.pt was written by torch 2.5.1.
+if hasattr(torch, "float8_e4m3fn"):
+    torch.manual_seed(2)
+    tagged = torch.randn(3)
+    tagged.note = "clipped"
+    save("torch2", {"tagged": tagged, "f8": torch.randn(4).to(torch.float8_e4m3fn),
+                    "f8_e5m2": torch.randn(2, 2).to(torch.float8_e5m2), "f32": torch.randn(5)})
 
 # Malicious: a torch-style archive whose pickle calls os.system on load.
 evil = (b"\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.")

@@ -361,7 +361,7 @@ func (u *unpickler) run() (any, error) {
 				u.push(math.Float64frombits(binary.BigEndian.Uint64(p)))
 			}
 		case opBinUnicode, opShortBinUni, opBinUnicode8:
-			size := map[byte]int{opBinUnicode: 4, opShortBinUni: 1, opBinUnicode8: 8}[op]
+			size := lengthSize(op)
 			var n int
 			var p []byte
 			if n, err = u.length(size); err == nil {
@@ -374,12 +374,8 @@ func (u *unpickler) run() (any, error) {
 			}
 		case opBinString, opShortBinString:
 			// Python 2 str: read as Latin-1, as torch.load does.
-			size := 4
-			if op == opShortBinString {
-				size = 1
-			}
 			var n int
-			if n, err = u.length(size); err == nil {
+			if n, err = u.length(lengthSize(op)); err == nil {
 				p, _ := u.need(n)
 				r := make([]rune, len(p))
 				for i, c := range p {
@@ -388,7 +384,7 @@ func (u *unpickler) run() (any, error) {
 				u.push(string(r))
 			}
 		case opBinBytes, opShortBinBytes, opBinBytes8:
-			size := map[byte]int{opBinBytes: 4, opShortBinBytes: 1, opBinBytes8: 8}[op]
+			size := lengthSize(op)
 			var n int
 			if n, err = u.length(size); err == nil {
 				p, _ := u.need(n)
@@ -544,6 +540,17 @@ func (u *unpickler) run() (any, error) {
 			return nil, err
 		}
 	}
+}
+
+// lengthSize gives the size of the length field of a string opcode.
+func lengthSize(op byte) int {
+	switch op {
+	case opShortBinUni, opShortBinBytes, opShortBinString:
+		return 1
+	case opBinUnicode8, opBinBytes8:
+		return 8
+	}
+	return 4
 }
 
 func memoIndex(p []byte) uint32 {

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"hash/crc32"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -460,4 +462,160 @@ func FuzzPTPickle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUnpickleOpcodes runs the opcodes torch.save does not use by default
+// (other protocols and Python 2 strings) and checks the values built.
+func TestUnpickleOpcodes(t *testing.T) {
+	pkl := "\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00(" +
+		"U\x01k\x8a\x02\x00\x80" + // 'k': -32768 (LONG1)
+		"T\x02\x00\x00\x00kk\x8b\x03\x00\x00\x00\x01\x00\x01" + // 'kk': 65537 (LONG4)
+		"\x8d\x01\x00\x00\x00\x00\x00\x00\x00uC\x02ab" + // 'u': b'ab'
+		"(NN1N0" + // POP_MARK, POP: nothing left
+		"\x8c\x01b(K\x01K\x02l\x94r\x05\x00\x00\x00" + // 'b': [1, 2], memo 0 and 5
+		"\x8c\x01cj\x05\x00\x00\x00" + // 'c': the same list
+		"\x8c\x01fG\x3f\xf8\x00\x00\x00\x00\x00\x00" + // 'f': 1.5
+		"\x8c\x01n\x8a\x00\x88\x86" + // 'n': (0, True)
+		"d."
+	v, err := unpickle([]byte(pkl), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := v.(*pkDict)
+	if !ok {
+		t.Fatalf("got a %s, want a dict", pkTypeName(v))
+	}
+	got := map[string]any{}
+	for i, k := range d.keys {
+		got[k.(string)] = d.vals[i]
+	}
+	if got["k"] != int64(-32768) || got["kk"] != int64(65537) || string(got["u"].(pkBytes)) != "ab" || got["f"] != 1.5 {
+		t.Errorf("values %v", got)
+	}
+	l, ok := got["b"].(*pkList)
+	if !ok || !reflect.DeepEqual(l.items, []any{int64(1), int64(2)}) || got["c"] != got["b"] {
+		t.Errorf("b = %v, c = %v; want one shared list [1, 2]", got["b"], got["c"])
+	}
+	if n, ok := got["n"].(*pkTuple); !ok || !reflect.DeepEqual(n.items, []any{int64(0), true}) {
+		t.Errorf("n = %v, want (0, True)", got["n"])
+	}
+	if len(d.keys) != 7 {
+		t.Errorf("%d keys %v, want 7", len(d.keys), d.keys)
+	}
+}
+
+// zip64Archive writes recs as a zip that uses the zip64 forms everywhere
+// (as torch's writer does past 4 GiB): sizes and offsets in zip64 extra
+// fields, and a zip64 end of central directory record.
+func zip64Archive(recs []zipRec) []byte {
+	var b, cd bytes.Buffer
+	le := binary.LittleEndian
+	for _, r := range recs {
+		off := uint64(b.Len())
+		crc := crc32.ChecksumIEEE(r.data)
+		n := uint64(len(r.data))
+		b.Write(le.AppendUint32(nil, zipLocalSig))
+		b.Write(le.AppendUint16(le.AppendUint16(le.AppendUint16(nil, 45), 0), 0))
+		b.Write(le.AppendUint32(le.AppendUint32(le.AppendUint32(le.AppendUint32(nil, 0), crc), 0xffffffff), 0xffffffff))
+		b.Write(le.AppendUint16(le.AppendUint16(nil, uint16(len(r.name))), 20))
+		b.WriteString(r.name)
+		b.Write(le.AppendUint64(le.AppendUint64(le.AppendUint16(le.AppendUint16(nil, 1), 16), n), n))
+		b.Write(r.data)
+
+		cd.Write(le.AppendUint32(nil, zipCentral))
+		cd.Write(le.AppendUint16(le.AppendUint16(le.AppendUint16(le.AppendUint16(nil, 45), 45), 0), 0))
+		cd.Write(le.AppendUint32(le.AppendUint32(le.AppendUint32(le.AppendUint32(nil, 0), crc), 0xffffffff), 0xffffffff))
+		cd.Write(le.AppendUint16(le.AppendUint16(le.AppendUint16(le.AppendUint16(le.AppendUint16(nil, uint16(len(r.name))), 28), 0), 0), 0))
+		cd.Write(le.AppendUint32(le.AppendUint32(nil, 0), 0xffffffff))
+		cd.WriteString(r.name)
+		cd.Write(le.AppendUint64(le.AppendUint64(le.AppendUint64(le.AppendUint16(le.AppendUint16(nil, 1), 24), n), n), off))
+	}
+	cdOff, cdLen, count := uint64(b.Len()), uint64(cd.Len()), uint64(len(recs))
+	b.Write(cd.Bytes())
+	eocd64 := uint64(b.Len())
+	b.Write(le.AppendUint64(le.AppendUint32(nil, zip64EOCDSig), 44))
+	b.Write(le.AppendUint32(le.AppendUint32(le.AppendUint16(le.AppendUint16(nil, 45), 45), 0), 0))
+	b.Write(le.AppendUint64(le.AppendUint64(le.AppendUint64(le.AppendUint64(nil, count), count), cdLen), cdOff))
+	b.Write(le.AppendUint32(le.AppendUint64(le.AppendUint32(le.AppendUint32(nil, zip64LocSig), 0), eocd64), 1))
+	b.Write(le.AppendUint32(nil, zipEOCDSig))
+	b.Write(le.AppendUint16(le.AppendUint16(le.AppendUint16(le.AppendUint16(nil, 0), 0), 0xffff), 0xffff))
+	b.Write(le.AppendUint16(le.AppendUint32(le.AppendUint32(nil, 0xffffffff), 0xffffffff), 0))
+	return b.Bytes()
+}
+
+// TestPTZip64 rewrites a torch file in zip64 form: the same tensors, the
+// same float32 bytes.
+func TestPTZip64(t *testing.T) {
+	file, err := os.ReadFile("testdata/state_dict.pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []zipRec
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		data, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, zipRec{name: f.Name, data: data})
+	}
+	z64 := zip64Archive(recs)
+	if _, err := zip.NewReader(bytes.NewReader(z64), int64(len(z64))); err != nil {
+		t.Fatalf("archive/zip cannot read the zip64 test file: %v", err)
+	}
+	want, _ := ParsePT(bytes.NewReader(file), int64(len(file)))
+	got, err := ParsePT(bytes.NewReader(z64), int64(len(z64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Tensors, want.Tensors) {
+		t.Errorf("zip64 tensors %+v\nwant %+v", got.Tensors, want.Tensors)
+	}
+	l, err := parseBytes(t, FormatPT, z64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, _ := parseBytes(t, FormatPT, file)
+	if l.Float32Bytes() != lw.Float32Bytes() {
+		t.Errorf("zip64: %d float32 bytes, want %d", l.Float32Bytes(), lw.Float32Bytes())
+	}
+	for i, s := range got.Storages {
+		if w := want.Storages[i]; !bytes.Equal(z64[s.Offset:s.Offset+s.Length], file[w.Offset:w.Offset+w.Length]) {
+			t.Errorf("storage %s: bytes differ", s.Key)
+		}
+	}
+}
+
+func TestPTZipErrors(t *testing.T) {
+	good := ptArchive(t, pkTensorOp("FloatStorage", "0", 4, 0, 4, 1), zipRec{name: "a/data/0", data: make([]byte, 16)})
+	patch := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	local := bytes.Index(good, []byte("a/data/0\x00")) // the storage's local header name (data follows)
+	tests := []struct {
+		name string
+		file []byte
+		err  string
+	}{
+		{"local name differs", patch(func(b []byte) []byte { b[local+7] = '9'; return b }), `local header names it "a/data/9"`},
+		{"local method differs", patch(func(b []byte) []byte { b[local-30+8] = 8; return b }), "local header says compression method 8"},
+		{"no local header", patch(func(b []byte) []byte { b[local-30] = 'X'; return b }), "no local header at offset"},
+		{"pickle CRC", patch(func(b []byte) []byte { i := bytes.Index(b, []byte("_rebuild")); b[i] = 'X'; return b }), "fails its CRC-32 check"},
+		{"truncated", good[:len(good)-1], "not a zip archive"},
+		{"central directory cut", patch(func(b []byte) []byte {
+			e := len(b) - zipEOCDLen
+			binary.LittleEndian.PutUint32(b[e+12:], binary.LittleEndian.Uint32(b[e+12:])+1000)
+			return b
+		}), "lies outside the"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParsePT(bytes.NewReader(tt.file), int64(len(tt.file)))
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("err = %v, want one containing %q", err, tt.err)
+			}
+		})
+	}
 }

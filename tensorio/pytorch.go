@@ -107,6 +107,9 @@ func parsePTFile(r io.ReaderAt, size int64) (*PTFile, []zipEntry, error) {
 			rec[name] = e
 		}
 	}
+	if rec["constants.pkl"] != nil {
+		return nil, nil, errors.New("pt: a TorchScript archive (torch.jit.save) holds code, not just tensors: save the state_dict with torch.save instead")
+	}
 	if e := rec["byteorder"]; e != nil {
 		b, err := readRecord(r, e, 16)
 		if err != nil {

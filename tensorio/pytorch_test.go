@@ -313,6 +313,7 @@ func TestPTHandMade(t *testing.T) {
 			pkG("__main__", "MyTensor")), "global __main__.MyTensor is not allowed"},
 		{"from_type with a dict", ptArchive(t, pkG("torch._tensor", "_rebuild_from_type_v2")+"("+pkG("collections", "OrderedDict")+
 			pkG("torch", "Tensor")+")}tR"), "collections.OrderedDict gives a dict, not a tensor"},
+		{"TorchScript", ptArchive(t, "N", zipRec{name: "a/constants.pkl", data: []byte("\x80\x02).")}), "TorchScript archive"},
 		{"bad byteorder", ptArchive(t, "N", zipRec{name: "a/byteorder", data: []byte("middle")}), `byteorder record is "middle"`},
 	}
 	for _, tt := range tests {

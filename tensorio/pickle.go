@@ -78,7 +78,7 @@ var torchStorageTypes = map[string]string{
 	"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
 	"LongStorage": "I64", "IntStorage": "I32", "ShortStorage": "I16", "CharStorage": "I8",
 	"ByteStorage": "U8", "BoolStorage": "BOOL",
-	"ComplexFloatStorage": "C64", "ComplexDoubleStorage": "C128",
+	"ComplexFloatStorage": "C64", "ComplexDoubleStorage": "C128", "ComplexHalfStorage": "C32",
 }
 
 // torchDTypes maps torch dtype names (torch.float32 is pickled as the
@@ -90,13 +90,17 @@ var torchDTypes = map[string]string{
 	"int8": "I8", "uint8": "U8", "bool": "BOOL",
 	"uint16": "U16", "uint32": "U32", "uint64": "U64",
 	"complex64": "C64", "cfloat": "C64", "complex128": "C128", "cdouble": "C128",
-	"float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2",
+	"float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e8m0fnu": "F8_E8M0",
+	"float8_e4m3fnuz": "F8_E4M3FNUZ", "float8_e5m2fnuz": "F8_E5M2FNUZ",
+	"float4_e2m1fn_x2": "F4_E2M1_X2", // two 4-bit values per byte
+	"complex32": "C32", "chalf": "C32",
 }
 
 // dtypeBytes gives the element size of each dtype name a .pt file can hold.
 var dtypeBytes = map[string]int64{
 	"F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-	"BOOL": 1, "U16": 2, "U32": 4, "U64": 8, "C64": 8, "C128": 16, "F8_E4M3": 1, "F8_E5M2": 1,
+	"BOOL": 1, "U16": 2, "U32": 4, "U64": 8, "C32": 4, "C64": 8, "C128": 16,
+	"F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "F8_E4M3FNUZ": 1, "F8_E5M2FNUZ": 1, "F4_E2M1_X2": 1,
 }
 
 // lookupGlobal returns the allowlisted global module.name, or ok=false.

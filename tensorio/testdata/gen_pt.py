@@ -29,9 +29,11 @@ DTYPES = {
     torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
     torch.uint8: "U8", torch.bool: "BOOL",
 }
-if hasattr(torch, "float8_e4m3fn"):
-    DTYPES[torch.float8_e4m3fn] = "F8_E4M3"
-    DTYPES[torch.float8_e5m2] = "F8_E5M2"
+for name, code in [("complex64", "C64"), ("float8_e4m3fn", "F8_E4M3"), ("float8_e5m2", "F8_E5M2"),
+                   ("float8_e8m0fnu", "F8_E8M0"), ("float8_e4m3fnuz", "F8_E4M3FNUZ"),
+                   ("uint16", "U16"), ("uint32", "U32"), ("uint64", "U64")]:
+    if hasattr(torch, name):
+        DTYPES[getattr(torch, name)] = code
 
 
 def walk(obj):
@@ -138,6 +140,25 @@ if hasattr(torch, "float8_e4m3fn"):
     tagged.note = "clipped"
     save("torch2", {"tagged": tagged, "f8": torch.randn(4).to(torch.float8_e4m3fn),
                     "f8_e5m2": torch.randn(2, 2).to(torch.float8_e5m2), "f32": torch.randn(5)})
+
+# Newer torch only (2.15 wrote testdata/torch2_dtypes.pt): unsigned
+# integers and more float8 types, all through _rebuild_tensor_v3.
+try:
+    torch.manual_seed(3)
+    save("torch2_dtypes", {
+        "u16": torch.tensor([1, 2, 65535], dtype=torch.int32).to(torch.uint16),
+        "u32": torch.tensor([7, 8], dtype=torch.int64).to(torch.uint32),
+        "u64": torch.tensor([2**40], dtype=torch.int64).to(torch.uint64),
+        "e8m0": torch.rand(4).to(torch.float8_e8m0fnu),
+        "e4m3fnuz": torch.randn(3).to(torch.float8_e4m3fnuz),
+        "c64": torch.randn(2, dtype=torch.complex64),
+        "f32": torch.randn(2, 2),
+    })
+except (AttributeError, KeyError, RuntimeError):
+    # This torch cannot make or save these dtypes: leave no partial file.
+    for ext in (".pt", ".json"):
+        if os.path.exists(os.path.join(OUT, "torch2_dtypes" + ext)):
+            os.remove(os.path.join(OUT, "torch2_dtypes" + ext))
 
 # Malicious: a torch-style archive whose pickle calls os.system on load.
 evil = (b"\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.")

@@ -93,7 +93,7 @@ var torchDTypes = map[string]string{
 	"float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e8m0fnu": "F8_E8M0",
 	"float8_e4m3fnuz": "F8_E4M3FNUZ", "float8_e5m2fnuz": "F8_E5M2FNUZ",
 	"float4_e2m1fn_x2": "F4_E2M1_X2", // two 4-bit values per byte
-	"complex32": "C32", "chalf": "C32",
+	"complex32":        "C32", "chalf": "C32",
 }
 
 // dtypeBytes gives the element size of each dtype name a .pt file can hold.

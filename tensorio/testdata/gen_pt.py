@@ -4,8 +4,9 @@ Run:  /usr/bin/python3 gen_pt.py [OUTDIR]   (needs torch; made with Debian's
 python3-torch 1.13; PyPI's torch 2.x works too). OUTDIR defaults to this
 script's folder.
 
-Every file is written by torch.save itself (torch2.pt only by torch 2.x). Next to each X.pt goes X.json:
-the tensors torch.load gives back, in the order of a depth-first walk of the
+Every file is written by torch.save itself; torch2.pt (written by torch
+2.5.1) and torch2_dtypes.pt (torch 2.15.0) only by newer torch. Next to each
+X.pt goes X.json: the tensors torch.load gives back, in the order of a depth-first walk of the
 loaded object (dict keys and list/tuple indices joined by dots; a tensor
 reached twice is listed once), each with its dtype, shape, stride, storage
 offset, storage key and its elements' bytes (row-major, little-endian, as

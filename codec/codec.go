@@ -37,7 +37,7 @@ type Options struct {
 	Format        string
 	BytesPerGroup int  // text formats: bytes per group (default 4)
 	SignFirst     bool // write each float's sign/exponent byte first
-	// InputFormat is "raw", "npy" or "safetensors"; empty detects it from
+	// InputFormat is "raw", "npy", "safetensors" or "pt"; empty detects it from
 	// the name and the first bytes.
 	InputFormat string
 	// Window is the number of symbols per independently coded stream
@@ -141,7 +141,7 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	if format == "" {
 		format = tensorio.Detect(name, src[:min(len(src), 64)])
 		if format == "" {
-			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy or .safetensors, or set the input format (%w)", name, tensorio.ErrUnknownFormat)
+			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy, .safetensors or .pt, or set the input format (%w)", name, tensorio.ErrUnknownFormat)
 		}
 	}
 	lay, err := tensorio.ParseLayout(format, bytes.NewReader(src), int64(len(src)))

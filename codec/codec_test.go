@@ -436,6 +436,52 @@ func fixChecksums(b []byte) []byte {
 	return append(out, table...)
 }
 
+// TestFixChecksums checks the fuzzer's helper: a file damaged in its
+// streams or header values gets past every checksum once repaired.
+func TestFixChecksums(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Compress(&buf, npyWithOther(t), "x.npy", Options{Window: 400}); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	if got := fixChecksums(good); !bytes.Equal(got, good) {
+		t.Fatal("fixChecksums changes an undamaged file")
+	}
+	h, _ := Inspect(good)
+	if h.Other.Length == 0 || len(h.Streams) < 2 {
+		t.Fatalf("test file has %d non-float bytes and %d windows", h.Other.Length, len(h.Streams))
+	}
+	hlen := int(binary.LittleEndian.Uint32(good[12:]))
+	var coded int
+	for _, st := range h.Streams {
+		coded += int(st.Length)
+	}
+	// The first bytes of the non-float stream and of the first window (a
+	// stream's last byte may carry slack bits that change nothing), and a
+	// header value.
+	for _, off := range []int{len(good) - coded - int(h.Other.Length) + 1, len(good) - coded + 1, bytes.Index(good, []byte(`"float_bytes":`)) + 14} {
+		b := append([]byte(nil), good...)
+		b[off] ^= 1
+		if off < 16+hlen {
+			b[off] = '7' // keep the JSON valid
+		}
+		_, _, err := Decompress(fixChecksums(b), Options{})
+		if err == nil || strings.Contains(err.Error(), "checksum") {
+			t.Errorf("damage at %d: %v, want an error past the checksums", off, err)
+		}
+	}
+}
+
+// npyWithOther returns a .npy file with float32 data and a header, so
+// that its .lmgc file has a non-float stream.
+func npyWithOther(t testing.TB) []byte {
+	var b bytes.Buffer
+	if err := tensorio.WriteNPY(&b, "<f4", []int64{300}, false, gaussian(300, 1, 5)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // FuzzDecompress decodes damaged files, as they are or with their
 // checksums repaired (fix). Every failure must be one of the typed errors
 // of decodeErrors. A file that decodes must give exactly the original its

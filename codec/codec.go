@@ -35,7 +35,7 @@ type Options struct {
 	Format        string
 	BytesPerGroup int  // text formats: bytes per group (default 4)
 	SignFirst     bool // write each float's sign/exponent byte first
-	// InputFormat is "raw", "npy" or "safetensors"; empty detects it from
+	// InputFormat is "raw", "npy", "safetensors" or "pt"; empty detects it from
 	// the name and the first bytes.
 	InputFormat string
 	// Window is the number of symbols per independently coded stream

@@ -121,7 +121,7 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 		}
 		format = tensorio.Detect(name, head[:n])
 		if format == "" {
-			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy or .safetensors, or set the input format (%w)", name, tensorio.ErrUnknownFormat)
+			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy, .safetensors or .pt, or set the input format (%w)", name, tensorio.ErrUnknownFormat)
 		}
 	}
 	lay, err := tensorio.ParseLayout(format, src, size)

@@ -3,6 +3,7 @@ package codec_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/container"
 )
 
 // gradient returns n float32 values of a smooth test signal.
@@ -98,4 +100,23 @@ func ExampleNewWriter() {
 	}
 	fmt.Println(w.Stats().OriginalBytes, "bytes in")
 	// Output: 4000 bytes in
+}
+
+// A damaged file is reported as container.ErrCorrupt, whatever the layer
+// that notices it.
+func ExampleDecompress_errors() {
+	var buf bytes.Buffer
+	if _, err := codec.Compress(&buf, make([]byte, 4000), "zeros.f32", codec.Options{}); err != nil {
+		panic(err)
+	}
+	file := buf.Bytes()
+	file[len(file)-1] ^= 1 // damage the last coded stream
+	_, _, err := codec.Decompress(file, codec.Options{})
+	fmt.Println(errors.Is(err, container.ErrCorrupt), errors.Is(err, codec.ErrModelMismatch))
+
+	_, _, err = codec.Decompress([]byte("PK\x03\x04 not ours"), codec.Options{})
+	fmt.Println(errors.Is(err, container.ErrNotLMGC))
+	// Output:
+	// true false
+	// true
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"unicode/utf8"
@@ -57,6 +58,15 @@ func (l layout) chunkSymbols() int {
 	return len(l.text.Append(nil, make([]byte, serial.ChunkSize)))
 }
 
+// maxChunkSymbols returns the most symbols the text of one chunk can take
+// (an ISO character of a byte >= 0x80 takes two), 0 for raw.
+func (l layout) maxChunkSymbols() int {
+	if l.isRaw() {
+		return 0
+	}
+	return len(l.text.Append(nil, bytes.Repeat([]byte{0xff}, serial.ChunkSize)))
+}
+
 // reverseFloats reverses the byte order of every 4-byte float in place.
 func reverseFloats(b []byte) {
 	for i := 0; i+4 <= len(b); i += 4 {
@@ -104,8 +114,10 @@ func (l layout) checkWindow(window int) error {
 		}
 		return nil
 	}
-	if window < l.chunkSymbols() {
-		return fmt.Errorf("window of %d symbols is smaller than one %d-symbol chunk", window, l.chunkSymbols())
+	// A window holds whole chunks: it must hold the longest chunk text, or
+	// a stream would exceed the header's window and not decode.
+	if window < l.maxChunkSymbols() {
+		return fmt.Errorf("window of %d symbols is smaller than one chunk (up to %d symbols in %s)", window, l.maxChunkSymbols(), l.format)
 	}
 	return nil
 }

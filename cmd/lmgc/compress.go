@@ -29,7 +29,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", "serialization: raw (default; llm: hs), or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
 	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")
-	inFormat := fs.String("input-format", "", "input file format: raw, npy or safetensors (default: from the name and contents)")
+	inFormat := fs.String("input-format", "", "input file format: raw, npy, safetensors or pt (default: from the name and contents)")
 	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")
 	threads := fs.Int("threads", 0, "windows coded in parallel (default: all CPUs)")
 	force := fs.Bool("force", false, "overwrite the output file")

@@ -141,7 +141,7 @@ func isTensorFile(path string, anyName bool) (bool, string) {
 	var head [64]byte
 	n, _ := io.ReadFull(f, head[:])
 	if tensorio.Detect(path, head[:n]) == "" {
-		return false, "not a tensor file (.f32, .bin, .raw, .npy, .safetensors)"
+		return false, "not a tensor file (.f32, .bin, .raw, .npy, .safetensors, .pt)"
 	}
 	return true, ""
 }

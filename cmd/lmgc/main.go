@@ -98,7 +98,7 @@ func hint(err error) string {
 	case errors.As(err, &mm) && mm.Model:
 		return "give the model the file was compressed with: --model FILE.gguf"
 	case errors.Is(err, tensorio.ErrUnknownFormat):
-		return "name the input format with --input-format raw|npy|safetensors"
+		return "name the input format with --input-format raw|npy|safetensors|pt"
 	case errors.Is(err, codec.ErrUnknownPrior):
 		return "choose --prior " + strings.Join(prior.Names(), ", ")
 	}

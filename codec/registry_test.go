@@ -20,6 +20,7 @@ func init() {
 	prior.Register(prior.Info{
 		Name:    "test-uniform",
 		Summary: "every byte equally likely (a test prior)",
+		Rank:    10,
 		New: func(s prior.Spec) (prior.Prior, error) {
 			n := 256
 			if s.Decoding {

@@ -365,6 +365,7 @@ func init() {
 	Register(Info{
 		Name:    "cm",
 		Summary: "context mixing: smaller output, slower",
+		Rank:    1,
 		New: func(s Spec) (Prior, error) {
 			period, chunk, err := layoutParams(s)
 			if err != nil {

@@ -49,7 +49,10 @@ type Info struct {
 	// Window is the prior's default number of symbols per window (0: the
 	// codec's default).
 	Window int
-	New    Factory
+	// Rank orders the priors in lists (help texts, errors): lower first,
+	// then by name. The default prior is 0.
+	Rank int
+	New  Factory
 }
 
 var (
@@ -80,7 +83,7 @@ func Lookup(name string) (Info, bool) {
 	return info, ok
 }
 
-// Registered returns every registered prior, sorted by name.
+// Registered returns every registered prior, sorted by Rank and name.
 func Registered() []Info {
 	regMu.RLock()
 	defer regMu.RUnlock()
@@ -88,11 +91,16 @@ func Registered() []Info {
 	for _, info := range registry {
 		out = append(out, info)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rank != out[j].Rank {
+			return out[i].Rank < out[j].Rank
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out
 }
 
-// Names returns the names of the registered priors, sorted.
+// Names returns the names of the registered priors, in Registered's order.
 func Names() []string {
 	var out []string
 	for _, info := range Registered() {

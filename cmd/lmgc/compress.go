@@ -79,7 +79,8 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	}
 	defer enc.Close()
 	job := compressJob{enc: enc, force: *force, verify: *verify, estimate: *estimate, stdout: stdout,
-		dec: codec.Options{Threads: *threads, Model: *model, LLM: llm.Config{Batch: *batch}}}
+		dec:       codec.Options{Threads: *threads, Model: *model, LLM: llm.Config{Batch: *batch}},
+		verifyBar: newProgress(stderr, *quiet, "verify", "B")}
 	if folder {
 		return compressFolder(job, in, *out, prog, stdout, stderr, *jsonOut, *quiet, *inFormat != "")
 	}
@@ -100,6 +101,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 type compressJob struct {
 	enc                     *codec.Encoder
 	dec                     codec.Options // for --verify
+	verifyBar               *meter
 	force, verify, estimate bool
 	stdout                  io.Writer
 }
@@ -130,7 +132,12 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 	if j.verify {
 		lm, lsize, err := o.readBack()
 		if err == nil {
-			err = verifyFile(lm, lsize, src, size, j.dec)
+			vp := &fileProgress{bar: j.verifyBar}
+			vp.start(0, size, size)
+			dec := j.dec
+			dec.Progress = vp.update
+			err = verifyFile(lm, lsize, src, size, dec)
+			j.verifyBar.done()
 		}
 		if err != nil {
 			return nil, fmt.Errorf("verification failed: %w", err)

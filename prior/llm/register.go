@@ -13,6 +13,7 @@ func init() {
 		NeedsModel: true,
 		TextFormat: "hex-space",
 		Window:     2048,
+		Rank:       2,
 		New:        newFromSpec,
 	})
 }

@@ -179,6 +179,10 @@ func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
 		})
 	default:
 		tr := traits[m.Type]
+		if tr.matMul != nil {
+			tr.matMul(dst, m, x, batch, threads)
+			return
+		}
 		rs, xs := m.rowSize, m.Cols/tr.act.blockLen*tr.act.blockSize
 		xq := make([]byte, batch*xs)
 		for b := 0; b < batch; b++ {

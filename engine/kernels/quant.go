@@ -79,6 +79,9 @@ type quantTraits struct {
 	dotRef func(w, x []byte) float32
 	// dot is the installed kernel; it must equal dotRef bit for bit.
 	dot func(w, x []byte) float32
+	// matMul, when set, is a faster MatMul for the type (quant_fast.go);
+	// it must equal the dot-by-dot product bit for bit.
+	matMul func(dst []float32, m *Matrix, x []float32, batch, threads int)
 }
 
 // traits holds the types whose dot products go through the table (Q8_0

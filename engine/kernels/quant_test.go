@@ -254,7 +254,7 @@ func TestQuantMatMul(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, qt := range quantTypes {
 		tr := traits[qt.k]
-		rows, cols, batch := 13, 2*tr.blockLen, 5
+		rows, cols, batch := 13, 3*tr.blockLen, 5
 		m, err := NewMatrix(qt.k, rows, cols, randBlocks(r, qt.k, rows*cols/tr.blockLen))
 		if err != nil {
 			t.Fatal(err)

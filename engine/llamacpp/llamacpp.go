@@ -260,27 +260,15 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(nodePath, "refrun.mjs")
-	cmd.Dir = dir()
-	cmd.Env = append(os.Environ(), "LMGC_LLAMACPP_KV="+kv, "LMGC_LLAMACPP_THREADS="+strconv.Itoa(c.threads), VariantEnv+"="+c.variant)
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 2000 {
-			msg = msg[len(msg)-2000:]
-		}
-		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
-			return nil, fmt.Errorf("%w: %s", ErrVariantUnsupported, msg)
-		}
-		return nil, fmt.Errorf("llamacpp: refrun.mjs: %v: %s", err, msg)
+	stdout, err := runRefrun(in, []string{"LMGC_LLAMACPP_KV=" + kv, "LMGC_LLAMACPP_THREADS=" + strconv.Itoa(c.threads), VariantEnv + "=" + c.variant})
+	if err != nil {
+		return nil, err
 	}
 	var out struct {
 		Variant   string    `json:"variant"`
 		Generated [][]int32 `json:"generated"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+	if err := json.Unmarshal(stdout, &out); err != nil {
 		return nil, fmt.Errorf("llamacpp: reading refrun.mjs output: %v", err)
 	}
 	gen := out.Generated
@@ -332,6 +320,70 @@ func Greedy(ggufPath string, prompt []int32, n int, opts ...Option) ([]int32, er
 		return nil, err
 	}
 	return r[0].Tokens, nil
+}
+
+// Tokenize tokenizes each text with llama.cpp's tokenizer for the
+// vocabulary of the GGUF file (no BOS or EOS added, special-token text not
+// parsed: add_special and parse_special false, as llama.cpp's
+// test-tokenizer-0).
+func Tokenize(ggufPath string, texts []string) ([][]int32, error) {
+	if len(texts) == 0 {
+		return nil, errors.New("llamacpp: no texts to tokenize")
+	}
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "lmgc-llamacpp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	path, err := filepath.Abs(ggufPath)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(tmp, "tokens.json")
+	in, err := json.Marshal([]map[string]any{{"model": path, "texts": texts, "out": out}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := runRefrun(in, nil); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var ids [][]int32
+	if err := json.Unmarshal(data, &ids); err != nil {
+		return nil, fmt.Errorf("llamacpp: reading token ids: %v", err)
+	}
+	if len(ids) != len(texts) {
+		return nil, fmt.Errorf("llamacpp: %d tokenizations for %d texts", len(ids), len(texts))
+	}
+	return ids, nil
+}
+
+// runRefrun runs refrun.mjs with the jobs in (JSON) and the extra
+// environment, returning its stdout.
+func runRefrun(in []byte, env []string) ([]byte, error) {
+	cmd := exec.Command(nodePath, "refrun.mjs")
+	cmd.Dir = dir()
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 2000 {
+			msg = msg[len(msg)-2000:]
+		}
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
+			return nil, fmt.Errorf("%w: %s", ErrVariantUnsupported, msg)
+		}
+		return nil, fmt.Errorf("llamacpp: refrun.mjs: %v: %s", err, msg)
+	}
+	return stdout.Bytes(), nil
 }
 
 // decodeProbs parses refrun.mjs's output: uint32 vocabulary size V, uint32

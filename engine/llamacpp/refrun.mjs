@@ -22,6 +22,11 @@
 // of V float32 in token-id order. stdout gets a JSON object (below) with, per
 // job, the generated token ids (empty for generate 0).
 //
+// A job {"model": ..., "texts": ["...", ...], "out": ...} instead tokenizes
+// each text with llama.cpp's tokenizer (common_tokenize with add_special and
+// parse_special false, as llama.cpp's test-tokenizer-0) and writes to out a
+// JSON array holding, per text, its token ids.
+//
 // Options through the environment: LMGC_LLAMACPP_KV (KV cache type: F16, as
 // llama.cpp's default, or F32), LMGC_LLAMACPP_THREADS (default 1),
 // LMGC_LLAMACPP_VARIANT (a CPU variant of ggml to force, see below; default:
@@ -63,6 +68,11 @@ function readJobs() {
     for (const [i, j] of jobs.entries()) {
         if (typeof j.model !== "string" || typeof j.out !== "string")
             fail(`job ${i}: model and out must be paths`);
+        if (j.texts !== undefined) {
+            if (!Array.isArray(j.texts) || !j.texts.every((t) => typeof t === "string"))
+                fail(`job ${i}: texts must be an array of strings`);
+            continue;
+        }
         if (!Array.isArray(j.tokens) || j.tokens.length === 0 || !j.tokens.every((t) => Number.isInteger(t) && t >= 0))
             fail(`job ${i}: tokens must be a non-empty array of non-negative integers`);
         if (!Number.isInteger(j.generate) || j.generate < 0)
@@ -97,7 +107,20 @@ function rowsToBuffer(rows, what) {
     return buf;
 }
 
+async function tokenizeJob(llama, job) {
+    const model = await llama.loadModel({ modelPath: job.model, gpuLayers: 0, vocabOnly: true });
+    try {
+        const ids = job.texts.map((t) => model.tokenize(t, false));
+        writeFileSync(job.out, JSON.stringify(ids));
+        return [];
+    } finally {
+        await model.dispose();
+    }
+}
+
 async function runJob(llama, job, what) {
+    if (job.texts !== undefined)
+        return tokenizeJob(llama, job);
     const model = await llama.loadModel({ modelPath: job.model, gpuLayers: 0, useMmap: false });
     try {
         // llama.cpp rounds the context up to a multiple of 256.

@@ -115,6 +115,9 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 		defer done()
 		return j.enc.Encode(io.Discard, src, size, in)
 	}
+	if err := checkInput(in); err != nil {
+		return nil, err
+	}
 	o, err := openOutput(out, in, j.force, j.verify, j.stdout)
 	if err != nil {
 		return nil, err
@@ -238,6 +241,9 @@ type decompressJob struct {
 }
 
 func (j decompressJob) run(in, out string) (*codec.Stats, error) {
+	if err := checkInput(in); err != nil {
+		return nil, err
+	}
 	o, err := openOutput(out, in, j.force, false, j.stdout)
 	if err != nil {
 		return nil, err

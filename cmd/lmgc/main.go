@@ -78,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return signalStatus(sig)
 		}
 		if h := hint(err); h != "" {
-			fmt.Fprintf(stderr, "lmgc %s: %s\n", args[0], h)
+			fmt.Fprintf(stderr, "lmgc %s: hint: %s\n", args[0], h)
 		}
 		if errors.Is(err, errUsage) {
 			return 2

@@ -103,6 +103,24 @@ func (o *streamOutput) abort() {
 // spooled to a temporary file in dir first, since the formats need random
 // access and the .lmgc header comes before the data it describes. The
 // spool is unlinked at once, so no signal or crash leaves it behind.
+// checkInput reports why path cannot be an input file (missing, not a
+// regular file), or nil; "-" (standard input) is always fine. Commands call
+// it before they open their output, so that a missing input is named
+// rather than the output it would have had.
+func checkInput(path string) error {
+	if path == "-" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, pathCause(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return notRegular("input", path, fi.Mode())
+	}
+	return nil
+}
+
 func openInput(path, dir string) (*os.File, int64, func(), error) {
 	if path == "-" {
 		f, err := os.CreateTemp(dir, ".lmgc-stdin-*")
@@ -117,10 +135,8 @@ func openInput(path, dir string) (*os.File, int64, func(), error) {
 		}
 		return f, n, func() { f.Close() }, nil
 	}
-	if fi, err := os.Stat(path); err != nil {
-		return nil, 0, nil, fmt.Errorf("%s: %w", path, pathCause(err))
-	} else if !fi.Mode().IsRegular() {
-		return nil, 0, nil, notRegular("input", path, fi.Mode())
+	if err := checkInput(path); err != nil {
+		return nil, 0, nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {

@@ -167,10 +167,11 @@ def _clean(text: str) -> str:
 
 
 def _message(stderr: str, returncode: int) -> str:
-    """The Go error message: the last 'lmgc ...:' line, else the last line."""
+    """The Go error message: the last 'lmgc ...:' line that is not the CLI's
+    'hint:' line (advice on flags that follows an error), else the last line."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     for ln in reversed(lines):
-        if ln.startswith("lmgc"):
+        if ln.startswith("lmgc") and ": hint: " not in ln:
             return ln
     if lines:
         return lines[-1]

@@ -58,8 +58,8 @@ def test_message_is_the_clis(blob, tmp_path):
      "lmgc compress: npy: structured dtypes (descr is a list) are not supported"),
     (lambda: lmgc.compress(A, format="hs", bytes_per_group=5), "lmgc compress: serial: bytes per group 5"),
     (lambda: lmgc.compress(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'}"), "lmgc compress: npy: header keys are"),
-    (lambda: lmgc.compress(A, prior="llm", model="/nonexistent/m.gguf"), "lmgc compress: open /nonexistent/m.gguf"),
-    (lambda: lmgc.decompress_file("/nonexistent/x.lmgc"), "lmgc decompress: open /nonexistent/x.lmgc"),
+    (lambda: lmgc.compress(A, prior="llm", model="/nonexistent/m.gguf"), "lmgc compress: model /nonexistent/m.gguf: no such file or directory"),
+    (lambda: lmgc.decompress_file("/nonexistent/x.lmgc"), "lmgc decompress: /nonexistent/x.lmgc: no such file or directory"),
 ])
 def test_bad_input(call, message):
     with pytest.raises(lmgc.LmgcError) as e:

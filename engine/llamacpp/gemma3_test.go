@@ -121,8 +121,12 @@ const gemma3Positions = 576
 // final hidden state at every position (the input of the output
 // projection, from an embeddings context), multiplied by the model's Q8_0
 // output matrix (tied token_embd) as llama.cpp does: activations rounded
-// to Q8_0, integer block dots. The test first checks on a few positions
-// that this gives llama.cpp's own distributions (mean KL < 1e-8).
+// to Q8_0, integer block dots. The test first checks that this gives
+// llama.cpp's own distributions (mean KL < 1e-8) on the first two
+// positions: evaluated as a batch of at most two tokens, llama.cpp computes
+// what its one-token decodes compute. (Batches of more tokens take other
+// matrix-product paths; on this model they differ from the one-token
+// decodes by a mean KL of about 2e-3, measured on 8 positions.)
 func TestEngineGemma3(t *testing.T) {
 	needLlamaCpp(t)
 	path := models.Require(t, models.Gemma3)
@@ -136,7 +140,7 @@ func TestEngineGemma3(t *testing.T) {
 		t.Fatalf("%d tokens of hex text, want %d", len(toks), gemma3Positions)
 	}
 	toks = toks[:gemma3Positions]
-	const check = 6
+	const check = 2
 	start := time.Now()
 	res, err := Run([]Job{{Model: path, Tokens: toks, Hidden: true}, {Model: path, Tokens: toks[:check]}})
 	if err != nil {

@@ -294,7 +294,9 @@ func requantizedCopy(t testing.TB, path, dir string) string {
 
 // TestEngineGemma3SameWeights separates the engine's numerics from its
 // conversion of Q5_0/Q4_K/Q6_K weights to Q8_0: llama.cpp runs a copy of
-// Gemma 3 270M whose weights are converted as the engine converts them.
+// Gemma 3 270M whose weights are converted as the engine converts them. It
+// also measures the model's sensitivity to rounding: llama.cpp against
+// itself with an f32 instead of an f16 KV cache.
 func TestEngineGemma3SameWeights(t *testing.T) {
 	needLlamaCpp(t)
 	path := models.Require(t, models.Gemma3)
@@ -308,12 +310,21 @@ func TestEngineGemma3SameWeights(t *testing.T) {
 	text := gradientTexts(t, 20000, 1, "hs")[0]
 	toks := append([]int32{tok.BOS()}, tok.Encode(text, false)...)[:gemma3Positions]
 	q8 := requantizedCopy(t, path, t.TempDir())
-	hid, err := Hidden(q8, toks)
+	res, err := Run([]Job{{Model: q8, Tokens: toks, Hidden: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := projectHidden(t, q8, hid)
+	res32, err := Run([]Job{{Model: q8, Tokens: toks, Hidden: true}}, WithKVCache("f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := projectHidden(t, q8, res[0].Hidden)
 	softmaxRows(ref)
+	s32, err := CompareLogits(ref, projectHidden(t, q8, res32[0].Hidden))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("llama.cpp f16 KV cache vs llama.cpp f32 KV cache: %v", s32)
 	ours := engineLogits(t, path, toks)
 	s, err := CompareLogits(ref, ours)
 	if err != nil {

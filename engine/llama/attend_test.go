@@ -52,7 +52,8 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale fl
 // occasionally infinities) and checks that State.attend equals attendRef
 // bit for bit for head widths below, at and above the 16 dot lanes, context
 // lengths around the lane boundaries, grouped-query ratios 1, 2 and 4,
-// 1 to 3 threads, and both the widened and the row-by-row path.
+// sliding windows (none, 1, 5, 16, 21, 40 positions), 1 to 3 threads, and
+// both the widened and the row-by-row path.
 func TestAttendMatchesReference(t *testing.T) {
 	for _, tc := range []struct {
 		hd, heads, kvHeads int

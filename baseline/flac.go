@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/lmgc/lmgc/internal/atomicfile"
 )
 
 // flacCodec runs the reference FLAC encoder (the flac program) on the bytes
@@ -27,11 +29,11 @@ func (flacCodec) Compress(src []byte) ([]byte, error) {
 	}
 	// flac writes the sample count and MD5 into STREAMINFO only when it can
 	// seek its output, so it works on files.
-	dir, err := os.MkdirTemp("", "lmgc-flac-")
+	dir, remove, err := atomicfile.TempDir("", "lmgc-flac-") // removed on a signal too
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	in, out := filepath.Join(dir, "in.u8"), filepath.Join(dir, "out.flac")
 	if err := os.WriteFile(in, src, 0o600); err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ type Options struct {
 	Format        string
 	BytesPerGroup int  // text formats: bytes per group (default 4)
 	SignFirst     bool // write each float's sign/exponent byte first
-	// InputFormat is "raw", "npy" or "safetensors"; empty detects it from
+	// InputFormat is "raw", "npy", "safetensors" or "pt"; empty detects it from
 	// the name and the first bytes.
 	InputFormat string
 	// Window is the number of symbols per independently coded stream
@@ -101,6 +101,38 @@ func (s *Stats) finish(h *container.Header, compressed int64, start time.Time) {
 
 const otherCodec = "zstd"
 
+// ErrUnknownPrior is matched by the error for a prior name that lmgc does
+// not have.
+var ErrUnknownPrior = errors.New("unknown prior")
+
+// ErrModelRequired is returned when the llm prior is asked for, or a file
+// coded with it is decoded, without Options.Model.
+var ErrModelRequired = errors.New("the llm prior needs a model file")
+
+// ErrModelMismatch is matched, with errors.Is, by the MismatchError that
+// Decompress returns when the prior it rebuilds (for the llm prior: the
+// model given in Options.Model) is not the one that coded the file.
+var ErrModelMismatch = errors.New("prior mismatch")
+
+// MismatchError reports a file coded with a different prior, or a
+// different model, than the one given for decoding. The fingerprints are
+// those of package prior.
+type MismatchError struct {
+	Prior string // the prior's name, as in the file: "order2", "cm", "llm"
+	File  string // the fingerprint stored in the file
+	Got   string // the fingerprint of the prior built for decoding
+}
+
+func (e *MismatchError) Error() string {
+	if e.Prior == "llm" {
+		return fmt.Sprintf("model mismatch: the file was coded with model %s, this model is %s", e.File, e.Got)
+	}
+	return fmt.Sprintf("prior mismatch: the file was coded with %s prior %s, this lmgc's %s prior is %s", e.Prior, e.File, e.Prior, e.Got)
+}
+
+// Is reports whether target is ErrModelMismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrModelMismatch }
+
 // Compress compresses the tensor file src (named name, for format
 // detection) and writes the .lmgc file to dst.
 func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, error) {
@@ -109,7 +141,7 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	if format == "" {
 		format = tensorio.Detect(name, src[:min(len(src), 64)])
 		if format == "" {
-			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy or .safetensors, or give --input-format raw|npy|safetensors", name)
+			return nil, fmt.Errorf("cannot tell the format of %s: name it .f32, .bin, .npy, .safetensors or .pt, or set the input format (%w)", name, tensorio.ErrUnknownFormat)
 		}
 	}
 	lay, err := tensorio.ParseLayout(format, bytes.NewReader(src), int64(len(src)))
@@ -225,7 +257,7 @@ func newPrior(opt Options, sl layout) (prior.Prior, map[string]any, error) {
 		return p, params, err
 	case "llm":
 		if opt.Model == "" {
-			return nil, nil, errors.New("the llm prior needs a model: --model FILE.gguf")
+			return nil, nil, ErrModelRequired
 		}
 		c := opt.LLM
 		c.Format, c.BytesPerGroup, c.SignFirst, c.Window = opt.Format, opt.BytesPerGroup, opt.SignFirst, opt.Window
@@ -241,7 +273,7 @@ func newPrior(opt Options, sl layout) (prior.Prior, map[string]any, error) {
 		}
 		return p, p.Params(), nil
 	}
-	return nil, nil, fmt.Errorf("unknown prior %q (available: order2, cm, llm)", opt.Prior)
+	return nil, nil, fmt.Errorf("%w %q (available: order2, cm, llm)", ErrUnknownPrior, opt.Prior)
 }
 
 func closePrior(p prior.Prior) {
@@ -257,10 +289,10 @@ func priorFromHeader(h *container.Header, sl layout, opt Options) (prior.Prior, 
 	if h.Prior.Name == "llm" {
 		c, err := llm.ConfigFromParams(h.Prior.Params)
 		if err != nil {
-			return nil, fmt.Errorf("corrupt .lmgc file: %v", err)
+			return nil, container.Corruptf("corrupt .lmgc file: %w", err)
 		}
 		if opt.Model == "" {
-			return nil, fmt.Errorf("the file was compressed with an LLM prior (model fingerprint %s): give that model with --model FILE.gguf", h.Prior.Fingerprint)
+			return nil, fmt.Errorf("the file was compressed with an LLM prior (model fingerprint %s): %w", h.Prior.Fingerprint, ErrModelRequired)
 		}
 		c.Threads, c.Batch = opt.LLM.Threads, opt.LLM.Batch
 		if c.Threads == 0 {
@@ -270,17 +302,15 @@ func priorFromHeader(h *container.Header, sl layout, opt Options) (prior.Prior, 
 		opt.Format, opt.BytesPerGroup, opt.SignFirst, opt.Window = c.Format, c.BytesPerGroup, c.SignFirst, c.Window
 	}
 	p, _, err := newPrior(opt, sl)
+	if errors.Is(err, ErrUnknownPrior) {
+		return nil, container.Unsupportedf("file needs prior %q: %w", h.Prior.Name, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("file needs prior %q: %v", h.Prior.Name, err)
+		return nil, fmt.Errorf("file needs prior %q: %w", h.Prior.Name, err)
 	}
 	if fp := p.Fingerprint(); fp != h.Prior.Fingerprint {
 		closePrior(p)
-		what := "prior"
-		if h.Prior.Name == "llm" {
-			what = "model"
-		}
-		return nil, fmt.Errorf("%s mismatch: the file was coded with %s %s, this %s is %s", what,
-			h.Prior.Name, h.Prior.Fingerprint, what, fp)
+		return nil, &MismatchError{Prior: h.Prior.Name, File: h.Prior.Fingerprint, Got: fp}
 	}
 	return p, nil
 }
@@ -448,7 +478,7 @@ func encodeWindows(p prior.Prior, windows [][]int32, opt Options) ([][]byte, []f
 				}
 				if !opt.Estimate {
 					if err := encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
-						return fmt.Errorf("window %d symbol %d: %v", idx[k], t, err)
+						return fmt.Errorf("window %d symbol %d: %w", idx[k], t, err)
 					}
 				}
 				bits[k].add(f, d.Total())
@@ -485,7 +515,7 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 	h := &f.Header
 	sl, err := newLayout(h.Serialization, h.BytesPerGroup, h.SignFirst)
 	if err != nil {
-		return nil, nil, fmt.Errorf("corrupt .lmgc file: %v", err)
+		return nil, nil, container.Corruptf("corrupt .lmgc file: %w", err)
 	}
 	p, err := priorFromHeader(h, sl, opt)
 	if err != nil {
@@ -498,17 +528,17 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 	}
 	if len(other) > 0 || h.Other.Symbols > 0 {
 		if h.OtherCodec != otherCodec {
-			return nil, nil, fmt.Errorf("corrupt .lmgc file: unknown codec %q for non-float bytes", h.OtherCodec)
+			return nil, nil, container.Unsupportedf("unknown codec %q for the non-float bytes", h.OtherCodec)
 		}
 		dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max(h.Other.Symbols, 0))+8<<20))
 		other, err = dec.DecodeAll(other, nil)
 		dec.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("corrupt .lmgc file: non-float bytes: %v", err)
+			return nil, nil, container.Corruptf("corrupt .lmgc file: non-float bytes: %w", err)
 		}
 	}
 	if int64(len(other)) != h.Other.Symbols {
-		return nil, nil, fmt.Errorf("corrupt .lmgc file: %d non-float bytes decoded, header says %d", len(other), h.Other.Symbols)
+		return nil, nil, container.Corruptf("corrupt .lmgc file: %d non-float bytes decoded, header says %d", len(other), h.Other.Symbols)
 	}
 	syms, err := decodeWindows(f, p, opt)
 	if err != nil {
@@ -516,10 +546,10 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 	}
 	floats, err := symbolizerFor(p, sl).Desymbolize(syms, h.Pad)
 	if err != nil {
-		return nil, nil, fmt.Errorf("corrupt .lmgc file: %v", err)
+		return nil, nil, container.Corruptf("corrupt .lmgc file: %w", err)
 	}
 	if int64(len(floats)) != h.FloatBytes {
-		return nil, nil, fmt.Errorf("corrupt .lmgc file: %d float bytes decoded, header says %d", len(floats), h.FloatBytes)
+		return nil, nil, container.Corruptf("corrupt .lmgc file: %d float bytes decoded, header says %d", len(floats), h.FloatBytes)
 	}
 	out := make([]byte, 0, len(floats)+len(other))
 	for _, s := range h.Original.Segments {
@@ -528,14 +558,14 @@ func Decompress(src []byte, opt Options) ([]byte, *Stats, error) {
 			src = &floats
 		}
 		if int64(len(*src)) < s.Length {
-			return nil, nil, errors.New("corrupt .lmgc file: segments exceed the decoded data")
+			return nil, nil, container.Corruptf("corrupt .lmgc file: segments exceed the decoded data")
 		}
 		out = append(out, (*src)[:s.Length]...)
 		*src = (*src)[s.Length:]
 	}
 	sum := sha256.Sum256(out)
 	if hex.EncodeToString(sum[:]) != h.Original.SHA256 {
-		return nil, nil, fmt.Errorf("decoded data does not match the original's SHA-256 %s", h.Original.SHA256)
+		return nil, nil, container.Corruptf("corrupt .lmgc file: decoded data does not match the original's SHA-256 %s", h.Original.SHA256)
 	}
 	st := &Stats{}
 	st.finish(h, int64(len(src)), start)
@@ -560,7 +590,7 @@ func decodeWindows(f *container.File, p prior.Prior, opt Options) ([][]int32, er
 				return err
 			}
 			if decs[k], err = coder.NewDecoder(bytes.NewReader(body)); err != nil {
-				return fmt.Errorf("stream %d: %v", i, err)
+				return container.Corruptf("corrupt .lmgc file: stream %d: %w", i, err)
 			}
 			out[i] = make([]int32, 0, min(h.Streams[i].Symbols, int64(len(body))*64+1024))
 		}
@@ -586,7 +616,7 @@ func decodeWindows(f *container.File, p prior.Prior, opt Options) ([][]int32, er
 			for j, k := range active {
 				s, err := decs[k].Decode(dists[j])
 				if err != nil {
-					return fmt.Errorf("corrupt .lmgc file: stream %d symbol %d: %v", idx[k], t, err)
+					return container.Corruptf("corrupt .lmgc file: stream %d symbol %d: %w", idx[k], t, err)
 				}
 				syms = append(syms, s)
 				out[idx[k]] = append(out[idx[k]], int32(s))

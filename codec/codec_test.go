@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -182,6 +183,34 @@ func rewriteHeader(t *testing.T, file []byte, edit func(h *container.Header)) []
 	return out.Bytes()
 }
 
+// TestCompressErrors checks the typed errors of bad compression requests,
+// and that their messages name no command-line flag.
+func TestCompressErrors(t *testing.T) {
+	for _, c := range []struct {
+		name, file string
+		opt        Options
+		is         error
+	}{
+		{"undetectable format", "x.dat", Options{}, tensorio.ErrUnknownFormat},
+		{"unknown format", "x.f32", Options{InputFormat: "hdf5"}, tensorio.ErrUnknownFormat},
+		{"unknown prior", "x.f32", Options{Prior: "gpt-9"}, ErrUnknownPrior},
+		{"llm without model", "x.f32", Options{Prior: "llm"}, ErrModelRequired},
+	} {
+		var buf bytes.Buffer
+		_, err := Compress(&buf, gaussian(100, 1, 1), c.file, c.opt)
+		if !errors.Is(err, c.is) || strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: %v, want an error matching %q that names no flag", c.name, err, c.is)
+		}
+	}
+	_, err := Compress(new(bytes.Buffer), []byte("\x93NUMPY\x01\x00\x02\x00{}"), "x.npy", Options{})
+	if !errors.Is(err, tensorio.ErrFormat) {
+		t.Errorf("malformed npy: %v, want tensorio.ErrFormat", err)
+	}
+}
+
+// decodeErrors are the typed errors Decompress reports for a bad file.
+var decodeErrors = []error{container.ErrNotLMGC, container.ErrCorrupt, container.ErrUnsupported, ErrModelMismatch}
+
 func TestBadFiles(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := Compress(&buf, gaussian(2000, 1, 10), "x.f32", Options{Window: 4096}); err != nil {
@@ -198,36 +227,46 @@ func TestBadFiles(t *testing.T) {
 	cases := []struct {
 		name, want string
 		file       []byte
+		is         error
 	}{
-		{"wrong magic", "wrong magic", append([]byte("PK\x03\x04"), good[4:]...)},
-		{"future version", "version 9 is newer", future},
-		{"truncated header", "truncated", good[:16+hlen/2]},
-		{"truncated stream", "truncated", good[:len(good)-5]},
-		{"trailing bytes", "unexpected bytes", append(append([]byte(nil), good...), 0)},
-		{"stream checksum", "checksum mismatch in stream", flipStream},
-		{"header checksum", "header checksum", flipHeader},
-		{"empty", "shorter than the magic", nil},
-		{"prior mismatch", "prior mismatch", rewriteHeader(t, good, func(h *container.Header) { h.Prior.Fingerprint = strings.Repeat("ab", 32) })},
-		{"unknown prior", "unknown prior", rewriteHeader(t, good, func(h *container.Header) { h.Prior.Name = "gpt-9" })},
-		{"sizes disagree", "segments cover", rewriteHeader(t, good, func(h *container.Header) { h.Original.Size += 4 })},
-		{"sha mismatch", "SHA-256", rewriteHeader(t, good, func(h *container.Header) { h.Original.SHA256 = strings.Repeat("0", 64) })},
-		{"too many symbols", "more than the window", rewriteHeader(t, good, func(h *container.Header) { h.Streams[0].Symbols = 1 << 40 })},
+		{"wrong magic", "wrong magic", append([]byte("PK\x03\x04"), good[4:]...), container.ErrNotLMGC},
+		{"future version", "version 9 is newer", future, container.ErrUnsupported},
+		{"truncated header", "truncated", good[:16+hlen/2], container.ErrCorrupt},
+		{"truncated stream", "truncated", good[:len(good)-5], container.ErrCorrupt},
+		{"trailing bytes", "unexpected bytes", append(append([]byte(nil), good...), 0), container.ErrCorrupt},
+		{"stream checksum", "checksum mismatch in stream", flipStream, container.ErrCorrupt},
+		{"header checksum", "header checksum", flipHeader, container.ErrCorrupt},
+		{"empty", "shorter than the magic", nil, container.ErrCorrupt},
+		{"prior mismatch", "prior mismatch", rewriteHeader(t, good, func(h *container.Header) { h.Prior.Fingerprint = strings.Repeat("ab", 32) }), ErrModelMismatch},
+		{"unknown prior", "unknown prior", rewriteHeader(t, good, func(h *container.Header) { h.Prior.Name = "gpt-9" }), container.ErrUnsupported},
+		{"sizes disagree", "segments cover", rewriteHeader(t, good, func(h *container.Header) { h.Original.Size += 4 }), container.ErrCorrupt},
+		{"sha mismatch", "SHA-256", rewriteHeader(t, good, func(h *container.Header) { h.Original.SHA256 = strings.Repeat("0", 64) }), container.ErrCorrupt},
+		{"too many symbols", "more than the window", rewriteHeader(t, good, func(h *container.Header) { h.Streams[0].Symbols = 1 << 40 }), container.ErrCorrupt},
+		{"bad serialization", "corrupt", rewriteHeader(t, good, func(h *container.Header) { h.Serialization = "hex-sideways" }), container.ErrCorrupt},
 		{"stream table checksum", "stream table checksum", func() []byte {
 			b := append([]byte(nil), good...)
 			b[16+hlen+4+1] ^= 0x01 // the first stream's length
 			return b
-		}()},
+		}(), container.ErrCorrupt},
 	}
 	for _, c := range cases {
 		_, _, err := Decompress(c.file, Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
+		if !errors.Is(err, c.is) {
+			t.Errorf("%s: error %v does not match %q", c.name, err, c.is)
+		}
+		for _, other := range decodeErrors {
+			if other != c.is && errors.Is(err, other) {
+				t.Errorf("%s: error %v also matches %q", c.name, err, other)
+			}
+		}
 	}
-	// Every truncation is an error, never a panic.
+	// Every truncation is a typed error, never a panic.
 	for n := 0; n < len(good); n += 1 + n/8 {
-		if _, _, err := Decompress(good[:n], Options{}); err == nil {
-			t.Errorf("truncated to %d bytes: no error", n)
+		if _, _, err := Decompress(good[:n], Options{}); !errors.Is(err, container.ErrCorrupt) && !errors.Is(err, container.ErrNotLMGC) {
+			t.Errorf("truncated to %d bytes: %v, want ErrCorrupt", n, err)
 		}
 	}
 }

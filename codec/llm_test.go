@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,12 +72,14 @@ func TestLLMRoundTripAndWrongModel(t *testing.T) {
 			t.Errorf("header mode %v", h.Prior.Params["mode"])
 		}
 		_, _, err = Decompress(buf.Bytes(), Options{Model: other})
-		if err == nil || !strings.Contains(err.Error(), "model mismatch") || !strings.Contains(err.Error(), st.Fingerprint) {
+		var me *MismatchError
+		if !errors.Is(err, ErrModelMismatch) || !errors.As(err, &me) || me.File != st.Fingerprint ||
+			!strings.Contains(err.Error(), "model mismatch") || !strings.Contains(err.Error(), st.Fingerprint) {
 			t.Errorf("%s: wrong model: %v", mode, err)
 		}
 		_, _, err = Decompress(buf.Bytes(), Options{})
-		if err == nil || !strings.Contains(err.Error(), "--model") {
-			t.Errorf("%s: no model: %v", mode, err)
+		if !errors.Is(err, ErrModelRequired) || strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: no model: %v, want ErrModelRequired with no flag named", mode, err)
 		}
 	}
 }

@@ -149,6 +149,48 @@ func Write(w io.Writer, h *Header, streams [][]byte) error {
 // ErrNotLMGC is returned for input that does not start with Magic.
 var ErrNotLMGC = errors.New("not an .lmgc file (wrong magic)")
 
+// ErrCorrupt is matched, with errors.Is, by every error that reports a
+// damaged, truncated or self-contradictory .lmgc file: a checksum that does
+// not match, a length that does not fit, a header value out of range, a
+// stream that does not decode. Such errors are CorruptError values.
+var ErrCorrupt = Corruptf("corrupt .lmgc file")
+
+// ErrUnsupported is matched by errors for a well-formed file that uses a
+// format version or a feature (a prior, a codec) this lmgc does not have.
+var ErrUnsupported = errors.New("unsupported .lmgc file")
+
+// CorruptError reports a damaged .lmgc file. errors.Is(err, ErrCorrupt)
+// holds for every CorruptError; Unwrap gives the underlying cause, if any.
+type CorruptError struct {
+	Err error // what is wrong; its message names the problem
+}
+
+func (e *CorruptError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrCorrupt.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Corruptf formats a CorruptError as fmt.Errorf does (so %w keeps the
+// cause reachable with errors.Is and errors.As).
+func Corruptf(format string, args ...any) error {
+	return &CorruptError{Err: fmt.Errorf(format, args...)}
+}
+
+// Unsupportedf formats an error that matches ErrUnsupported, as fmt.Errorf
+// does.
+func Unsupportedf(format string, args ...any) error {
+	return &unsupportedError{fmt.Errorf(format, args...)}
+}
+
+type unsupportedError struct{ err error }
+
+func (e *unsupportedError) Error() string        { return e.err.Error() }
+func (e *unsupportedError) Unwrap() error        { return e.err }
+func (e *unsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
 // File is a parsed .lmgc file.
 type File struct {
 	Header Header
@@ -162,35 +204,35 @@ type File struct {
 func Parse(b []byte) (*File, error) {
 	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
 		if len(b) < len(Magic) && bytes.HasPrefix([]byte(Magic), b) {
-			return nil, fmt.Errorf("truncated .lmgc file: %d bytes, shorter than the magic", len(b))
+			return nil, Corruptf("truncated .lmgc file: %d bytes, shorter than the magic", len(b))
 		}
 		return nil, ErrNotLMGC
 	}
 	if len(b) < 16 {
-		return nil, fmt.Errorf("truncated .lmgc file: %d bytes, header missing", len(b))
+		return nil, Corruptf("truncated .lmgc file: %d bytes, header missing", len(b))
 	}
 	if v := binary.LittleEndian.Uint32(b[8:]); v != Version {
 		if v > Version {
-			return nil, fmt.Errorf(".lmgc format version %d is newer than this lmgc reads (%d); upgrade lmgc", v, Version)
+			return nil, Unsupportedf(".lmgc format version %d is newer than this lmgc reads (%d); upgrade lmgc", v, Version)
 		}
-		return nil, fmt.Errorf(".lmgc format version %d is not supported (want %d)", v, Version)
+		return nil, Unsupportedf(".lmgc format version %d is not supported (want %d)", v, Version)
 	}
 	hlen := int64(binary.LittleEndian.Uint32(b[12:]))
 	if hlen > MaxHeader {
-		return nil, fmt.Errorf("corrupt .lmgc file: header length %d exceeds the %d-byte limit", hlen, MaxHeader)
+		return nil, Corruptf("corrupt .lmgc file: header length %d exceeds the %d-byte limit", hlen, MaxHeader)
 	}
 	if 16+hlen+4 > int64(len(b)) {
-		return nil, fmt.Errorf("truncated .lmgc file: header of %d bytes does not fit in %d bytes", hlen, len(b))
+		return nil, Corruptf("truncated .lmgc file: header of %d bytes does not fit in %d bytes", hlen, len(b))
 	}
 	hb := b[16 : 16+hlen]
 	if got, want := Checksum(hb), binary.LittleEndian.Uint32(b[16+hlen:]); got != want {
-		return nil, fmt.Errorf("corrupt .lmgc file: header checksum mismatch (%08x, stored %08x)", got, want)
+		return nil, Corruptf("corrupt .lmgc file: header checksum mismatch (%08x, stored %08x)", got, want)
 	}
 	f := &File{}
 	dec := json.NewDecoder(bytes.NewReader(hb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f.Header); err != nil {
-		return nil, fmt.Errorf("corrupt .lmgc file: header: %v", err)
+		return nil, Corruptf("corrupt .lmgc file: header: %w", err)
 	}
 	h := &f.Header
 	rest, err := parseTable(b[16+hlen+4:], h)
@@ -199,10 +241,10 @@ func Parse(b []byte) (*File, error) {
 	}
 	take := func(s Stream, what string) ([]byte, error) {
 		if s.Length < 0 || s.Symbols < 0 {
-			return nil, fmt.Errorf("corrupt .lmgc file: %s has a negative length", what)
+			return nil, Corruptf("corrupt .lmgc file: %s has a negative length", what)
 		}
 		if s.Length > int64(len(rest)) {
-			return nil, fmt.Errorf("truncated .lmgc file: %s needs %d bytes, %d left", what, s.Length, len(rest))
+			return nil, Corruptf("truncated .lmgc file: %s needs %d bytes, %d left", what, s.Length, len(rest))
 		}
 		body := rest[:s.Length:s.Length]
 		rest = rest[s.Length:]
@@ -214,14 +256,14 @@ func Parse(b []byte) (*File, error) {
 	f.bodies = make([][]byte, len(h.Streams))
 	for i, s := range h.Streams {
 		if s.Symbols > int64(h.Window) {
-			return nil, fmt.Errorf("corrupt .lmgc file: stream %d has %d symbols, more than the window of %d", i, s.Symbols, h.Window)
+			return nil, Corruptf("corrupt .lmgc file: stream %d has %d symbols, more than the window of %d", i, s.Symbols, h.Window)
 		}
 		if f.bodies[i], err = take(s, fmt.Sprintf("stream %d", i)); err != nil {
 			return nil, err
 		}
 	}
 	if len(rest) != 0 {
-		return nil, fmt.Errorf("corrupt .lmgc file: %d unexpected bytes after the last stream", len(rest))
+		return nil, Corruptf("corrupt .lmgc file: %d unexpected bytes after the last stream", len(rest))
 	}
 	if err := f.checkSizes(); err != nil {
 		return nil, err
@@ -235,36 +277,36 @@ func parseTable(b []byte, h *Header) ([]byte, error) {
 	start := b
 	n, k := binary.Uvarint(b)
 	if k <= 0 {
-		return nil, fmt.Errorf("truncated .lmgc file: stream table missing")
+		return nil, Corruptf("truncated .lmgc file: stream table missing")
 	}
 	b = b[k:]
 	// Each entry takes at least 6 bytes: never allocate more entries than
 	// the file can hold.
 	if n > MaxStreams || n > uint64(len(b)/6) {
-		return nil, fmt.Errorf("corrupt .lmgc file: %d streams do not fit in the file (limit %d)", n, MaxStreams)
+		return nil, Corruptf("corrupt .lmgc file: %d streams do not fit in the file (limit %d)", n, MaxStreams)
 	}
 	h.Streams = make([]Stream, n)
 	for i := range h.Streams {
 		l, k1 := binary.Uvarint(b)
 		if k1 <= 0 {
-			return nil, fmt.Errorf("truncated .lmgc file: stream table entry %d", i)
+			return nil, Corruptf("truncated .lmgc file: stream table entry %d", i)
 		}
 		sy, k2 := binary.Uvarint(b[k1:])
 		if k2 <= 0 || len(b) < k1+k2+4 {
-			return nil, fmt.Errorf("truncated .lmgc file: stream table entry %d", i)
+			return nil, Corruptf("truncated .lmgc file: stream table entry %d", i)
 		}
 		if l > 1<<62 || sy > 1<<62 {
-			return nil, fmt.Errorf("corrupt .lmgc file: stream %d sizes out of range", i)
+			return nil, Corruptf("corrupt .lmgc file: stream %d sizes out of range", i)
 		}
 		h.Streams[i] = Stream{Length: int64(l), Symbols: int64(sy), CRC32C: binary.LittleEndian.Uint32(b[k1+k2:])}
 		b = b[k1+k2+4:]
 	}
 	if len(b) < 4 {
-		return nil, fmt.Errorf("truncated .lmgc file: stream table checksum missing")
+		return nil, Corruptf("truncated .lmgc file: stream table checksum missing")
 	}
 	tlen := len(start) - len(b)
 	if got, want := Checksum(start[:tlen]), binary.LittleEndian.Uint32(b); got != want {
-		return nil, fmt.Errorf("corrupt .lmgc file: stream table checksum mismatch (%08x, stored %08x)", got, want)
+		return nil, Corruptf("corrupt .lmgc file: stream table checksum mismatch (%08x, stored %08x)", got, want)
 	}
 	return b[4:], nil
 }
@@ -276,28 +318,28 @@ func (f *File) checkSizes() error {
 	var total, floats int64
 	for i, s := range h.Original.Segments {
 		if s.Length < 0 {
-			return fmt.Errorf("corrupt .lmgc file: segment %d has a negative length", i)
+			return Corruptf("corrupt .lmgc file: segment %d has a negative length", i)
 		}
 		switch s.Kind {
 		case "float32le":
 			floats += s.Length
 		case "other":
 		default:
-			return fmt.Errorf("corrupt .lmgc file: segment %d has unknown kind %q", i, s.Kind)
+			return Corruptf("corrupt .lmgc file: segment %d has unknown kind %q", i, s.Kind)
 		}
 		total += s.Length
 		if total < 0 || total > h.Original.Size {
-			return fmt.Errorf("corrupt .lmgc file: segments exceed the original size %d", h.Original.Size)
+			return Corruptf("corrupt .lmgc file: segments exceed the original size %d", h.Original.Size)
 		}
 	}
 	if total != h.Original.Size {
-		return fmt.Errorf("corrupt .lmgc file: segments cover %d bytes, original has %d", total, h.Original.Size)
+		return Corruptf("corrupt .lmgc file: segments cover %d bytes, original has %d", total, h.Original.Size)
 	}
 	if floats != h.FloatBytes {
-		return fmt.Errorf("corrupt .lmgc file: float segments hold %d bytes, header says %d", floats, h.FloatBytes)
+		return Corruptf("corrupt .lmgc file: float segments hold %d bytes, header says %d", floats, h.FloatBytes)
 	}
 	if h.Pad < 0 || (h.ChunkSize > 0 && h.Pad >= h.ChunkSize) {
-		return fmt.Errorf("corrupt .lmgc file: padding %d out of range", h.Pad)
+		return Corruptf("corrupt .lmgc file: padding %d out of range", h.Pad)
 	}
 	return nil
 }
@@ -305,7 +347,7 @@ func (f *File) checkSizes() error {
 // Other returns the compressed non-float bytes after checking their checksum.
 func (f *File) Other() ([]byte, error) {
 	if got := Checksum(f.other); got != f.Header.Other.CRC32C {
-		return nil, fmt.Errorf("corrupt .lmgc file: checksum mismatch in the non-float stream (%08x, stored %08x)", got, f.Header.Other.CRC32C)
+		return nil, Corruptf("corrupt .lmgc file: checksum mismatch in the non-float stream (%08x, stored %08x)", got, f.Header.Other.CRC32C)
 	}
 	return f.other, nil
 }
@@ -316,7 +358,7 @@ func (f *File) Stream(i int) ([]byte, error) {
 		return nil, fmt.Errorf("lmgc container: no stream %d", i)
 	}
 	if got := Checksum(f.bodies[i]); got != f.Header.Streams[i].CRC32C {
-		return nil, fmt.Errorf("corrupt .lmgc file: checksum mismatch in stream %d (%08x, stored %08x)", i, got, f.Header.Streams[i].CRC32C)
+		return nil, Corruptf("corrupt .lmgc file: checksum mismatch in stream %d (%08x, stored %08x)", i, got, f.Header.Streams[i].CRC32C)
 	}
 	return f.bodies[i], nil
 }

@@ -3,7 +3,6 @@ package tensorio
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -36,24 +35,24 @@ func parseDescr(s string) (npyDType, error) {
 		t = t[1:]
 	}
 	if t == "" {
-		return npyDType{}, fmt.Errorf("npy: empty dtype descr %q", s)
+		return npyDType{}, formatErrorf("npy", "npy: empty dtype descr %q", s)
 	}
 	kind, rest := t[0], t[1:]
 	if kind == 'O' {
-		return npyDType{}, fmt.Errorf("npy: object arrays (descr %q, pickled data) are not supported", s)
+		return npyDType{}, formatErrorf("npy", "npy: object arrays (descr %q, pickled data) are not supported", s)
 	}
 	if kind == 'M' || kind == 'm' {
 		// datetime64/timedelta64: "M8" or "M8[unit]".
 		if i := strings.IndexByte(rest, '['); i >= 0 {
 			if !strings.HasSuffix(rest, "]") || i == len(rest)-2 {
-				return npyDType{}, fmt.Errorf("npy: bad dtype descr %q", s)
+				return npyDType{}, formatErrorf("npy", "npy: bad dtype descr %q", s)
 			}
 			rest = rest[:i]
 		}
 	}
 	n, err := strconv.ParseInt(rest, 10, 64)
 	if err != nil || n <= 0 || rest[0] == '+' {
-		return npyDType{}, fmt.Errorf("npy: bad dtype descr %q", s)
+		return npyDType{}, formatErrorf("npy", "npy: bad dtype descr %q", s)
 	}
 	ok := false
 	switch kind {
@@ -74,7 +73,7 @@ func parseDescr(s string) (npyDType, error) {
 		n *= 4
 	}
 	if !ok {
-		return npyDType{}, fmt.Errorf("npy: unsupported dtype descr %q", s)
+		return npyDType{}, formatErrorf("npy", "npy: unsupported dtype descr %q", s)
 	}
 	return npyDType{itemSize: n, float32LE: s == "<f4"}, nil
 }
@@ -89,14 +88,14 @@ type npyHeader struct {
 // parseNPY reads the layout of an .npy file.
 func parseNPY(r io.ReaderAt, size int64) (*Layout, error) {
 	if size < 10 {
-		return nil, fmt.Errorf("npy: file of %d bytes is too short for the 10-byte preamble", size)
+		return nil, formatErrorf("npy", "npy: file of %d bytes is too short for the 10-byte preamble", size)
 	}
 	pre, err := readAt(r, 0, min(12, size))
 	if err != nil {
 		return nil, fmt.Errorf("npy: reading preamble: %w", err)
 	}
 	if string(pre[:6]) != npyMagic {
-		return nil, fmt.Errorf("npy: missing magic \\x93NUMPY (file starts %q)", pre[:6])
+		return nil, formatErrorf("npy", "npy: missing magic \\x93NUMPY (file starts %q)", pre[:6])
 	}
 	major, minor := pre[6], pre[7]
 	var hlen, start int64
@@ -105,20 +104,20 @@ func parseNPY(r io.ReaderAt, size int64) (*Layout, error) {
 		hlen, start = int64(binary.LittleEndian.Uint16(pre[8:10])), 10
 	case 2, 3:
 		if size < 12 {
-			return nil, fmt.Errorf("npy: file of %d bytes is too short for the 12-byte version %d preamble", size, major)
+			return nil, formatErrorf("npy", "npy: file of %d bytes is too short for the 12-byte version %d preamble", size, major)
 		}
 		hlen, start = int64(binary.LittleEndian.Uint32(pre[8:12])), 12
 	default:
-		return nil, fmt.Errorf("npy: unsupported format version %d.%d", major, minor)
+		return nil, formatErrorf("npy", "npy: unsupported format version %d.%d", major, minor)
 	}
 	if minor != 0 {
-		return nil, fmt.Errorf("npy: unsupported format version %d.%d", major, minor)
+		return nil, formatErrorf("npy", "npy: unsupported format version %d.%d", major, minor)
 	}
 	if hlen > size-start {
-		return nil, fmt.Errorf("npy: header length %d exceeds the %d bytes after the preamble", hlen, size-start)
+		return nil, formatErrorf("npy", "npy: header length %d exceeds the %d bytes after the preamble", hlen, size-start)
 	}
 	if hlen > maxNPYHeader {
-		return nil, fmt.Errorf("npy: header length %d exceeds the %d-byte limit", hlen, maxNPYHeader)
+		return nil, formatErrorf("npy", "npy: header length %d exceeds the %d-byte limit", hlen, maxNPYHeader)
 	}
 	raw, err := readAt(r, start, hlen)
 	if err != nil {
@@ -136,10 +135,10 @@ func parseNPY(r io.ReaderAt, size int64) (*Layout, error) {
 	dataLen := size - dataStart
 	want, ok := npyDataLen(h.shape, dt.itemSize)
 	if !ok {
-		return nil, fmt.Errorf("npy: shape %s with item size %d overflows", shapeString(h.shape), dt.itemSize)
+		return nil, formatErrorf("npy", "npy: shape %s with item size %d overflows", shapeString(h.shape), dt.itemSize)
 	}
 	if want != dataLen {
-		return nil, fmt.Errorf("npy: shape %s %s needs %d data bytes, file has %d",
+		return nil, formatErrorf("npy", "npy: shape %s %s needs %d data bytes, file has %d",
 			shapeString(h.shape), dtypeName(h.descr), want, dataLen)
 	}
 	l := &Layout{Format: FormatNPY, Size: size}
@@ -180,50 +179,50 @@ func dtypeName(descr string) string {
 func parseNPYHeader(raw []byte, major byte) (npyHeader, error) {
 	var h npyHeader
 	if major == 3 && !utf8Valid(raw) {
-		return h, errors.New("npy: version 3 header is not valid UTF-8")
+		return h, formatErrorf("npy", "npy: version 3 header is not valid UTF-8")
 	}
 	p := &pyParser{s: raw}
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
-		return h, fmt.Errorf("npy: header: %v", err)
+		return h, formatErrorf("npy", "npy: header: %w", err)
 	}
 	p.skipSpace()
 	if p.pos != len(p.s) {
-		return h, fmt.Errorf("npy: header: unexpected %q at offset %d after the dict", p.s[p.pos], p.pos)
+		return h, formatErrorf("npy", "npy: header: unexpected %q at offset %d after the dict", p.s[p.pos], p.pos)
 	}
 	d, ok := v.(pyDict)
 	if !ok {
-		return h, fmt.Errorf("npy: header is a %s, not a dict", pyTypeName(v))
+		return h, formatErrorf("npy", "npy: header is a %s, not a dict", pyTypeName(v))
 	}
 	if len(d.keys) != 3 || d.m["descr"] == nil || d.m["fortran_order"] == nil || d.m["shape"] == nil {
-		return h, fmt.Errorf("npy: header keys are %v, want descr, fortran_order and shape", d.keys)
+		return h, formatErrorf("npy", "npy: header keys are %v, want descr, fortran_order and shape", d.keys)
 	}
 	switch descr := d.m["descr"].(type) {
 	case string:
 		h.descr = descr
 	case pyList:
-		return h, errors.New("npy: structured dtypes (descr is a list) are not supported")
+		return h, formatErrorf("npy", "npy: structured dtypes (descr is a list) are not supported")
 	default:
-		return h, fmt.Errorf("npy: header descr is a %s, not a str", pyTypeName(descr))
+		return h, formatErrorf("npy", "npy: header descr is a %s, not a str", pyTypeName(descr))
 	}
 	fo, ok := d.m["fortran_order"].(bool)
 	if !ok {
-		return h, fmt.Errorf("npy: header fortran_order is a %s, not a bool", pyTypeName(d.m["fortran_order"]))
+		return h, formatErrorf("npy", "npy: header fortran_order is a %s, not a bool", pyTypeName(d.m["fortran_order"]))
 	}
 	h.fortran = fo
 	shape, ok := d.m["shape"].(pyTuple)
 	if !ok {
-		return h, fmt.Errorf("npy: header shape is a %s, not a tuple", pyTypeName(d.m["shape"]))
+		return h, formatErrorf("npy", "npy: header shape is a %s, not a tuple", pyTypeName(d.m["shape"]))
 	}
 	h.shape = make([]int64, len(shape))
 	for i, x := range shape {
 		n, ok := x.(int64)
 		if !ok {
-			return h, fmt.Errorf("npy: shape element %d is a %s, not an int", i, pyTypeName(x))
+			return h, formatErrorf("npy", "npy: shape element %d is a %s, not an int", i, pyTypeName(x))
 		}
 		if n < 0 {
-			return h, fmt.Errorf("npy: shape element %d is negative (%d)", i, n)
+			return h, formatErrorf("npy", "npy: shape element %d is negative (%d)", i, n)
 		}
 		h.shape[i] = n
 	}
@@ -242,14 +241,14 @@ func WriteNPY(w io.Writer, descr string, shape []int64, fortran bool, data []byt
 		return err
 	}
 	if strings.ContainsAny(descr, "'\\") {
-		return fmt.Errorf("npy: bad dtype descr %q", descr)
+		return formatErrorf("npy", "npy: bad dtype descr %q", descr)
 	}
 	want, ok := npyDataLen(shape, dt.itemSize)
 	if !ok {
-		return fmt.Errorf("npy: shape %s with item size %d overflows or has a negative dimension", shapeString(shape), dt.itemSize)
+		return formatErrorf("npy", "npy: shape %s with item size %d overflows or has a negative dimension", shapeString(shape), dt.itemSize)
 	}
 	if want != int64(len(data)) {
-		return fmt.Errorf("npy: shape %s %s needs %d data bytes, got %d", shapeString(shape), dtypeName(descr), want, len(data))
+		return formatErrorf("npy", "npy: shape %s %s needs %d data bytes, got %d", shapeString(shape), dtypeName(descr), want, len(data))
 	}
 	fo := "False"
 	if fortran {

@@ -49,7 +49,7 @@ type stTensor struct {
 // parseSafetensors reads the layout of a safetensors file.
 func parseSafetensors(r io.ReaderAt, size int64) (*Layout, error) {
 	if size < 8 {
-		return nil, fmt.Errorf("safetensors: file of %d bytes is shorter than the 8-byte header size", size)
+		return nil, formatErrorf("safetensors", "safetensors: file of %d bytes is shorter than the 8-byte header size", size)
 	}
 	pre, err := readAt(r, 0, 8)
 	if err != nil {
@@ -57,13 +57,13 @@ func parseSafetensors(r io.ReaderAt, size int64) (*Layout, error) {
 	}
 	n := binary.LittleEndian.Uint64(pre)
 	if n > uint64(size-8) {
-		return nil, fmt.Errorf("safetensors: header size %d exceeds the %d bytes after it", n, size-8)
+		return nil, formatErrorf("safetensors", "safetensors: header size %d exceeds the %d bytes after it", n, size-8)
 	}
 	if n > maxSafetensorsHeader {
-		return nil, fmt.Errorf("safetensors: header size %d exceeds the %d-byte limit", n, maxSafetensorsHeader)
+		return nil, formatErrorf("safetensors", "safetensors: header size %d exceeds the %d-byte limit", n, maxSafetensorsHeader)
 	}
 	if n < 2 {
-		return nil, fmt.Errorf("safetensors: header size %d is too small for a JSON object", n)
+		return nil, formatErrorf("safetensors", "safetensors: header size %d is too small for a JSON object", n)
 	}
 	hdr, err := readAt(r, 8, int64(n))
 	if err != nil {
@@ -79,7 +79,7 @@ func parseSafetensors(r io.ReaderAt, size int64) (*Layout, error) {
 		t := &tensors[i]
 		b, e := t.info.DataOffsets[0], t.info.DataOffsets[1]
 		if b < 0 || e < b || e > dataLen {
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d, %d] outside the %d data bytes", t.name, b, e, dataLen)
+			return nil, formatErrorf("safetensors", "safetensors: tensor %q: data_offsets [%d, %d] outside the %d data bytes", t.name, b, e, dataLen)
 		}
 		t.begin, t.end = base+b, base+e
 	}
@@ -98,7 +98,7 @@ func parseSafetensors(r io.ReaderAt, size int64) (*Layout, error) {
 			continue // empty tensor: no bytes
 		}
 		if t.begin < off {
-			return nil, fmt.Errorf("safetensors: tensors %q and %q overlap", prev, t.name)
+			return nil, formatErrorf("safetensors", "safetensors: tensors %q and %q overlap", prev, t.name)
 		}
 		l.add(Segment{Offset: off, Length: t.begin - off, Kind: Other, Name: "padding"})
 		kind := Other
@@ -116,7 +116,7 @@ func parseSafetensors(r io.ReaderAt, size int64) (*Layout, error) {
 // the tensors in header order.
 func parseSafetensorsHeader(hdr []byte) ([]stTensor, error) {
 	if hdr[0] != '{' {
-		return nil, fmt.Errorf("safetensors: header starts with %q, not '{'", hdr[0])
+		return nil, formatErrorf("safetensors", "safetensors: header starts with %q, not '{'", hdr[0])
 	}
 	if !json.Valid(hdr) {
 		// Find the problem for the message.
@@ -125,39 +125,39 @@ func parseSafetensorsHeader(hdr []byte) ([]stTensor, error) {
 		if err == nil {
 			err = errors.New("invalid JSON")
 		}
-		return nil, fmt.Errorf("safetensors: header is not valid JSON: %v", err)
+		return nil, formatErrorf("safetensors", "safetensors: header is not valid JSON: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(hdr))
 	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // '{'
-		return nil, fmt.Errorf("safetensors: header: %v", err)
+		return nil, formatErrorf("safetensors", "safetensors: header: %w", err)
 	}
 	var tensors []stTensor
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("safetensors: header: %v", err)
+			return nil, formatErrorf("safetensors", "safetensors: header: %w", err)
 		}
 		name := tok.(string) // object keys are always strings
 		if seen[name] {
-			return nil, fmt.Errorf("safetensors: header has key %q twice", name)
+			return nil, formatErrorf("safetensors", "safetensors: header has key %q twice", name)
 		}
 		seen[name] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("safetensors: header: %v", err)
+			return nil, formatErrorf("safetensors", "safetensors: header: %w", err)
 		}
 		if name == "__metadata__" {
 			var md map[string]string
 			if err := json.Unmarshal(raw, &md); err != nil || md == nil {
-				return nil, fmt.Errorf("safetensors: __metadata__ is not an object of strings")
+				return nil, formatErrorf("safetensors", "safetensors: __metadata__ is not an object of strings")
 			}
 			continue
 		}
 		var info stInfo
 		if err := json.Unmarshal(raw, &info); err != nil {
-			return nil, fmt.Errorf("safetensors: tensor %q: bad entry: %v", name, err)
+			return nil, formatErrorf("safetensors", "safetensors: tensor %q: bad entry: %w", name, err)
 		}
 		if err := checkInfo(name, info); err != nil {
 			return nil, err
@@ -169,29 +169,29 @@ func parseSafetensorsHeader(hdr []byte) ([]stTensor, error) {
 
 func checkInfo(name string, info stInfo) error {
 	if info.Dtype == "" {
-		return fmt.Errorf("safetensors: tensor %q has no dtype", name)
+		return formatErrorf("safetensors", "safetensors: tensor %q has no dtype", name)
 	}
 	bitsPer, ok := safetensorsBits[info.Dtype]
 	if !ok {
-		return fmt.Errorf("safetensors: tensor %q has unknown dtype %q", name, info.Dtype)
+		return formatErrorf("safetensors", "safetensors: tensor %q has unknown dtype %q", name, info.Dtype)
 	}
 	if info.Shape == nil {
-		return fmt.Errorf("safetensors: tensor %q has no shape", name)
+		return formatErrorf("safetensors", "safetensors: tensor %q has no shape", name)
 	}
 	if len(info.DataOffsets) != 2 {
-		return fmt.Errorf("safetensors: tensor %q: data_offsets has %d numbers, want 2", name, len(info.DataOffsets))
+		return formatErrorf("safetensors", "safetensors: tensor %q: data_offsets has %d numbers, want 2", name, len(info.DataOffsets))
 	}
 	n, ok := numElements(info.Shape)
 	if !ok {
-		return fmt.Errorf("safetensors: tensor %q: shape %v is negative or overflows", name, info.Shape)
+		return formatErrorf("safetensors", "safetensors: tensor %q: shape %v is negative or overflows", name, info.Shape)
 	}
 	want, ok := mulBits(n, bitsPer)
 	if !ok {
-		return fmt.Errorf("safetensors: tensor %q: shape %v of %s is not a whole number of bytes or overflows", name, info.Shape, info.Dtype)
+		return formatErrorf("safetensors", "safetensors: tensor %q: shape %v of %s is not a whole number of bytes or overflows", name, info.Shape, info.Dtype)
 	}
 	b, e := info.DataOffsets[0], info.DataOffsets[1]
 	if e < b || b < 0 || e-b != want {
-		return fmt.Errorf("safetensors: tensor %q: shape %v %s needs %d bytes, data_offsets [%d, %d] give %d",
+		return formatErrorf("safetensors", "safetensors: tensor %q: shape %v %s needs %d bytes, data_offsets [%d, %d] give %d",
 			name, info.Shape, info.Dtype, want, b, e, e-b)
 	}
 	return nil
@@ -225,7 +225,7 @@ func WriteSafetensors(w io.Writer, tensors []Tensor, metadata map[string]string)
 	var off int64
 	for i, t := range tensors {
 		if t.Name == "__metadata__" || seen[t.Name] {
-			return fmt.Errorf("safetensors: tensor name %q is reserved or repeated", t.Name)
+			return formatErrorf("safetensors", "safetensors: tensor name %q is reserved or repeated", t.Name)
 		}
 		seen[t.Name] = true
 		shape := t.Shape

@@ -6,12 +6,15 @@
 // A file is described by a Layout: an ordered list of segments that covers
 // the file exactly, with no gaps and no overlap. A Float32LE segment holds
 // little-endian float32 values; an Other segment holds anything else
-// (headers, padding, tensors of other dtypes). Three formats are read:
+// (headers, padding, tensors of other dtypes). Four formats are read:
 //
 //   - raw: the whole file is little-endian float32. A file whose length is
 //     not a multiple of 4 ends with an Other segment of 1 to 3 bytes.
 //   - npy: NumPy .npy files, format versions 1.0, 2.0 and 3.0.
 //   - safetensors: Hugging Face safetensors files.
+//   - pt: PyTorch torch.save files (the zip format of torch >= 1.6). The
+//     pickle inside is read by a restricted unpickler that runs no code
+//     and refuses every global but the few that rebuild tensors.
 //
 // ParseLayout only reads headers; it checks every size against the file's
 // actual length before allocating, and reports malformed input as an error
@@ -20,6 +23,8 @@ package tensorio
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -33,7 +38,37 @@ const (
 	FormatRaw         = "raw"
 	FormatNPY         = "npy"
 	FormatSafetensors = "safetensors"
+	FormatPT          = "pt"
 )
+
+// ErrFormat is matched, with errors.Is, by every error that reports a file
+// which is not a valid file of its format (a FormatError).
+var ErrFormat = errors.New("malformed tensor file")
+
+// ErrUnknownFormat is matched by the error for a format name ParseLayout
+// does not know, and by callers' errors for a file whose format cannot be
+// detected.
+var ErrUnknownFormat = errors.New("unknown tensor file format")
+
+// FormatError reports a malformed file: a bad header, a size that does not
+// fit, an unsupported dtype. errors.Is(err, ErrFormat) holds for every
+// FormatError.
+type FormatError struct {
+	Format string // FormatNPY, FormatSafetensors or FormatPT
+	Err    error  // what is wrong; its message starts with the format name
+}
+
+func (e *FormatError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrFormat.
+func (e *FormatError) Is(target error) bool { return target == ErrFormat }
+
+func formatErrorf(format, msg string, args ...any) error {
+	return &FormatError{Format: format, Err: fmt.Errorf(msg, args...)}
+}
 
 // Kind says how a segment's bytes are to be coded.
 type Kind uint8
@@ -57,8 +92,8 @@ func (k Kind) String() string {
 type Segment struct {
 	Offset, Length int64
 	Kind           Kind
-	Name           string  // tensor name (safetensors), "header", "padding" or "tail"; "" for npy data
-	DType          string  // npy descr ("<f4", "<V2") or safetensors dtype ("F32"); "" for non-tensor bytes
+	Name           string  // tensor name (safetensors, pt), "header", "padding", "tail" or "zip" (pt); "" for npy data
+	DType          string  // npy descr ("<f4", "<V2") or safetensors dtype ("F32", also used for pt); "" for non-tensor bytes
 	Shape          []int64 // tensor shape; nil for non-tensor bytes
 	FortranOrder   bool    // npy only: the data is in Fortran (column-major) order
 }
@@ -68,7 +103,7 @@ func (s Segment) End() int64 { return s.Offset + s.Length }
 
 // Layout describes a whole file as consecutive segments.
 type Layout struct {
-	Format   string // FormatRaw, FormatNPY or FormatSafetensors
+	Format   string // FormatRaw, FormatNPY, FormatSafetensors or FormatPT
 	Size     int64  // file size in bytes
 	Segments []Segment
 }
@@ -123,20 +158,28 @@ func (l *Layout) add(s Segment) {
 // npyMagic starts every .npy file.
 const npyMagic = "\x93NUMPY"
 
-// Detect guesses a file's format from its name and its first bytes (16 are
-// plenty). The NumPy magic wins; then the extension decides (.npy, .safetensors;
-// .f32, .bin and .raw are raw); then a safetensors-looking start (an 8-byte
-// little-endian header length followed by '{'). It returns "" when nothing
-// matches, leaving the choice to the caller.
+// Detect guesses a file's format from its name and its first bytes (64 are
+// plenty). The NumPy magic wins, and so does a zip whose first entry is
+// <archive>/data.pkl (torch.save writes it first; Hugging Face's
+// pytorch_model.bin is such a file); then the extension decides (.npy,
+// .safetensors, .pt and .pth; .f32, .bin and .raw are raw); then a
+// safetensors-looking start (an 8-byte little-endian header length
+// followed by '{'). It returns "" when nothing matches, leaving the choice
+// to the caller.
 func Detect(name string, head []byte) string {
 	if bytes.HasPrefix(head, []byte(npyMagic)) {
 		return FormatNPY
+	}
+	if isTorchZip(head) {
+		return FormatPT
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".npy":
 		return FormatNPY
 	case ".safetensors":
 		return FormatSafetensors
+	case ".pt", ".pth":
+		return FormatPT
 	case ".f32", ".bin", ".raw":
 		return FormatRaw
 	}
@@ -150,7 +193,8 @@ func Detect(name string, head []byte) string {
 }
 
 // ParseLayout reads the header of a file of the given format and size and
-// returns its layout. format is FormatRaw, FormatNPY or FormatSafetensors.
+// returns its layout. format is FormatRaw, FormatNPY, FormatSafetensors or
+// FormatPT.
 func ParseLayout(format string, r io.ReaderAt, size int64) (*Layout, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("tensorio: negative file size %d", size)
@@ -162,8 +206,24 @@ func ParseLayout(format string, r io.ReaderAt, size int64) (*Layout, error) {
 		return parseNPY(r, size)
 	case FormatSafetensors:
 		return parseSafetensors(r, size)
+	case FormatPT:
+		return parsePT(r, size)
 	}
-	return nil, fmt.Errorf("tensorio: unknown format %q (want raw, npy or safetensors)", format)
+	return nil, fmt.Errorf("tensorio: %w %q (want raw, npy, safetensors or pt)", ErrUnknownFormat, format)
+}
+
+// isTorchZip reports whether head starts a zip archive whose first entry
+// is <archive>/data.pkl, as torch.save writes them.
+func isTorchZip(head []byte) bool {
+	if len(head) < zipLocalLen || binary.LittleEndian.Uint32(head) != zipLocalSig {
+		return false
+	}
+	n := int(binary.LittleEndian.Uint16(head[26:]))
+	if len(head) < zipLocalLen+n {
+		return false
+	}
+	dir, file, ok := strings.Cut(string(head[zipLocalLen:zipLocalLen+n]), "/")
+	return ok && dir != "" && file == "data.pkl"
 }
 
 func rawLayout(size int64) *Layout {

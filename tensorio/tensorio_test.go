@@ -3,6 +3,7 @@ package tensorio
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -75,6 +76,9 @@ func TestDetect(t *testing.T) {
 		{"grad.F32", []byte{1, 2, 3, 4}, FormatRaw},
 		{"grad.bin", st, FormatRaw},
 		{"grad.raw", nil, FormatRaw},
+		{"model.PTH", nil, FormatPT},
+		{"grads.pt", []byte{1, 2, 3, 4}, FormatPT},
+		{"grad.bin", []byte("PK\x03\x04 but not a torch zip, too short"), FormatRaw},
 		{"noext", st, FormatSafetensors},
 		{"noext", []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0, '{'}, ""},
 		{"noext", []byte("hello"), ""},
@@ -88,8 +92,8 @@ func TestDetect(t *testing.T) {
 }
 
 func TestUnknownFormat(t *testing.T) {
-	if _, err := ParseLayout("gguf", bytes.NewReader(nil), 0); err == nil {
-		t.Error("unknown format accepted")
+	if _, err := ParseLayout("gguf", bytes.NewReader(nil), 0); !errors.Is(err, ErrUnknownFormat) {
+		t.Errorf("unknown format: %v, want ErrUnknownFormat", err)
 	}
 }
 
@@ -337,6 +341,10 @@ func TestNPYErrors(t *testing.T) {
 			t.Errorf("%s: no error", tt.name)
 			continue
 		}
+		var fe *FormatError
+		if !errors.Is(err, ErrFormat) || !errors.As(err, &fe) || fe.Format != FormatNPY {
+			t.Errorf("%s: error %q (%T) does not match ErrFormat as a npy FormatError", tt.name, err, err)
+		}
 		if !strings.Contains(err.Error(), tt.msg) || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "npy: ") {
 			t.Errorf("%s: error %q; want one line starting with npy: and containing %q", tt.name, err, tt.msg)
 		}
@@ -497,6 +505,10 @@ func TestSafetensorsErrors(t *testing.T) {
 			t.Errorf("%s: no error", tt.name)
 			continue
 		}
+		var fe *FormatError
+		if !errors.Is(err, ErrFormat) || !errors.As(err, &fe) || fe.Format != FormatSafetensors {
+			t.Errorf("%s: error %q (%T) does not match ErrFormat as a safetensors FormatError", tt.name, err, err)
+		}
 		if !strings.Contains(err.Error(), tt.msg) || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "safetensors: ") {
 			t.Errorf("%s: error %q; want one line starting with safetensors: and containing %q", tt.name, err, tt.msg)
 		}
@@ -557,13 +569,17 @@ func addTestdataSeeds(f *testing.F, pattern string) {
 func FuzzParseNPY(f *testing.F) {
 	addTestdataSeeds(f, "*.npy")
 	f.Fuzz(func(t *testing.T, file []byte) {
-		parseBytes(t, FormatNPY, file) // checks coverage when it succeeds
+		if _, err := parseBytes(t, FormatNPY, file); err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("untyped error: %v", err)
+		} // checks coverage when it succeeds
 	})
 }
 
 func FuzzParseSafetensors(f *testing.F) {
 	addTestdataSeeds(f, "*.safetensors")
 	f.Fuzz(func(t *testing.T, file []byte) {
-		parseBytes(t, FormatSafetensors, file)
+		if _, err := parseBytes(t, FormatSafetensors, file); err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("untyped error: %v", err)
+		}
 	})
 }

@@ -11,7 +11,9 @@
 package train
 
 import (
+	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,6 +22,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lmgc/lmgc/internal/atomicfile"
 	"github.com/lmgc/lmgc/tensorio"
 	"github.com/lmgc/lmgc/train/data"
 	"github.com/lmgc/lmgc/train/nn"
@@ -114,7 +117,7 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.Steps <= 0 {
 		if cfg.Epochs <= 0 {
-			return fmt.Errorf("need --steps or --epochs")
+			return errors.New("train: Steps and Epochs are both 0; set one")
 		}
 		cfg.Steps = cfg.Epochs * (cfg.Data.Train.N / cfg.Batch)
 	}
@@ -332,20 +335,23 @@ func saveGradient(cfg Config, params []*nn.Param, step, epoch int, loss, lr floa
 		"lr":   strconv.FormatFloat(lr, 'g', 8, 64),
 		"note": "raw minibatch gradient of the mean cross-entropy, before weight decay and the optimizer step",
 	}
+	// Each file is written to a temporary file and renamed into place when
+	// complete: a failed or interrupted run leaves no partial gradient.
 	write := func(name string, f func(io.Writer) error) error {
-		tmp := name + ".tmp"
-		out, err := os.Create(tmp)
+		out, err := atomicfile.Create(name, 0o644)
 		if err != nil {
 			return err
 		}
-		if err := f(out); err != nil {
-			out.Close()
-			return fmt.Errorf("writing %s: %v", name, err)
+		bw := bufio.NewWriterSize(out, 1<<20)
+		err = f(bw)
+		if err == nil {
+			err = bw.Flush()
 		}
-		if err := out.Close(); err != nil {
+		if err != nil {
+			out.Abort()
 			return err
 		}
-		return os.Rename(tmp, name)
+		return out.Commit()
 	}
 	if err := write(base+".safetensors", func(w io.Writer) error { return tensorio.WriteSafetensors(w, tensors, meta) }); err != nil {
 		return "", err

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/lmgc/lmgc/baseline"
 	"github.com/lmgc/lmgc/bench"
+	"github.com/lmgc/lmgc/internal/atomicfile"
 )
 
 func init() {
@@ -52,6 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "render a results.json of an earlier run again instead of running (--data not needed)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	verbose := fs.Bool("v", false, "print each row on stderr when it is done")
+	jsonOut := fs.Bool("json", false, "print the report as JSON (results.json) on stdout instead of the Markdown tables")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -66,7 +67,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return writeBench(rep, *out, stdout)
+		return writeBench(rep, *out, *jsonOut, stdout)
 	}
 	if *data == "" || len(pos) > 0 {
 		return fmt.Errorf("%w: lmgc bench --data DIR [flags]", errUsage)
@@ -120,20 +121,22 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if m == "" {
 			continue
 		}
-		if _, err := os.Stat(m); err != nil {
-			return fmt.Errorf("model: %v", err)
+		if err := checkRegular("model", m); err != nil {
+			return err
 		}
 	}
 	if *out != "" { // fail before the run, not after it
-		if err := os.MkdirAll(*out, 0o755); err != nil {
+		if err := checkFolder(*out, "results.json"); err != nil {
 			return err
 		}
 	}
 
-	// Ctrl-C stops after the current measurement; the rows completed
-	// are still printed and written.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	// The first SIGINT or SIGTERM stops the run after the current
+	// measurement; the rows completed are printed and written, marked
+	// incomplete. A second one stops at once (see signals.go).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer onInterrupt(cancel)()
 	bar := newProgress(stderr, *quiet, "bench", "runs")
 	cfg.Progress = bar.update
 	if *verbose {
@@ -148,41 +151,69 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.Command = "lmgc bench " + strings.Join(args, " ")
-	if werr := writeBench(rep, *out, stdout); werr != nil {
+	if werr := writeBench(rep, *out, *jsonOut, stdout); werr != nil {
 		return werr
 	}
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted: %d rows completed", len(rep.Rows))
+		how := "interrupted"
+		if sig := interrupted(); sig != nil {
+			how += " by " + signalName(sig)
+		}
+		return fmt.Errorf("%s: %d rows completed, the report is marked incomplete", how, len(rep.Rows))
 	}
 	return err
 }
 
-// writeBench prints the Markdown tables of rep and, when out is set,
-// writes results.md, results.csv, results.json and rates.svg into it.
-func writeBench(rep *bench.Report, out string, stdout io.Writer) error {
-	var md bytes.Buffer
-	if werr := bench.WriteMarkdown(&md, rep); werr != nil {
-		return werr
+// writeBench prints the Markdown tables of rep (its JSON with jsonOut)
+// and, when out is set, writes results.md, results.csv, results.json and
+// rates.svg into it.
+func writeBench(rep *bench.Report, out string, jsonOut bool, stdout io.Writer) error {
+	render := bench.WriteMarkdown
+	if jsonOut {
+		render = bench.WriteJSON
 	}
-	if _, werr := stdout.Write(md.Bytes()); werr != nil {
-		return werr
+	var b bytes.Buffer
+	if err := render(&b, rep); err != nil {
+		return err
 	}
-	if out != "" {
-		if err := os.MkdirAll(out, 0o755); err != nil {
+	if _, err := stdout.Write(b.Bytes()); err != nil {
+		return err
+	}
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	// All four files are written before any is renamed into place, so a
+	// full disk leaves none of them.
+	files := []struct {
+		name  string
+		write func(io.Writer, *bench.Report) error
+	}{{"results.md", bench.WriteMarkdown}, {"results.csv", bench.WriteCSV}, {"results.json", bench.WriteJSON}, {"rates.svg", bench.WriteSVG}}
+	var pending []*atomicfile.File
+	defer func() {
+		for _, f := range pending {
+			f.Abort() // no-op once committed
+		}
+	}()
+	for _, f := range files {
+		var b bytes.Buffer
+		if err := f.write(&b, rep); err != nil {
 			return err
 		}
-		files := []struct {
-			name  string
-			write func(io.Writer, *bench.Report) error
-		}{{"results.md", bench.WriteMarkdown}, {"results.csv", bench.WriteCSV}, {"results.json", bench.WriteJSON}, {"rates.svg", bench.WriteSVG}}
-		for _, f := range files {
-			var b bytes.Buffer
-			if werr := f.write(&b, rep); werr != nil {
-				return werr
-			}
-			if werr := writeOutput(filepath.Join(out, f.name), b.Bytes(), true, stdout); werr != nil {
-				return werr
-			}
+		dst, err := atomicfile.Create(filepath.Join(out, f.name), 0o644)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, dst)
+		if _, err := dst.Write(b.Bytes()); err != nil {
+			return err
+		}
+	}
+	for _, f := range pending {
+		if err := f.Commit(); err != nil {
+			return err
 		}
 	}
 	return nil

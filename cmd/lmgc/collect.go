@@ -33,6 +33,7 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	eval := fs.Bool("eval", true, "report test accuracy after each epoch and at the end")
 	evalMax := fs.Int("eval-max", 0, "evaluate on at most this many test images (0: all)")
 	logEvery := fs.Int("log-every", 50, "print loss and accuracy every N steps")
+	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout (the log goes to stderr)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: lmgc collect [flags]\n\nTrains with the paper's recipe (SGD lr 0.1, momentum 0.9, weight decay 5e-4,\ncosine schedule, batch 128; ViT: AdamW 1e-3, weight decay 0.1) and saves the raw\nminibatch gradient every K steps.\n\nflags:")
 		fs.PrintDefaults()
@@ -57,33 +58,56 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: unknown --arch %q (want convnet, vgg16, resnet18 or vit)", errUsage, *arch)
 	}
+	if *every > 0 { // fail before loading and training, not at the first save
+		if err := checkFolder(*out, "grad-000000.npy"); err != nil {
+			return err
+		}
+	}
 	// Training allocates large short-lived activations; collect less often.
 	debug.SetGCPercent(400)
 
+	log := stdout
+	if *jsonOut {
+		log = stderr
+	}
 	t0 := time.Now()
 	d, err := data.Load(*dataset, data.FindCIFAR10())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "loaded %s: %d train / %d test images, %dx%dx%d, %d classes (%.1fs)\n",
+	fmt.Fprintf(log, "loaded %s: %d train / %d test images, %dx%dx%d, %d classes (%.1fs)\n",
 		d.Name, d.Train.N, d.Test.N, d.C, d.H, d.W, len(d.Classes), time.Since(t0).Seconds())
 
 	cfg := train.Config{
 		Arch: *arch, Data: d, Steps: *steps, Epochs: *epochs, Every: *every, Seed: *seed,
 		Threads: *threads, OutDir: *out, Batch: *batch, LR: *lr, Warmup: *warmup, Eval: *eval, EvalMax: *evalMax,
-		LogEvery: *logEvery, Log: stdout,
+		LogEvery: *logEvery, Log: log,
 	}
 	bar := newProgress(stderr, false, "train", "steps")
 	if bar.on {
 		cfg.Progress = func(step, total int, loss float64) {
 			bar.updateNote(int64(step), int64(total), fmt.Sprintf("loss %.4f", loss))
 		}
-		cfg.Log = &clearingWriter{w: stdout, bar: bar}
+		cfg.Log = &clearingWriter{w: log, bar: bar}
 	}
 	res, err := train.Run(cfg)
 	bar.done()
 	if err != nil {
 		return err
+	}
+	if *jsonOut {
+		v := collectSummary{Arch: *arch, Dataset: d.Name, Params: res.Params, Steps: res.Steps,
+			Seconds: time.Since(t0).Seconds(), StepsPerSecond: res.StepsPerS, TrainAcc: res.TrainAcc, Saved: res.Saved}
+		if n := len(res.Losses); n > 0 {
+			v.FinalLoss = res.Losses[n-1]
+		}
+		if res.TestAcc >= 0 {
+			v.TestAcc = &res.TestAcc
+		}
+		if v.Saved == nil {
+			v.Saved = []string{}
+		}
+		return printJSON(stdout, v)
 	}
 	fmt.Fprintf(stdout, "done: %d steps in %.1fs (%.3f training steps/s), final train acc %.2f%%",
 		res.Steps, time.Since(t0).Seconds(), res.StepsPerS, 100*res.TrainAcc)
@@ -96,4 +120,18 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// collectSummary is collect's --json output.
+type collectSummary struct {
+	Arch           string   `json:"arch"`
+	Dataset        string   `json:"dataset"`
+	Params         int      `json:"params"`
+	Steps          int      `json:"steps"`
+	Seconds        float64  `json:"seconds"`
+	StepsPerSecond float64  `json:"steps_per_second"` // training steps, excluding evaluation and saving
+	FinalLoss      float64  `json:"final_loss"`
+	TrainAcc       float64  `json:"train_acc"`          // over the last epoch's (or the run's) batches
+	TestAcc        *float64 `json:"test_acc,omitempty"` // absent with --eval=false
+	Saved          []string `json:"saved"`              // the .safetensors files (each with its .npy)
 }

@@ -28,12 +28,12 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", "serialization: raw (default; llm: hs), or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
 	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")
-	inFormat := fs.String("input-format", "", "input file format: raw, npy or safetensors (default: from the name and contents)")
+	inFormat := fs.String("input-format", "", "input file format: raw, npy, safetensors or pt (default: from the name and contents)")
 	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")
 	threads := fs.Int("threads", 0, "windows coded in parallel (default: all CPUs)")
 	force := fs.Bool("force", false, "overwrite the output file")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout")
+	quiet := fs.Bool("quiet", false, "no progress bar and no summary line (--json still prints its summary)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON (on stdout; on stderr with -o -)")
 	verify := fs.Bool("verify", false, "decompress the result and check it is identical before writing it")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -50,10 +50,15 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 			*out = in + ".lmgc"
 		}
 	}
+	if err := checkRegular("model", *model); err != nil {
+		return err
+	}
+	var dst *output // before reading the input: a bad output path fails at once
 	if !*estimate {
-		if err := checkOutput(*out, *force); err != nil {
+		if dst, err = createOutput(*out, in, *force, stdout); err != nil {
 			return err
 		}
+		defer dst.abort()
 	}
 	src, err := readInput(in)
 	if err != nil {
@@ -70,7 +75,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *estimate {
-		return report(stdout, stderr, st, *jsonOut, *quiet, false)
+		return report(stdout, stderr, st, *jsonOut, *quiet, false, false)
 	}
 	if *verify {
 		vbar := newProgress(stderr, *quiet, "verify", "sym")
@@ -78,28 +83,31 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 			Model: *model, LLM: llm.Config{Batch: *batch}})
 		vbar.done()
 		if err != nil {
-			return fmt.Errorf("verification failed: %v", err)
+			return fmt.Errorf("verification failed: %w", err)
 		}
 		if !bytes.Equal(got, src) {
 			return fmt.Errorf("verification failed: decompressed data differs from the input")
 		}
 	}
-	if err := writeOutput(*out, buf.Bytes(), *force, stdout); err != nil {
+	if err := dst.write(buf.Bytes()); err != nil {
 		return err
 	}
-	return report(stdout, stderr, st, *jsonOut, *quiet || *out == "-", *verify)
+	return report(stdout, stderr, st, *jsonOut, *quiet, *out == "-", *verify)
 }
 
-func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified bool) error {
+// report prints the summary of a run: the JSON object with --json, else a
+// line of text unless --quiet. It goes to stdout, or to stderr when the data
+// itself went to stdout (-o -).
+func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, dataOnStdout, verified bool) error {
+	w := stdout
+	if dataOnStdout {
+		w = stderr
+	}
 	if jsonOut {
 		v := struct {
 			*codec.Stats
 			Verified bool `json:"verified,omitempty"`
 		}{st, verified}
-		w := stdout
-		if quiet {
-			w = stderr
-		}
 		return printJSON(w, v)
 	}
 	if quiet {
@@ -116,7 +124,7 @@ func report(stdout, stderr io.Writer, st *codec.Stats, jsonOut, quiet, verified 
 	if verified {
 		msg += ", verified"
 	}
-	fmt.Fprintln(stdout, msg)
+	fmt.Fprintln(w, msg)
 	return nil
 }
 
@@ -127,8 +135,8 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "llm prior: the GGUF model file the input was compressed with")
 	batch := fs.Int("batch", 8, "llm prior: windows evaluated side by side")
 	force := fs.Bool("force", false, "overwrite the output file")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	jsonOut := fs.Bool("json", false, "print a JSON summary")
+	quiet := fs.Bool("quiet", false, "no progress bar and no summary line (--json still prints its summary)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON (on stdout; on stderr with -o -)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -147,9 +155,14 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: %s does not end in .lmgc; name the output with -o", errUsage, in)
 		}
 	}
-	if err := checkOutput(*out, *force); err != nil {
+	if err := checkRegular("model", *model); err != nil {
 		return err
 	}
+	dst, err := createOutput(*out, in, *force, stdout)
+	if err != nil {
+		return err
+	}
+	defer dst.abort()
 	src, err := readInput(in)
 	if err != nil {
 		return err
@@ -161,10 +174,10 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeOutput(*out, data, *force, stdout); err != nil {
+	if err := dst.write(data); err != nil {
 		return err
 	}
-	return report(stdout, stderr, st, *jsonOut, *quiet || *out == "-", false)
+	return report(stdout, stderr, st, *jsonOut, *quiet, *out == "-", false)
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lmgc/lmgc/baseline"
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/internal/atomicfile"
 	"github.com/lmgc/lmgc/prior/llm"
 	"github.com/lmgc/lmgc/sample"
 	"github.com/lmgc/lmgc/tensorio"
@@ -94,11 +95,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 
 	// The LLM prior: stories260K, carried in the binary.
-	dir, err := os.MkdirTemp("", "lmgc-demo-")
+	dir, remove, err := atomicfile.TempDir("", "lmgc-demo-") // removed on a signal too
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer remove()
 	model := filepath.Join(dir, "stories260K.gguf")
 	if err := os.WriteFile(model, sample.Stories260K, 0o644); err != nil {
 		return err

@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/tensorio"
 )
 
 // command is one subcommand of lmgc. Each lives in its own file and adds
@@ -42,6 +45,11 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	name := "lmgc"
+	if len(os.Args) > 1 {
+		name += " " + os.Args[1]
+	}
+	handleSignals(name, os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -64,10 +72,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "lmgc %s: %v\n", args[0], err)
+		if sig := interrupted(); sig != nil {
+			return signalStatus(sig)
+		}
+		if h := hint(err); h != "" {
+			fmt.Fprintf(stderr, "lmgc %s: %s\n", args[0], h)
+		}
 		if errors.Is(err, errUsage) {
 			return 2
 		}
 		return 1
 	}
 	return 0
+}
+
+// hint returns the command-line advice for a library error, or "". The
+// library's messages name no flags; this is where they are named.
+func hint(err error) string {
+	var mm *codec.MismatchError
+	switch {
+	case errors.Is(err, codec.ErrModelRequired):
+		return "give the model with --model FILE.gguf"
+	case errors.As(err, &mm) && mm.Prior == "llm":
+		return "give the model the file was compressed with: --model FILE.gguf"
+	case errors.Is(err, tensorio.ErrUnknownFormat):
+		return "name the input format with --input-format raw|npy|safetensors|pt"
+	case errors.Is(err, codec.ErrUnknownPrior):
+		return "choose --prior order2, cm or llm"
+	}
+	return ""
 }

@@ -2,16 +2,14 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/lmgc/lmgc/engine/gguf"
 	"github.com/lmgc/lmgc/engine/llama"
+	"github.com/lmgc/lmgc/internal/atomicfile"
 )
 
 func init() {
@@ -54,7 +52,7 @@ func runModelEval(args []string, stdout, stderr io.Writer) error {
 	if *threads < 1 || *batch < 1 {
 		return fmt.Errorf("%w: --threads and --batch must be at least 1", errUsage)
 	}
-	if err := checkOutput(*out, *force); err != nil {
+	if err := checkOutput(*out, *tokens, *force); err != nil {
 		return err
 	}
 	raw, err := readInput(*tokens)
@@ -79,9 +77,9 @@ func runModelEval(args []string, stdout, stderr io.Writer) error {
 	})
 }
 
-// writeStreaming writes what fill produces to path through a temporary file
-// in the same directory, renamed over path only when fill succeeded, so a
-// failed run leaves no partial output; "-" streams to stdout.
+// writeStreaming writes what fill produces to path atomically (see package
+// atomicfile), so a failed or interrupted run leaves no partial output; "-"
+// streams to stdout.
 func writeStreaming(path string, stdout io.Writer, fill func(io.Writer) error) error {
 	if path == "-" {
 		bw := bufio.NewWriterSize(stdout, 1<<20)
@@ -90,28 +88,18 @@ func writeStreaming(path string, stdout io.Writer, fill func(io.Writer) error) e
 		}
 		return bw.Flush()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	name := tmp.Name()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw := bufio.NewWriterSize(f, 1<<20)
 	err = fill(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	err = errors.Join(err, tmp.Close())
-	if err == nil {
-		err = os.Chmod(name, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
 	if err != nil {
-		os.Remove(name)
+		f.Abort()
+		return err
 	}
-	return err
+	return f.Commit()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lmgc/lmgc/engine/llama2c"
+	"github.com/lmgc/lmgc/internal/atomicfile"
 )
 
 func init() {
@@ -57,27 +58,21 @@ func runImportLlama2c(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(*out), filepath.Base(*out)+".tmp*")
+	dst, err := atomicfile.Create(*out, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	bw := bufio.NewWriter(tmp)
+	bw := bufio.NewWriter(dst)
 	n, err := ck.WriteGGUF(bw, llama2c.Options{Name: *name})
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), *out)
-	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", *out, err)
+		dst.Abort()
+		return err
+	}
+	if err := dst.Commit(); err != nil {
+		return err
 	}
 	c := ck.Config
 	fmt.Fprintf(stdout, "%s: dim %d, hidden %d, %d layers, %d heads (%d kv), vocab %d, context %d, shared classifier %v; wrote %d bytes to %s\n",

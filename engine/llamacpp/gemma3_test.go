@@ -148,7 +148,7 @@ func TestEngineGemma3(t *testing.T) {
 	}
 	t.Logf("llama.cpp: %v", time.Since(start).Round(time.Millisecond))
 	ref := projectHidden(t, path, res[0].Hidden)
-	s, err := CompareLogits(res[1].Probs, ref[:check])
+	s, err := CompareLogits(res[1].Probs, ref[:check], TieMarginQuant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +160,12 @@ func TestEngineGemma3(t *testing.T) {
 	start = time.Now()
 	ours := engineLogits(t, path, toks)
 	t.Logf("engine: %v", time.Since(start).Round(time.Millisecond))
-	s, err = CompareLogits(ref, ours)
+	s, err = CompareLogits(ref, ours, TieMarginQuant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, part := range [][2]int{{0, 256}, {256, 512}, {512, len(toks)}} {
-		ps, err := CompareLogits(ref[part[0]:part[1]], ours[part[0]:part[1]])
+		ps, err := CompareLogits(ref[part[0]:part[1]], ours[part[0]:part[1]], TieMarginQuant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,18 +320,18 @@ func TestEngineGemma3SameWeights(t *testing.T) {
 	}
 	ref := projectHidden(t, q8, res[0].Hidden)
 	softmaxRows(ref)
-	s32, err := CompareLogits(ref, projectHidden(t, q8, res32[0].Hidden))
+	s32, err := CompareLogits(ref, projectHidden(t, q8, res32[0].Hidden), TieMarginQuant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("llama.cpp f16 KV cache vs llama.cpp f32 KV cache: %v", s32)
 	ours := engineLogits(t, path, toks)
-	s, err := CompareLogits(ref, ours)
+	s, err := CompareLogits(ref, ours, TieMarginQuant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, part := range [][2]int{{0, 256}, {256, 512}, {512, len(toks)}} {
-		ps, err := CompareLogits(ref[part[0]:part[1]], ours[part[0]:part[1]])
+		ps, err := CompareLogits(ref[part[0]:part[1]], ours[part[0]:part[1]], TieMarginQuant)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,15 @@
 // prebuilt CPU binaries; the Node script refrun.mjs does the work. Nothing here is needed to compress or decompress: the
 // package exists for tests, which call Available and skip when it reports
 // a reason.
+//
+// The binaries hold one build of ggml's CPU backend per x86
+// micro-architecture (libggml-cpu-haswell.so, -zen4.so,
+// -sapphirerapids.so, -x64.so, ...) and ggml loads the best one the CPU
+// supports, so llama.cpp's float32 rounding, and with it the last bits of
+// its distributions, depends on the machine. WithVariant (or VariantEnv)
+// forces one; Result.Variant says which ran. Comparisons therefore excuse
+// argmax disagreements at near ties (TieMargin) and the agreement tests run
+// against two variants.
 package llamacpp
 
 import (
@@ -21,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,12 +107,22 @@ func nodeArch() string {
 	return runtime.GOARCH
 }
 
+// VariantEnv names the environment variable that selects the CPU variant of
+// llama.cpp's ggml to run (see WithVariant) when no option does.
+const VariantEnv = "LMGC_LLAMACPP_VARIANT"
+
+// ErrVariantUnsupported is returned (wrapped) by Run when the forced CPU
+// variant cannot run on this CPU: ggml scores it 0 because an instruction
+// set it was built for is missing.
+var ErrVariantUnsupported = errors.New("llamacpp: CPU variant does not run on this CPU")
+
 // Option configures a llama.cpp run.
 type Option func(*config)
 
 type config struct {
 	kv      string
 	threads int
+	variant string
 }
 
 // WithKVCache sets the type of llama.cpp's key/value cache: "f16" (the
@@ -116,6 +136,40 @@ func WithThreads(n int) Option {
 	return func(c *config) { c.threads = n }
 }
 
+// WithVariant forces the CPU variant of ggml that llama.cpp runs with: name
+// is that of one of the package's libggml-cpu-<name>.so (see Variants), for
+// example "haswell" (AVX2), "x64" (SSE2 only), "zen4" or "sapphirerapids".
+// "" (the default, unless VariantEnv is set) lets ggml pick the best one this
+// CPU supports. Result.Variant reports the variant that was loaded.
+func WithVariant(name string) Option {
+	return func(c *config) { c.variant = name }
+}
+
+// Variants lists the CPU variants of ggml that the installed node-llama-cpp
+// binaries hold, sorted by name.
+func Variants() ([]string, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	bins := filepath.Join(dir(), "node_modules", "@node-llama-cpp", runtime.GOOS+"-"+nodeArch(), "bins")
+	files, err := filepath.Glob(filepath.Join(bins, "*", "libggml-cpu-*.so"))
+	if err != nil {
+		return nil, err
+	}
+	var vs []string
+	for _, f := range files {
+		v := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "libggml-cpu-"), ".so")
+		if !slices.Contains(vs, v) {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("llamacpp: no libggml-cpu-*.so in %s", bins)
+	}
+	slices.Sort(vs)
+	return vs, nil
+}
+
 // Job is one evaluation for Run.
 type Job struct {
 	Model  string  // GGUF file
@@ -123,16 +177,16 @@ type Job struct {
 	// Generate is 0 to get the distribution after every token, or the
 	// number of tokens to generate greedily after the prompt.
 	Generate int
+	// Incremental (with Generate 0) evaluates the tokens one per llama.cpp
+	// call instead of in one batch: llama.cpp's other code path (matrix-
+	// vector instead of matrix-matrix products), as in generation.
+	Incremental bool
 	// Hidden (with Generate 0) asks for llama.cpp's final hidden state of
 	// every position (the output RMSNorm, the input of the output
 	// projection) instead of the distribution; the tokens are evaluated
 	// one at a time. Much cheaper than distributions for large
 	// vocabularies.
 	Hidden bool
-	// Texts, when not empty, makes the job a tokenization: Result.Texts[i]
-	// is llama.cpp's llama_tokenize(Texts[i], add_special = false,
-	// parse_special = false); Tokens, Generate and Hidden are ignored.
-	Texts []string
 }
 
 // Result is what Run returns for a Job.
@@ -142,21 +196,24 @@ type Result struct {
 	Probs [][]float32
 	// Tokens holds the generated tokens (nil for Generate 0).
 	Tokens []int32
-	// Texts holds the tokens of each of Job.Texts.
-	Texts [][]int32
 	// Hidden has one row of n_embd values per token when Job.Hidden.
 	Hidden [][]float32
+	// Variant is the CPU variant of ggml that ran (libggml-cpu-<Variant>.so),
+	// read back from the llama.cpp process's memory map.
+	Variant string
 }
 
 // Run runs the jobs in order in one llama.cpp process (no flash attention;
-// by default an f16 KV cache and one thread). For Generate 0, row i of
+// by default an f16 KV cache, one thread and the CPU variant ggml picks, or
+// VariantEnv's). A forced variant this CPU cannot run gives an error
+// wrapping ErrVariantUnsupported. For Generate 0, row i of
 // Probs is llama.cpp's distribution of the next token given Tokens[0..i]:
 // the softmax of its logits over the full vocabulary, as node-llama-cpp
 // hands it out with greedy sampling (no temperature, top-k, penalties or
 // bias). For Generate n, each generated token is the argmax of the logits
 // (end-of-sequence tokens included), evaluated one token at a time.
 func Run(jobs []Job, opts ...Option) ([]Result, error) {
-	c := config{kv: "f16", threads: 1}
+	c := config{kv: "f16", threads: 1, variant: os.Getenv(VariantEnv)}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -167,13 +224,13 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 	if c.threads < 1 {
 		return nil, fmt.Errorf("llamacpp: %d threads", c.threads)
 	}
+	if strings.Trim(c.variant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+		return nil, fmt.Errorf("llamacpp: CPU variant %q is not a variant name", c.variant)
+	}
 	if len(jobs) == 0 {
 		return nil, errors.New("llamacpp: no jobs")
 	}
 	for i, j := range jobs {
-		if len(j.Texts) > 0 {
-			continue
-		}
 		if len(j.Tokens) == 0 {
 			return nil, fmt.Errorf("llamacpp: job %d has no tokens", i)
 		}
@@ -182,6 +239,9 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		}
 		if j.Hidden && j.Generate != 0 {
 			return nil, fmt.Errorf("llamacpp: job %d: hidden states are for Generate 0 only", i)
+		}
+		if j.Incremental && j.Generate > 0 {
+			return nil, fmt.Errorf("llamacpp: job %d: Incremental is for Generate 0 (generation is incremental)", i)
 		}
 	}
 	if err := Available(); err != nil {
@@ -193,12 +253,12 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	type jsonJob struct {
-		Model    string   `json:"model"`
-		Tokens   []int32  `json:"tokens,omitempty"`
-		Generate int      `json:"generate"`
-		Hidden   bool     `json:"hidden,omitempty"`
-		Texts    []string `json:"texts,omitempty"`
-		Out      string   `json:"out,omitempty"`
+		Model       string  `json:"model"`
+		Tokens      []int32 `json:"tokens"`
+		Generate    int     `json:"generate"`
+		Incremental bool    `json:"incremental"`
+		Hidden      bool    `json:"hidden,omitempty"`
+		Out         string  `json:"out"`
 	}
 	jj := make([]jsonJob, len(jobs))
 	for i, j := range jobs {
@@ -206,56 +266,33 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(j.Texts) > 0 {
-			jj[i] = jsonJob{Model: path, Texts: j.Texts}
-			continue
-		}
-		jj[i] = jsonJob{path, j.Tokens, j.Generate, j.Hidden, nil, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
+		jj[i] = jsonJob{path, j.Tokens, j.Generate, j.Incremental, j.Hidden, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
 	}
 	in, err := json.Marshal(jj)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(nodePath, "refrun.mjs")
-	cmd.Dir = dir()
-	cmd.Env = append(os.Environ(), "LMGC_LLAMACPP_KV="+kv, "LMGC_LLAMACPP_THREADS="+strconv.Itoa(c.threads))
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 2000 {
-			msg = msg[len(msg)-2000:]
-		}
-		return nil, fmt.Errorf("llamacpp: refrun.mjs: %v: %s", err, msg)
+	stdout, err := runRefrun(in, []string{"LMGC_LLAMACPP_KV=" + kv, "LMGC_LLAMACPP_THREADS=" + strconv.Itoa(c.threads), VariantEnv + "=" + c.variant})
+	if err != nil {
+		return nil, err
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
+	var out struct {
+		Variant   string    `json:"variant"`
+		Generated [][]int32 `json:"generated"`
+	}
+	if err := json.Unmarshal(stdout, &out); err != nil {
 		return nil, fmt.Errorf("llamacpp: reading refrun.mjs output: %v", err)
 	}
-	if len(raw) != len(jobs) {
-		return nil, fmt.Errorf("llamacpp: %d results for %d jobs", len(raw), len(jobs))
+	gen := out.Generated
+	if out.Variant == "" || (c.variant != "" && out.Variant != c.variant) {
+		return nil, fmt.Errorf("llamacpp: refrun.mjs ran CPU variant %q, want %q", out.Variant, c.variant)
 	}
-	gen := make([][]int32, len(jobs))
+	if len(gen) != len(jobs) {
+		return nil, fmt.Errorf("llamacpp: %d results for %d jobs", len(gen), len(jobs))
+	}
 	res := make([]Result, len(jobs))
 	for i, j := range jobs {
-		var err error
-		if len(j.Texts) > 0 {
-			err = json.Unmarshal(raw[i], &res[i].Texts)
-			if err == nil && len(res[i].Texts) != len(j.Texts) {
-				err = fmt.Errorf("%d tokenizations of %d texts", len(res[i].Texts), len(j.Texts))
-			}
-		} else {
-			err = json.Unmarshal(raw[i], &gen[i])
-		}
-		if err != nil {
-			return nil, fmt.Errorf("llamacpp: reading refrun.mjs output, job %d: %v", i, err)
-		}
-	}
-	for i, j := range jobs {
-		if len(j.Texts) > 0 {
-			continue
-		}
+		res[i].Variant = out.Variant
 		rows := len(j.Tokens)
 		if j.Generate > 0 {
 			rows = j.Generate
@@ -300,19 +337,6 @@ func Hidden(ggufPath string, tokens []int32, opts ...Option) ([][]float32, error
 	return r[0].Hidden, nil
 }
 
-// Tokenize returns llama.cpp's tokens of each text (no BOS or EOS added,
-// special tokens not parsed).
-func Tokenize(ggufPath string, texts []string) ([][]int32, error) {
-	if len(texts) == 0 {
-		return nil, errors.New("llamacpp: no texts to tokenize")
-	}
-	r, err := Run([]Job{{Model: ggufPath, Texts: texts}})
-	if err != nil {
-		return nil, err
-	}
-	return r[0].Texts, nil
-}
-
 // Greedy runs one Job that generates n tokens after prompt and returns
 // them.
 func Greedy(ggufPath string, prompt []int32, n int, opts ...Option) ([]int32, error) {
@@ -324,6 +348,71 @@ func Greedy(ggufPath string, prompt []int32, n int, opts ...Option) ([]int32, er
 		return nil, err
 	}
 	return r[0].Tokens, nil
+}
+
+// Tokenize tokenizes each text with llama.cpp's tokenizer for the
+// vocabulary of the GGUF file (no BOS or EOS added, special-token text not
+// parsed: add_special and parse_special false, as llama.cpp's
+// test-tokenizer-0).
+func Tokenize(ggufPath string, texts []string) ([][]int32, error) {
+	if len(texts) == 0 {
+		return nil, errors.New("llamacpp: no texts to tokenize")
+	}
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "lmgc-llamacpp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	path, err := filepath.Abs(ggufPath)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(tmp, "tokens.json")
+	in, err := json.Marshal([]map[string]any{{"model": path, "texts": texts, "out": out}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := runRefrun(in, nil); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var ids [][]int32
+	if err := json.Unmarshal(data, &ids); err != nil {
+		return nil, fmt.Errorf("llamacpp: reading token ids: %v", err)
+	}
+	if len(ids) != len(texts) {
+		return nil, fmt.Errorf("llamacpp: %d tokenizations for %d texts", len(ids), len(texts))
+	}
+	return ids, nil
+}
+
+// runRefrun runs refrun.mjs with the jobs in (JSON) and the extra
+// environment, returning its stdout. Exit status 3 (a forced CPU variant
+// that does not run here) becomes ErrVariantUnsupported.
+func runRefrun(in []byte, env []string) ([]byte, error) {
+	cmd := exec.Command(nodePath, "refrun.mjs")
+	cmd.Dir = dir()
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 2000 {
+			msg = msg[len(msg)-2000:]
+		}
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
+			return nil, fmt.Errorf("%w: %s", ErrVariantUnsupported, msg)
+		}
+		return nil, fmt.Errorf("llamacpp: refrun.mjs: %v: %s", err, msg)
+	}
+	return stdout.Bytes(), nil
 }
 
 // decodeProbs parses refrun.mjs's output: uint32 vocabulary size V, uint32

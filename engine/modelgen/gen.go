@@ -3,11 +3,10 @@ package modelgen
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/lmgc/lmgc/engine/gguf"
+	"github.com/lmgc/lmgc/internal/atomicfile"
 )
 
 // Options control the weights of a generated model.
@@ -189,16 +188,11 @@ func Generate(path string, s Shape, opts Options) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return 0, err
 	}
-	defer func() {
-		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort() // a no-op after Commit
 	var out io.Writer = tmp
 	if opts.Progress != nil {
 		out = &progress{w: tmp, out: opts.Progress, total: total, name: s.Name, start: time.Now()}
@@ -210,17 +204,7 @@ func Generate(path string, s Shape, opts Options) (int64, error) {
 	if p, ok := out.(*progress); ok {
 		p.report(true)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return n, err
-	}
-	if err := tmp.Close(); err != nil {
-		return n, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return n, err
-	}
-	tmp = nil
-	return n, nil
+	return n, tmp.Commit()
 }
 
 // progress passes writes through and reports how far the data has come.

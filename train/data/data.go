@@ -104,7 +104,7 @@ func Load(name, cifar10Default string) (*Dataset, error) {
 		return LoadIDX(FashionMNISTDir, "fashion-mnist")
 	case "cifar10":
 		if cifar10Default == "" {
-			return nil, fmt.Errorf("no CIFAR-10 copy found; pass --dataset PATH to a cifar-10-batches-bin directory, a .tar.gz of it, or an ImageFolder tree")
+			return nil, fmt.Errorf("no CIFAR-10 copy found; give the path of a cifar-10-batches-bin directory, a .tar.gz of it, or an ImageFolder tree")
 		}
 		d, err := LoadPath(cifar10Default)
 		if err == nil {

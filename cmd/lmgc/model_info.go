@@ -30,7 +30,9 @@ type modelInfo struct {
 	Tensors         int               `json:"tensors"`
 	TensorTypes     map[string]int    `json:"tensor_types"`
 	TensorBytes     int64             `json:"tensor_bytes"`
-	Weights         int64             `json:"weights"`
+	Weights         int64             `json:"weights"`        // parameters: elements of all tensors
+	Vocabulary      int64             `json:"vocabulary"`     // tokenizer tokens (or <arch>.vocab_size)
+	ContextLength   int64             `json:"context_length"` // <arch>.context_length, 0 if absent
 	Tokenizer       tokenizerInfo     `json:"tokenizer"`
 	Other           map[string]string `json:"other_metadata,omitempty"`
 	Fingerprint     string            `json:"fingerprint,omitempty"`
@@ -134,7 +136,25 @@ func describe(path string, f *gguf.File) *modelInfo {
 	if v, ok := f.Bool("tokenizer.ggml.add_bos_token"); ok {
 		tk.AddBOS = &v
 	}
+	info.Vocabulary = int64(tk.Tokens)
+	if v, ok := f.Int(arch + "vocab_size"); ok && tk.Tokens == 0 {
+		info.Vocabulary = v
+	}
+	info.ContextLength, _ = f.Int(arch + "context_length")
 	return info
+}
+
+// humanCount writes n with a k/M/B suffix, three significant digits.
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.3gB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.3gM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.3gk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
 }
 
 // summarizeValue keeps scalars and replaces arrays by a short description.
@@ -150,6 +170,11 @@ func printInfo(w io.Writer, info *modelInfo) {
 	fmt.Fprintf(w, "file:          %s (%d bytes)\n", info.File, info.Size)
 	fmt.Fprintf(w, "gguf version:  %d\n", info.Version)
 	fmt.Fprintf(w, "architecture:  %s\n", info.Architecture)
+	fmt.Fprintf(w, "parameters:    %d (%s)\n", info.Weights, humanCount(info.Weights))
+	fmt.Fprintf(w, "vocabulary:    %d\n", info.Vocabulary)
+	if info.ContextLength > 0 {
+		fmt.Fprintf(w, "context:       %d\n", info.ContextLength)
+	}
 	if info.Name != "" {
 		fmt.Fprintf(w, "name:          %s\n", info.Name)
 	}
@@ -175,7 +200,7 @@ func printInfo(w io.Writer, info *modelInfo) {
 		types = append(types, fmt.Sprintf("%s: %d", t, n))
 	}
 	sort.Strings(types)
-	fmt.Fprintf(w, "tensors:       %d (%s), %d bytes, %d weights\n", info.Tensors, strings.Join(types, ", "), info.TensorBytes, info.Weights)
+	fmt.Fprintf(w, "tensors:       %d (%s), %d bytes\n", info.Tensors, strings.Join(types, ", "), info.TensorBytes)
 	tk := info.Tokenizer
 	fmt.Fprintf(w, "tokenizer:     model %q, pre %q, %d tokens", tk.Model, tk.Pre, tk.Tokens)
 	if tk.Merges > 0 {

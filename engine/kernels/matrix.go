@@ -15,6 +15,10 @@ const (
 	F16              // IEEE binary16, little endian
 	BF16             // bfloat16, little endian
 	Q8_0             // blocks of 32 int8 with an fp16 scale (see QuantizeQ8)
+	Q4_1             // llama.cpp's Q4_1 (see quant.go)
+	Q5_0             // llama.cpp's Q5_0
+	Q4_K             // llama.cpp's Q4_K
+	Q6_K             // llama.cpp's Q6_K
 )
 
 func (t Type) String() string {
@@ -27,6 +31,9 @@ func (t Type) String() string {
 		return "BF16"
 	case Q8_0:
 		return "Q8_0"
+	}
+	if tr, ok := traits[t]; ok {
+		return tr.name
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
@@ -47,6 +54,12 @@ func RowSize(t Type, cols int) (int, error) {
 			return 0, fmt.Errorf("kernels: Q8_0 row length %d is not a multiple of %d", cols, BlockQ8Len)
 		}
 		return cols / BlockQ8Len * BlockQ8Size, nil
+	}
+	if tr, ok := traits[t]; ok {
+		if cols%tr.blockLen != 0 {
+			return 0, fmt.Errorf("kernels: %v row length %d is not a multiple of %d", t, cols, tr.blockLen)
+		}
+		return cols / tr.blockLen * tr.blockSize, nil
 	}
 	return 0, fmt.Errorf("kernels: unsupported type %v", t)
 }
@@ -77,7 +90,9 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 }
 
 // Row writes row i, widened to float32, into dst (len Cols). The widening
-// is exact for F32, F16 and BF16; for Q8_0 it is float32(d*q).
+// is exact for F32, F16 and BF16; for Q8_0 it is float32(d*q); for the
+// types of quant.go it is the widening documented there (as ggml's
+// dequantize_row_* routines).
 func (m *Matrix) Row(dst []float32, i int) {
 	r := m.Data[i*m.rowSize : (i+1)*m.rowSize]
 	dst = dst[:m.Cols]
@@ -92,6 +107,11 @@ func (m *Matrix) Row(dst []float32, i int) {
 		bf16Row(dst, bytesU16(r))
 	case Q8_0:
 		DequantizeQ8(dst, r)
+	default:
+		tr := traits[m.Type]
+		for b := 0; b < m.Cols/tr.blockLen; b++ {
+			tr.widen(dst[b*tr.blockLen:(b+1)*tr.blockLen], r[b*tr.blockSize:(b+1)*tr.blockSize])
+		}
 	}
 }
 
@@ -104,7 +124,8 @@ func (m *Matrix) Row(dst []float32, i int) {
 // weights use x rounded to binary16 (bfloat16), and the dot product is
 // Dot of the exactly widened weights with the rounded activations (every
 // product is then exact); Q8_0 weights use x quantized with QuantizeQ8 and
-// DotQ8. Each output depends only on its own row and its own column, so
+// DotQ8; the types of quant.go use x quantized to their activation format
+// (Q8_0, Q8_1 or Q8_K, as llama.cpp) and their integer dot kernels. Each output depends only on its own row and its own column, so
 // the result does not depend on batch or threads; threads (>= 1) split the
 // rows into contiguous ranges.
 func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
@@ -153,6 +174,26 @@ func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
 				w := m.Data[r*rs : (r+1)*rs]
 				for b := 0; b < batch; b++ {
 					dst[b*m.Rows+r] = dotQ8(w, xq[b*rs:(b+1)*rs])
+				}
+			}
+		})
+	default:
+		tr := traits[m.Type]
+		if tr.matMul != nil {
+			tr.matMul(dst, m, x, batch, threads)
+			return
+		}
+		rs, xs := m.rowSize, m.Cols/tr.act.blockLen*tr.act.blockSize
+		xq := make([]byte, batch*xs)
+		for b := 0; b < batch; b++ {
+			tr.act.quantize(xq[b*xs:(b+1)*xs], x[b*m.Cols:(b+1)*m.Cols])
+		}
+		dot := tr.dot
+		ParallelFor(m.Rows, threads, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				w := m.Data[r*rs : (r+1)*rs]
+				for b := 0; b < batch; b++ {
+					dst[b*m.Rows+r] = dot(w, xq[b*xs:(b+1)*xs])
 				}
 			}
 		})

@@ -35,6 +35,11 @@
 // (below) with, per job, the generated token ids (empty for generate 0 and
 // for tokenization).
 //
+// A job {"model": ..., "texts": ["...", ...], "out": ...} instead tokenizes
+// each text with llama.cpp's tokenizer (common_tokenize with add_special and
+// parse_special false, as llama.cpp's test-tokenizer-0) and writes to out a
+// JSON array holding, per text, its token ids.
+//
 // Options through the environment: LMGC_LLAMACPP_KV (KV cache type: F16, as
 // llama.cpp's default, or F32), LMGC_LLAMACPP_THREADS (default 1),
 // LMGC_LLAMACPP_VARIANT (a CPU variant of ggml to force, see below; default:

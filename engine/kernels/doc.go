@@ -1,7 +1,8 @@
 // Package kernels holds the numeric kernels of the deterministic transformer
 // engine: dot products and matrix products over F32, F16, BF16 and Q8_0
-// weights, RMSNorm, softmax, SiLU, RoPE, a float32 exp, and the step that
-// turns logits into integer frequency tables for the range coder.
+// weights and the block types of quant.go (Q4_0, Q4_1, Q5_0, Q4_K, Q6_K),
+// RMSNorm, softmax, SiLU, RoPE, a float32 exp, and the step that turns
+// logits into integer frequency tables for the range coder.
 //
 // Every kernel has one documented order of floating-point operations (see
 // docs/DETERMINISM.md), uses only IEEE float32/float64 arithmetic with

@@ -19,6 +19,7 @@ const (
 	Q5_0             // llama.cpp's Q5_0
 	Q4_K             // llama.cpp's Q4_K
 	Q6_K             // llama.cpp's Q6_K
+	Q4_0             // llama.cpp's Q4_0
 )
 
 func (t Type) String() string {

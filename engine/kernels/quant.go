@@ -19,6 +19,8 @@ import (
 //
 // Block layouts (ggml-common.h), all little endian, f16 = IEEE binary16:
 //
+//	Q4_0 (32 values, 18 bytes): d f16, qs[16]; value j = (q-8)*d with q the
+//	     low nibble of qs[j] (j < 16) or the high nibble of qs[j-16].
 //	Q4_1 (32 values, 20 bytes): d f16, m f16, qs[16]; value j = q*d + m with
 //	     q the low nibble of qs[j] (j < 16) or the high nibble of qs[j-16].
 //	Q5_0 (32 values, 22 bytes): d f16, qh u32, qs[16]; q as Q4_1 plus bit j
@@ -31,6 +33,7 @@ import (
 //	     6-bit q (4 bits from ql, 2 from qh) minus 32; sub-block s (16 values)
 //	     has value = d*scales[s]*q.
 const (
+	BlockQ4_0Size = 18
 	BlockQ4_1Size = 20
 	BlockQ5_0Size = 22
 	BlockQ4_KSize = 144
@@ -87,6 +90,7 @@ type quantTraits struct {
 // traits holds the types whose dot products go through the table (Q8_0
 // keeps its own path in MatMul).
 var traits = map[Type]*quantTraits{
+	Q4_0: {name: "Q4_0", blockLen: 32, blockSize: BlockQ4_0Size, act: actQ8_0, widen: widenQ4_0, dotRef: dotQ4_0Ref},
 	Q4_1: {name: "Q4_1", blockLen: 32, blockSize: BlockQ4_1Size, act: actQ8_1, widen: widenQ4_1, dotRef: dotQ4_1Ref},
 	Q5_0: {name: "Q5_0", blockLen: 32, blockSize: BlockQ5_0Size, act: actQ8_0, widen: widenQ5_0, dotRef: dotQ5_0Ref},
 	Q4_K: {name: "Q4_K", blockLen: BlockKLen, blockSize: BlockQ4_KSize, act: actQ8_K, widen: widenQ4_K, dotRef: dotQ4_KRef},

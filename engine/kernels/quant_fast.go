@@ -6,8 +6,8 @@ package kernels
 // dot products with the columns go through dotQ8, the Q8_0 kernel (assembly
 // where installed). dotQ8's order, acc = acc + float32(float32(dw*dx) *
 // float32(s)) block by block, is the order of the reference kernels'
-// integer part, so the results equal dotQ4_1Ref and dotQ5_0Ref bit for bit
-// (TestQuantMatMul checks it).
+// integer part, so the results equal dotQ4_0Ref, dotQ4_1Ref and dotQ5_0Ref
+// bit for bit (TestQuantMatMul checks it).
 //
 // The K-quant paths (Q4_K, Q6_K) use dotQ8 for the integer sums only: a
 // sub-block's weights and activations are laid out as one Q8_0 block with
@@ -19,6 +19,7 @@ package kernels
 func init() {
 	traits[Q4_1].matMul = matMulQ4_1
 	traits[Q5_0].matMul = matMulQ5_0
+	traits[Q4_0].matMul = matMulQ4_0
 	traits[Q4_K].matMul = matMulQ4_K
 	traits[Q6_K].matMul = matMulQ6_K
 }
@@ -182,6 +183,32 @@ func matMulQ4_1(dst []float32, m *Matrix, x []float32, batch, threads int) {
 					accM = accM + float32(mv*sx[b*nb+i])
 				}
 				dst[b*m.Rows+r] = accD + accM
+			}
+		}
+	})
+}
+
+func matMulQ4_0(dst []float32, m *Matrix, x []float32, batch, threads int) {
+	nb := m.Cols / BlockQ8Len
+	xs := nb * BlockQ8Size
+	xq := make([]byte, batch*xs)
+	for b := 0; b < batch; b++ {
+		QuantizeQ8(xq[b*xs:(b+1)*xs], x[b*m.Cols:(b+1)*m.Cols])
+	}
+	ParallelFor(m.Rows, threads, func(lo, hi int) {
+		w8 := make([]byte, xs)
+		for r := lo; r < hi; r++ {
+			row := m.Data[r*m.rowSize : (r+1)*m.rowSize]
+			for i := 0; i < nb; i++ {
+				b, o := row[i*BlockQ4_0Size:], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
+				o[0], o[1] = b[0], b[1]
+				for j := 0; j < 16; j++ {
+					o[2+j] = byte(int8(b[2+j]&0xf) - 8)
+					o[18+j] = byte(int8(b[2+j]>>4) - 8)
+				}
+			}
+			for b := 0; b < batch; b++ {
+				dst[b*m.Rows+r] = dotQ8(w8, xq[b*xs:(b+1)*xs])
 			}
 		}
 	})

@@ -12,6 +12,31 @@ import (
 
 func f16At(b []byte) float32 { return f16Table[binary.LittleEndian.Uint16(b)] }
 
+// widenQ4_0: value = float32(q-8) * d, as ggml's dequantize_row_q4_0.
+func widenQ4_0(y []float32, b []byte) {
+	d, qs := f16At(b), b[2:18]
+	for j := 0; j < 16; j++ {
+		y[j] = float32(int32(qs[j]&0xf)-8) * d
+		y[j+16] = float32(int32(qs[j]>>4)-8) * d
+	}
+}
+
+// dotQ4_0Ref: weights Q4_0, activations Q8_0. For each block in order, the
+// exact integer sum s of (q_w-8)*q_x and
+// acc = acc + float32(float32(d_w*d_x) * float32(s)), from acc = 0.
+func dotQ4_0Ref(w, x []byte) float32 {
+	var acc float32
+	for bw, bx := 0, 0; bw < len(w); bw, bx = bw+BlockQ4_0Size, bx+BlockQ8Size {
+		qw, qx := w[bw+2:bw+18], x[bx+2:bx+34]
+		var s int32
+		for j := 0; j < 16; j++ {
+			s += (int32(qw[j]&0xf)-8)*int32(int8(qx[j])) + (int32(qw[j]>>4)-8)*int32(int8(qx[j+16]))
+		}
+		acc = acc + float32(float32(f16At(w[bw:])*f16At(x[bx:]))*float32(s))
+	}
+	return acc
+}
+
 // widenQ4_1: value = float32(float32(q*d) + m), as ggml's dequantize_row_q4_1.
 func widenQ4_1(y []float32, b []byte) {
 	d, m, qs := f16At(b), f16At(b[2:]), b[4:20]

@@ -14,7 +14,7 @@ import (
 var quantTypes = []struct {
 	k Type
 	g gguf.Type
-}{{Q4_1, gguf.Q4_1}, {Q5_0, gguf.Q5_0}, {Q4_K, gguf.Q4_K}, {Q6_K, gguf.Q6_K}}
+}{{Q4_0, gguf.Q4_0}, {Q4_1, gguf.Q4_1}, {Q5_0, gguf.Q5_0}, {Q4_K, gguf.Q4_K}, {Q6_K, gguf.Q6_K}}
 
 // randBlocks returns n random blocks of type t: random quant bytes, and
 // finite fp16 scales of moderate size where the layout has them.
@@ -33,7 +33,7 @@ func randBlocks(r *rand.Rand, t Type, n int) []byte {
 		case Q4_1:
 			half(blk, 0.01)
 			half(blk[2:], 0.05)
-		case Q5_0:
+		case Q4_0, Q5_0:
 			half(blk, 0.01)
 		case Q4_K:
 			half(blk, 0.001)

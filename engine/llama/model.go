@@ -21,9 +21,9 @@ import (
 )
 
 // Model is a loaded model. Its weights stay memory-mapped where the file's
-// type is F32, F16, BF16, Q8_0, Q4_1, Q5_0, Q4_K or Q6_K (each with its own
-// integer dot kernel, as llama.cpp's CPU backend); other quantized types
-// (Q4_0, Q5_1, Q5_K) are converted to Q8_0 in memory at load time. A Model is safe
+// type is F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q4_K or Q6_K (each with
+// its own integer dot kernel, as llama.cpp's CPU backend); other quantized
+// types (Q5_1, Q5_K, ...) are converted to Q8_0 in memory at load time. A Model is safe
 // for concurrent use by several States.
 type Model struct {
 	cfg      Config
@@ -217,6 +217,8 @@ func (l *loader) matrix(name string, rows, cols int) *kernels.Matrix {
 		typ = kernels.BF16
 	case gguf.Q8_0:
 		typ = kernels.Q8_0
+	case gguf.Q4_0:
+		typ = kernels.Q4_0
 	case gguf.Q4_1:
 		typ = kernels.Q4_1
 	case gguf.Q5_0:

@@ -34,12 +34,18 @@ func realGradient(t testing.TB, name string) []byte {
 	return data[off:]
 }
 
+// The real gradients the tests serialize.
+const (
+	mnistGradient = "convnet-mnist-2ep/grad-000465.npy"
+	cifarGradient = "convnet-cifar10-2ep/grad-000390.npy"
+)
+
 // gradientHexChunks returns the H_s texts (LM-GC's hex-space serialization,
-// 4 bytes a group) of n serial chunks of a real gradient, spread evenly over
-// the whole gradient.
-func gradientHexChunks(t testing.TB, n int) []string {
+// 4 bytes a group) of n serial chunks of a real gradient (a file under
+// testdata/gradients), spread evenly over the whole gradient.
+func gradientHexChunks(t testing.TB, file string, n int) []string {
 	t.Helper()
-	g := realGradient(t, "convnet-mnist-2ep/grad-000465.npy")
+	g := realGradient(t, file)
 	chunks, _ := serial.Chunk(g)
 	opts := serial.Options{Format: serial.HexSpace, BytesPerGroup: 4}
 	var texts []string
@@ -48,6 +54,12 @@ func gradientHexChunks(t testing.TB, n int) []string {
 		texts = append(texts, string(opts.Append(nil, c)))
 	}
 	return texts
+}
+
+// tokenizerGradientTexts returns the gradient texts of the tokenizer tests:
+// 8 chunks of each real gradient.
+func tokenizerGradientTexts(t testing.TB) []string {
+	return append(gradientHexChunks(t, mnistGradient, 8), gradientHexChunks(t, cifarGradient, 8)...)
 }
 
 // vocabTestTexts returns the inputs of llama.cpp's tokenizer test vectors
@@ -111,14 +123,21 @@ func excerptText(s string) string {
 	return s
 }
 
+// TestTokenizeErrors checks Tokenize's argument check (no llama.cpp needed).
+func TestTokenizeErrors(t *testing.T) {
+	if _, err := Tokenize("x.gguf", nil); err == nil {
+		t.Error("Tokenize with no texts succeeded")
+	}
+}
+
 // TestSmolLM2Tokenizer checks that SmolLM2's byte-level BPE tokenizer
 // ("smollm" pre-tokenizer) gives llama.cpp's token ids on hex
-// serializations of a real gradient and on llama.cpp's tokenizer test
-// vectors.
+// serializations of two real gradients (MNIST and CIFAR-10 ConvNets, 8
+// chunks each) and on llama.cpp's tokenizer test vectors.
 func TestSmolLM2Tokenizer(t *testing.T) {
 	path := models.Require(t, models.SmolLM2)
 	needLlamaCpp(t)
-	t.Run("gradient-hex", func(t *testing.T) { checkTokenizer(t, path, gradientHexChunks(t, 16)) })
+	t.Run("gradient-hex", func(t *testing.T) { checkTokenizer(t, path, tokenizerGradientTexts(t)) })
 	t.Run("vocab-vectors", func(t *testing.T) { checkTokenizer(t, path, vocabTestTexts(t)) })
 }
 
@@ -160,7 +179,7 @@ func checkRealModel(t *testing.T, path string, positions, minClear int) {
 		t.Fatal(err)
 	}
 	toks := []int32{tok.BOS()}
-	for _, text := range gradientHexChunks(t, 4) {
+	for _, text := range gradientHexChunks(t, mnistGradient, 4) {
 		toks = append(toks, tok.Encode(text, false)...)
 	}
 	if len(toks) < positions {
@@ -246,7 +265,7 @@ func clearArgmax(ref, ours [][]float32, margin float64) (agree, n int) {
 func TestQwen25CoderTokenizer(t *testing.T) {
 	path := models.Require(t, models.Qwen25Coder05B)
 	needLlamaCpp(t)
-	t.Run("gradient-hex", func(t *testing.T) { checkTokenizer(t, path, gradientHexChunks(t, 16)) })
+	t.Run("gradient-hex", func(t *testing.T) { checkTokenizer(t, path, tokenizerGradientTexts(t)) })
 	t.Run("vocab-vectors", func(t *testing.T) { checkTokenizer(t, path, vocabTestTexts(t)) })
 }
 

@@ -319,11 +319,12 @@ func requantizedCopy(t testing.TB, path, dir string) string {
 	return out
 }
 
-// TestEngineGemma3SameWeights separates the engine's numerics from its
-// conversion of Q5_0/Q4_K/Q6_K weights to Q8_0: llama.cpp runs a copy of
-// Gemma 3 270M whose weights are converted as the engine converts them. It
-// also measures the model's sensitivity to rounding: llama.cpp against
-// itself with an f32 instead of an f16 KV cache.
+// TestEngineGemma3SameWeights (a diagnostic) compares the engine with
+// llama.cpp on a copy of Gemma 3 270M whose Q5_0/Q4_K/Q6_K weights are
+// converted to Q8_0 (as the engine converted them before it had native
+// kernels), both running the copy. It also measures the model's
+// sensitivity to rounding: llama.cpp against itself with an f32 instead of
+// an f16 KV cache.
 func TestEngineGemma3SameWeights(t *testing.T) {
 	needLlamaCpp(t)
 	path := models.Require(t, models.Gemma3)
@@ -352,7 +353,7 @@ func TestEngineGemma3SameWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("llama.cpp f16 KV cache vs llama.cpp f32 KV cache: %v", s32)
-	ours := engineLogits(t, path, toks)
+	ours := engineLogits(t, q8, toks)
 	s, err := CompareLogits(ref, ours, TieMarginQuant)
 	if err != nil {
 		t.Fatal(err)

@@ -164,8 +164,10 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 	if err != nil {
 		return nil, err
 	}
-	if opt.Prior != "llm" && !sl.isRaw() && opt.Window < sl.chunkSymbols() {
-		return nil, fmt.Errorf("window of %d symbols is smaller than one %d-symbol chunk", opt.Window, sl.chunkSymbols())
+	// A window holds whole chunks: it must hold the longest chunk text, or
+	// a stream would exceed the header's window and not decode.
+	if opt.Prior != "llm" && !sl.isRaw() && opt.Window < sl.maxChunkSymbols() {
+		return nil, fmt.Errorf("window of %d symbols is smaller than one chunk (up to %d symbols in %s)", opt.Window, sl.maxChunkSymbols(), sl.format)
 	}
 	p, params, err := newPrior(opt, sl)
 	if err != nil {

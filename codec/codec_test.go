@@ -2,7 +2,9 @@ package codec
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -298,23 +300,248 @@ func TestHeaderIsJSON(t *testing.T) {
 	}
 }
 
-func FuzzDecompress(f *testing.F) {
-	for _, opt := range []Options{{}, {Format: "hs", Window: 1200}} {
-		var buf bytes.Buffer
-		Compress(&buf, gaussian(300, 1, 2), "x.f32", opt)
-		f.Add(buf.Bytes())
+// reencode compresses a decoded original again with the settings its
+// header records.
+func reencode(h *container.Header, original []byte) ([]byte, error) {
+	opt := Options{Prior: h.Prior.Name, Format: h.Serialization, BytesPerGroup: h.BytesPerGroup, SignFirst: h.SignFirst,
+		InputFormat: h.Original.Format, Window: h.Window, Threads: 1}
+	var buf bytes.Buffer
+	_, err := Compress(&buf, original, h.Original.Name, opt)
+	return buf.Bytes(), err
+}
+
+// smallNPY returns a .npy file of 40 floats.
+func smallNPY(t testing.TB) []byte {
+	var b bytes.Buffer
+	if err := tensorio.WriteNPY(&b, "<f4", []int64{40}, false, gaussian(40, 1, 3)); err != nil {
+		t.Fatal(err)
 	}
+	return b.Bytes()
+}
+
+// TestSmallestWindow checks that the smallest window Compress accepts for
+// each text format holds the longest chunk text (ISO characters of bytes
+// >= 0x80 take two bytes), so the file decodes, and that one symbol less
+// is refused. (An ISO window of under 1024 symbols used to give a file
+// whose streams exceed its window: undecodable.)
+func TestSmallestWindow(t *testing.T) {
+	src := bytes.Repeat([]byte{0xff, 0xfe, 0x80, 0xbf}, 300)
+	for _, format := range []string{"iso", "iso-space", "hs", "hex-none"} {
+		sl, err := newLayout(format, 4, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := sl.maxChunkSymbols()
+		roundTrip(t, src, "x.f32", Options{Format: format, Window: w})
+		if _, err := Compress(new(bytes.Buffer), src, "x.f32", Options{Format: format, Window: w - 1}); err == nil {
+			t.Errorf("%s: window of %d symbols accepted, one chunk takes up to %d", format, w-1, w)
+		}
+	}
+}
+
+// TestReencodeIdentical checks that a file made by Compress, decoded and
+// compressed again with its header's settings, comes back byte for byte:
+// the format has one encoding per input and settings.
+func TestReencodeIdentical(t *testing.T) {
+	npy := smallNPY(t)
+	for _, c := range []struct {
+		name string
+		src  []byte
+		opt  Options
+	}{
+		{"x.f32", gaussian(300, 1, 2), Options{}},
+		{"x.f32", append(gaussian(300, 1, 2), 1, 2), Options{Format: "hs", Window: 1200}},
+		{"x.f32", gaussian(300, 1, 2), Options{Prior: "cm", Format: "iso", Window: 1100, SignFirst: true}},
+		{"x.npy", npy, Options{Window: 64}},
+	} {
+		var buf bytes.Buffer
+		if _, err := Compress(&buf, c.src, c.name, c.opt); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := Decompress(buf.Bytes(), Options{})
+		if err != nil || !bytes.Equal(out, c.src) {
+			t.Fatalf("%s %+v: round trip: %v", c.name, c.opt, err)
+		}
+		h, _ := Inspect(buf.Bytes())
+		again, err := reencode(h, out)
+		if err != nil || !bytes.Equal(again, buf.Bytes()) {
+			t.Errorf("%s %+v: re-encoding gives a different file (%d bytes, was %d): %v", c.name, c.opt, len(again), buf.Len(), err)
+		}
+	}
+}
+
+// fixChecksums returns b with every checksum it can locate recomputed:
+// the header CRC, the stream CRCs (in the table and, for the non-float
+// stream, in the JSON header) and the table CRC. Fuzzing through it reaches
+// the header's values and the coded streams, which random bytes otherwise
+// never get past the checksums to.
+func fixChecksums(b []byte) []byte {
+	if len(b) < 20 || string(b[:8]) != container.Magic {
+		return b
+	}
+	hlen := int64(binary.LittleEndian.Uint32(b[12:]))
+	if hlen > int64(len(b))-20 {
+		return b
+	}
+	hb := b[16 : 16+hlen]
+	table := append([]byte(nil), b[20+hlen:]...)
+	var h container.Header
+	if json.Unmarshal(hb, &h) != nil {
+		out := append([]byte(nil), b...)
+		binary.LittleEndian.PutUint32(out[16+hlen:], container.Checksum(hb))
+		return out
+	}
+	// Walk the table as container.Parse does, remembering where each
+	// entry's CRC is.
+	n, k := binary.Uvarint(table)
+	if k <= 0 || n > uint64(len(table)) {
+		n = 0
+	}
+	pos, lens, crcAt := k, []uint64{}, []int{}
+	for i := uint64(0); i < n; i++ {
+		l, k1 := binary.Uvarint(table[pos:])
+		if k1 <= 0 {
+			break
+		}
+		_, k2 := binary.Uvarint(table[pos+k1:])
+		if k2 <= 0 || pos+k1+k2+4 > len(table) {
+			break
+		}
+		lens, crcAt = append(lens, l), append(crcAt, pos+k1+k2)
+		pos += k1 + k2 + 4
+	}
+	if k > 0 && len(lens) == int(n) && pos+4 <= len(table) {
+		body := table[pos+4:]
+		off := uint64(0)
+		if h.Other.Length >= 0 && uint64(h.Other.Length) <= uint64(len(body)) {
+			h.Other.CRC32C = container.Checksum(body[:h.Other.Length])
+			off = uint64(h.Other.Length)
+		}
+		for i, l := range lens {
+			if l > uint64(len(body))-off {
+				break
+			}
+			binary.LittleEndian.PutUint32(table[crcAt[i]:], container.Checksum(body[off:off+l]))
+			off += l
+		}
+		binary.LittleEndian.PutUint32(table[pos:], container.Checksum(table[:pos]))
+		if nb, err := json.Marshal(&h); err == nil {
+			hb = nb
+		}
+	}
+	out := append([]byte(nil), b[:16]...)
+	binary.LittleEndian.PutUint32(out[12:], uint32(len(hb)))
+	out = append(out, hb...)
+	out = binary.LittleEndian.AppendUint32(out, container.Checksum(hb))
+	return append(out, table...)
+}
+
+// TestFixChecksums checks the fuzzer's helper: a file damaged in its
+// streams or header values gets past every checksum once repaired.
+func TestFixChecksums(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Compress(&buf, npyWithOther(t), "x.npy", Options{Window: 400}); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	if got := fixChecksums(good); !bytes.Equal(got, good) {
+		t.Fatal("fixChecksums changes an undamaged file")
+	}
+	h, _ := Inspect(good)
+	if h.Other.Length == 0 || len(h.Streams) < 2 {
+		t.Fatalf("test file has %d non-float bytes and %d windows", h.Other.Length, len(h.Streams))
+	}
+	hlen := int(binary.LittleEndian.Uint32(good[12:]))
+	var coded int
+	for _, st := range h.Streams {
+		coded += int(st.Length)
+	}
+	// The first bytes of the non-float stream and of the first window (a
+	// stream's last byte may carry slack bits that change nothing), and a
+	// header value.
+	for _, off := range []int{len(good) - coded - int(h.Other.Length) + 1, len(good) - coded + 1, bytes.Index(good, []byte(`"float_bytes":`)) + 14} {
+		b := append([]byte(nil), good...)
+		b[off] ^= 1
+		if off < 16+hlen {
+			b[off] = '7' // keep the JSON valid
+		}
+		_, _, err := Decompress(fixChecksums(b), Options{})
+		if err == nil || strings.Contains(err.Error(), "checksum") {
+			t.Errorf("damage at %d: %v, want an error past the checksums", off, err)
+		}
+	}
+}
+
+// npyWithOther returns a .npy file with float32 data and a header, so
+// that its .lmgc file has a non-float stream.
+func npyWithOther(t testing.TB) []byte {
+	var b bytes.Buffer
+	if err := tensorio.WriteNPY(&b, "<f4", []int64{300}, false, gaussian(300, 1, 5)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// FuzzDecompress decodes damaged files, as they are or with their
+// checksums repaired (fix). Every failure must be one of the typed errors
+// of decodeErrors. A file that decodes must give exactly the original its
+// header describes (size and SHA-256), and compressing that output again
+// with the header's settings must give a file that decodes to it again.
+// TestReencodeIdentical checks that undamaged files re-encode to
+// themselves.
+func FuzzDecompress(f *testing.F) {
+	// No cm seed: building the cm prior takes a third of a second, which
+	// would make the fuzzer crawl; TestRoundTrip covers its decoder.
+	for _, opt := range []Options{{}, {Format: "hs", Window: 1200}, {Format: "iso", Window: 1100, SignFirst: true}} {
+		var buf bytes.Buffer
+		if _, err := Compress(&buf, gaussian(300, 1, 2), "x.f32", opt); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes(), false)
+		f.Add(buf.Bytes(), true)
+	}
+	var npy bytes.Buffer
+	if _, err := Compress(&npy, smallNPY(f), "x.npy", Options{Window: 64}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(npy.Bytes(), true)
 	seeds, _ := filepath.Glob("testdata/*.lmgc")
 	for _, s := range seeds {
 		if b, err := os.ReadFile(s); err == nil {
-			f.Add(b)
+			f.Add(b, false)
 		}
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Fuzz(func(t *testing.T, b []byte, fix bool) {
+		if fix {
+			b = fixChecksums(b)
+		}
 		out, _, err := Decompress(b, Options{Threads: 1})
-		if err == nil && out == nil && len(b) > 0 {
-			// a valid file of an empty original decodes to nothing
+		if err != nil {
+			for _, e := range decodeErrors {
+				if errors.Is(err, e) {
+					return
+				}
+			}
+			t.Fatalf("untyped error: %v", err)
+		}
+		h, err := Inspect(b)
+		if err != nil {
+			t.Fatalf("decoded, yet Inspect fails: %v", err)
+		}
+		sum := sha256.Sum256(out)
+		if int64(len(out)) != h.Original.Size || hex.EncodeToString(sum[:]) != h.Original.SHA256 {
+			t.Fatalf("decoded %d bytes with SHA-256 %x; the header says %d bytes, %s", len(out), sum, h.Original.Size, h.Original.SHA256)
+		}
+		again, err := reencode(h, out)
+		if err != nil {
+			// The header may describe settings Compress refuses (a
+			// window below one chunk), or an original that is no valid
+			// file of its format: then nothing more to check.
 			return
+		}
+		back, _, err := Decompress(again, Options{Threads: 1})
+		if err != nil || !bytes.Equal(back, out) {
+			t.Fatalf("re-encoded output does not round trip: %v", err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf8"
 
@@ -53,6 +54,15 @@ func (l layout) chunkSymbols() int {
 		return 0
 	}
 	return len(l.text.Append(nil, make([]byte, serial.ChunkSize)))
+}
+
+// maxChunkSymbols returns the most symbols the text of one chunk can take
+// (an ISO character of a byte >= 0x80 takes two), 0 for raw.
+func (l layout) maxChunkSymbols() int {
+	if l.isRaw() {
+		return 0
+	}
+	return len(l.text.Append(nil, bytes.Repeat([]byte{0xff}, serial.ChunkSize)))
 }
 
 // reverseFloats reverses the byte order of every 4-byte float in place.

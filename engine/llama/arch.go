@@ -20,6 +20,33 @@ type Arch struct {
 	// DefaultRopeBase is the RoPE frequency base used when the file has no
 	// <arch>.rope.freq_base.
 	DefaultRopeBase float32
+
+	// Gemma-style blocks (all false for llama and qwen2):
+
+	// EmbedScale multiplies the token embeddings by sqrt(embedding width).
+	EmbedScale bool
+	// QKNorm means an RMSNorm over each head of Q and of K before RoPE
+	// (blk.N.attn_q_norm.weight, attn_k_norm.weight, head width).
+	QKNorm bool
+	// PostNorms means an RMSNorm of the attention and feed-forward outputs
+	// before each residual addition (blk.N.post_attention_norm.weight,
+	// post_ffw_norm.weight).
+	PostNorms bool
+	// GeGLU selects the feed-forward GELU(gate) * up (tanh approximation)
+	// instead of SiLU(gate) * up.
+	GeGLU bool
+	// SlidingWindow means <arch>.attention.sliding_window, when present and
+	// positive, limits the attention of every layer but each
+	// DefaultSWAPeriod-th (<arch>.attention.sliding_window_pattern
+	// overrides it), which use DefaultRopeBaseSWA (overridden by
+	// <arch>.rope.freq_base_swa) as their RoPE base.
+	SlidingWindow      bool
+	DefaultSWAPeriod   int
+	DefaultRopeBaseSWA float32
+	// QueryScale, when set, gives the factor Q is multiplied by after RoPE;
+	// the attention scores are then not scaled again. When nil the scores
+	// are scaled by 1/sqrt(head width).
+	QueryScale func(Config) float32
 }
 
 var archs = map[string]Arch{}

@@ -17,8 +17,10 @@ import (
 //	w      = Softmax(s), then rounded to binary16
 //	att[d] = WeightedSumF16(w, V)[d]
 //
-// The fast attend must match it bit for bit.
-func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd int, kqScale float32, seqs, pos []int, q, att []float32) {
+// With a window W > 0, t runs over a..p (a = max(0, p-W+1)) and the
+// weighted sum over a0..p, a0 = a rounded down to a multiple of the lanes,
+// with zero weights before a. The fast attend must match it bit for bit.
+func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale float32, seqs, pos []int, q, att []float32) {
 	qDim, kvDim := heads*hd, kvHeads*hd
 	gqa := heads / kvHeads
 	qh := make([]float32, hd)
@@ -29,14 +31,19 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd int, kqScale float32, s
 		copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
 		kernels.RoundF16(qh)
 		base := seqs[i]*maxLen*kvDim + (h/gqa)*hd
+		a := 0
+		if window > 0 && n > window {
+			a = n - window
+		}
+		a0 := a - a%kernels.Lanes
 		w := make([]float32, n)
-		for t := range w {
+		for t := a; t < n; t++ {
 			kernels.WidenF16(krow, k[base+t*kvDim:base+t*kvDim+hd])
 			w[t] = kernels.Dot(qh, krow) * kqScale
 		}
-		kernels.Softmax(w)
-		kernels.RoundF16(w)
-		kernels.WeightedSumF16(att[i*qDim+h*hd:i*qDim+(h+1)*hd], w, v[base:], kvDim)
+		kernels.Softmax(w[a:])
+		kernels.RoundF16(w[a:])
+		kernels.WeightedSumF16(att[i*qDim+h*hd:i*qDim+(h+1)*hd], w[a0:], v[base+a0*kvDim:], kvDim)
 	}
 }
 
@@ -45,7 +52,8 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd int, kqScale float32, s
 // occasionally infinities) and checks that State.attend equals attendRef
 // bit for bit for head widths below, at and above the 16 dot lanes, context
 // lengths around the lane boundaries, grouped-query ratios 1, 2 and 4,
-// 1 to 3 threads, and both the widened and the row-by-row path.
+// sliding windows (none, 1, 5, 16, 21, 40 positions), 1 to 3 threads, and
+// both the widened and the row-by-row path.
 func TestAttendMatchesReference(t *testing.T) {
 	for _, tc := range []struct {
 		hd, heads, kvHeads int
@@ -102,22 +110,25 @@ func TestAttendMatchesReference(t *testing.T) {
 					q[i] *= 1e-6
 				}
 			}
-			want := make([]float32, len(q))
-			attendRef(k, v, maxLen, tc.heads, tc.kvHeads, tc.hd, m.kqScale, seqs, pos, q, want)
 			defer func(v int) { attnWidenMax = v }(attnWidenMax)
-			for _, run := range []struct{ threads, widenMax int }{
-				{1, attnWidenMax}, {3, attnWidenMax}, {1, 40 * kvDim}, {2, 0},
-			} {
-				threads := run.threads
-				attnWidenMax = run.widenMax
-				got := make([]float32, len(q))
-				kernels.ParallelFor(len(seqs)*tc.heads, threads, func(lo, hi int) {
-					s.attend(0, lo, hi, seqs, pos, q, got)
-				})
-				for j := range want {
-					if math.Float32bits(got[j]) != math.Float32bits(want[j]) && !(want[j] != want[j] && got[j] != got[j]) {
-						t.Fatalf("threads %d, widen max %d: att[%d] = %v (%#x), reference %v (%#x)", threads, run.widenMax, j,
-							got[j], math.Float32bits(got[j]), want[j], math.Float32bits(want[j]))
+			// Windows: none, 1, inside a lane group, across lane groups.
+			for _, window := range []int{0, 1, 5, 16, 21, 40} {
+				want := make([]float32, len(q))
+				attendRef(k, v, maxLen, tc.heads, tc.kvHeads, tc.hd, window, m.kqScale, seqs, pos, q, want)
+				for _, run := range []struct{ threads, widenMax int }{
+					{1, 1 << 18}, {3, 1 << 18}, {1, 40 * kvDim}, {2, 0},
+				} {
+					threads := run.threads
+					attnWidenMax = run.widenMax
+					got := make([]float32, len(q))
+					kernels.ParallelFor(len(seqs)*tc.heads, threads, func(lo, hi int) {
+						s.attend(0, window, lo, hi, seqs, pos, q, got)
+					})
+					for j := range want {
+						if math.Float32bits(got[j]) != math.Float32bits(want[j]) && !(want[j] != want[j] && got[j] != got[j]) {
+							t.Fatalf("window %d, threads %d, widen max %d: att[%d] = %v (%#x), reference %v (%#x)", window, threads, run.widenMax, j,
+								got[j], math.Float32bits(got[j]), want[j], math.Float32bits(want[j]))
+						}
 					}
 				}
 			}

@@ -23,6 +23,23 @@ type Config struct {
 	RopeNeox   bool    // NEOX-style RoPE pairs (from the architecture)
 	QKVBias    bool    // Q, K, V projections have biases (from the architecture)
 	TiedOutput bool    // no output.weight: the output projection is token_embd
+
+	// Gemma-style settings, from the architecture and the file (zero for
+	// llama and qwen2).
+	EmbedScale    float32 // token embeddings are multiplied by it (sqrt(Dim)); 0: not scaled
+	QKNorm        bool    // RMSNorm over each head of Q and K before RoPE
+	PostNorms     bool    // RMSNorm of the attention and FFN outputs before the residual adds
+	GeGLU         bool    // feed-forward GELU(gate)*up instead of SiLU(gate)*up
+	SlidingWindow int     // <arch>.attention.sliding_window: positions a windowed layer sees (0: none)
+	SWAPeriod     int     // every SWAPeriod-th layer (index % SWAPeriod == SWAPeriod-1) is global
+	RopeBaseSWA   float32 // RoPE base of the windowed layers
+	QueryScale    float32 // Q is multiplied by it after RoPE and scores are not scaled; 0: scores scaled by 1/sqrt(HeadDim)
+}
+
+// Windowed reports whether layer l uses sliding-window attention (as
+// llama.cpp's set_swa_pattern: all layers but every SWAPeriod-th).
+func (c Config) Windowed(l int) bool {
+	return c.SlidingWindow > 0 && (c.SWAPeriod == 0 || l%c.SWAPeriod < c.SWAPeriod-1)
 }
 
 // maxDim bounds every hyper-parameter, far above any real model, so that
@@ -103,5 +120,53 @@ func readConfig(f *gguf.File, a Arch, name string) (Config, error) {
 	if !(c.RopeBase > 1 && c.RopeBase < 1e12) {
 		return c, fmt.Errorf("llama: RoPE base %v", c.RopeBase)
 	}
-	return c, nil
+	return c, readGemmaConfig(f, a, p, &c)
+}
+
+// readGemmaConfig fills the Gemma-style settings of c.
+func readGemmaConfig(f *gguf.File, a Arch, p string, c *Config) error {
+	if v, ok := f.Int(p + "attention.value_length"); ok && v != int64(c.HeadDim) {
+		return fmt.Errorf("llama: %sattention.value_length = %d differs from the key length %d", p, v, c.HeadDim)
+	}
+	if v, ok := f.Float32(p + "final_logit_softcapping"); ok && v != 0 {
+		return fmt.Errorf("llama: %sfinal_logit_softcapping = %v is not supported", p, v)
+	}
+	if v, ok := f.Float32(p + "attn_logit_softcapping"); ok && v != 0 {
+		return fmt.Errorf("llama: %sattn_logit_softcapping = %v is not supported", p, v)
+	}
+	if a.EmbedScale {
+		c.EmbedScale = sqrt32(float32(c.Dim))
+	}
+	c.QKNorm, c.PostNorms, c.GeGLU = a.QKNorm, a.PostNorms, a.GeGLU
+	if a.QueryScale != nil {
+		c.QueryScale = a.QueryScale(*c)
+	}
+	if !a.SlidingWindow {
+		return nil
+	}
+	if _, present := f.Get(p + "attention.sliding_window"); !present {
+		return nil
+	}
+	w, ok := f.Int(p + "attention.sliding_window")
+	if !ok || w < 0 || w > maxDim {
+		return fmt.Errorf("llama: %sattention.sliding_window is not an integer in [0, %d]", p, maxDim)
+	}
+	if w == 0 {
+		return nil
+	}
+	c.SlidingWindow, c.SWAPeriod, c.RopeBaseSWA = int(w), a.DefaultSWAPeriod, a.DefaultRopeBaseSWA
+	if _, present := f.Get(p + "attention.sliding_window_pattern"); present {
+		v, ok := f.Int(p + "attention.sliding_window_pattern")
+		if !ok || v < 0 || v > maxDim {
+			return fmt.Errorf("llama: %sattention.sliding_window_pattern is not an integer in [0, %d] (per-layer arrays are not supported)", p, maxDim)
+		}
+		c.SWAPeriod = int(v)
+	}
+	if v, ok := f.Float32(p + "rope.freq_base_swa"); ok {
+		c.RopeBaseSWA = v
+	}
+	if !(c.RopeBaseSWA > 1 && c.RopeBaseSWA < 1e12) {
+		return fmt.Errorf("llama: sliding-window RoPE base %v", c.RopeBaseSWA)
+	}
+	return nil
 }

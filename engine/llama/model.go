@@ -1,5 +1,5 @@
-// Package llama runs llama-style decoder-only transformers (the llama and
-// qwen2 GGUF architectures) deterministically: for a window of tokens the
+// Package llama runs llama-style decoder-only transformers (the llama,
+// qwen2 and gemma3 GGUF architectures) deterministically: for a window of tokens the
 // logits are bit-identical whether it is evaluated as one batch, token by
 // token with the KV cache, side by side with other sequences, with any
 // number of threads, on any machine. All arithmetic goes through package
@@ -41,6 +41,9 @@ type layer struct {
 	wq, wk, wv, wo    *kernels.Matrix
 	bq, bk, bv        []float32
 	wGate, wUp, wDown *kernels.Matrix
+
+	qNorm, kNorm             []float32 // Config.QKNorm: per-head RMSNorm weights
+	postAttnNorm, postFFNorm []float32 // Config.PostNorms
 }
 
 // Option configures Load.
@@ -106,6 +109,14 @@ func Load(f *gguf.File, opts ...Option) (*Model, error) {
 			ly.bk = l.vector(b+"attn_k.bias", kvDim)
 			ly.bv = l.vector(b+"attn_v.bias", kvDim)
 		}
+		if cfg.QKNorm {
+			ly.qNorm = l.vector(b+"attn_q_norm.weight", cfg.HeadDim)
+			ly.kNorm = l.vector(b+"attn_k_norm.weight", cfg.HeadDim)
+		}
+		if cfg.PostNorms {
+			ly.postAttnNorm = l.vector(b+"post_attention_norm.weight", cfg.Dim)
+			ly.postFFNorm = l.vector(b+"post_ffw_norm.weight", cfg.Dim)
+		}
 		ly.ffnNorm = l.vector(b+"ffn_norm.weight", cfg.Dim)
 		ly.wGate = l.matrix(b+"ffn_gate.weight", cfg.FFDim, cfg.Dim)
 		ly.wUp = l.matrix(b+"ffn_up.weight", cfg.FFDim, cfg.Dim)
@@ -117,7 +128,12 @@ func Load(f *gguf.File, opts ...Option) (*Model, error) {
 	m.cfg = cfg
 	m.gqaRatio = cfg.Heads / cfg.KVHeads
 	// As llama.cpp: 1/sqrtf(head_dim); sqrt is exact IEEE in every Go port.
+	// Architectures that scale Q instead (gemma3) leave the scores as they
+	// are (a multiplication by 1).
 	m.kqScale = 1 / sqrt32(float32(cfg.HeadDim))
+	if cfg.QueryScale != 0 {
+		m.kqScale = 1
+	}
 	return m, nil
 }
 

@@ -77,7 +77,18 @@ func buildModelBytes(t testing.TB, s tinySpec) []byte {
 	w.AddKV(p+"attention.head_count_kv", uint32(s.kvHeads))
 	w.AddKV(p+"attention.layer_norm_rms_epsilon", float32(1e-5))
 	w.AddKV(p+"rope.freq_base", float32(10000))
-	w.AddKV(p+"rope.dimension_count", uint32(s.dim/s.heads))
+	hd := s.dim / s.heads
+	gemma := s.arch == "gemma3"
+	if gemma {
+		// Heads twice as wide as dim/heads, a window of 5 on layer 0
+		// (layer 1 global).
+		hd *= 2
+		w.AddKV(p+"attention.key_length", uint32(hd))
+		w.AddKV(p+"attention.value_length", uint32(hd))
+		w.AddKV(p+"attention.sliding_window", uint32(5))
+		w.AddKV(p+"attention.sliding_window_pattern", uint32(2))
+	}
+	w.AddKV(p+"rope.dimension_count", uint32(hd))
 	// A dummy tokenizer: the engine does not read it.
 	toks := make([]string, s.vocab)
 	for i := range toks {
@@ -110,7 +121,6 @@ func buildModelBytes(t testing.TB, s tinySpec) []byte {
 	norm := func(name string, n int) { add(name, gguf.F32, []int64{int64(n)}, r.vec(n, 0.2, 1)) }
 	bias := func(name string, n int) { add(name, gguf.F32, []int64{int64(n)}, r.vec(n, 0.5, 0)) }
 
-	hd := s.dim / s.heads
 	qDim, kvDim := s.heads*hd, s.kvHeads*hd
 	add("token_embd.weight", s.wtype, []int64{int64(s.dim), int64(s.vocab)}, r.vec(s.vocab*s.dim, 1, 0))
 	for l := 0; l < s.layers; l++ {
@@ -125,6 +135,12 @@ func buildModelBytes(t testing.TB, s tinySpec) []byte {
 			bias(b+"attn_v.bias", kvDim)
 		}
 		mat(b+"attn_output.weight", s.dim, qDim)
+		if gemma {
+			norm(b+"attn_q_norm.weight", hd)
+			norm(b+"attn_k_norm.weight", hd)
+			norm(b+"post_attention_norm.weight", s.dim)
+			norm(b+"post_ffw_norm.weight", s.dim)
+		}
 		norm(b+"ffn_norm.weight", s.dim)
 		mat(b+"ffn_gate.weight", s.ff, s.dim)
 		mat(b+"ffn_up.weight", s.ff, s.dim)
@@ -200,10 +216,10 @@ var testTypes = []gguf.Type{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0}
 // TestDeterminism checks the contract: the logits of a window are
 // bit-identical whole-window, token by token, in uneven chunks,
 // interleaved with other sequences in one batch, and with 1, 2 or 4
-// threads, for both architectures and every weight type.
+// threads, for every architecture and weight type.
 func TestDeterminism(t *testing.T) {
 	const n = 20
-	for _, arch := range []string{"llama", "qwen2"} {
+	for _, arch := range []string{"llama", "qwen2", "gemma3"} {
 		for _, typ := range testTypes {
 			t.Run(arch+"/"+typ.String(), func(t *testing.T) {
 				spec := tiny(arch, typ)

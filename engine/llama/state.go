@@ -67,6 +67,7 @@ func (s *State) Len(seq int) int { return s.lens[seq] }
 type scratch struct {
 	x, xb, q, k, v, att, hb, hb2 []float32
 	cos, sin                     []float32
+	cosSWA, sinSWA               []float32 // the windowed layers' rotations (Config.RopeBaseSWA)
 	out                          []float32
 }
 
@@ -132,16 +133,33 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	hb2 := grow(b.hb2, B*c.FFDim)
 	cos := grow(b.cos, B*half)
 	sin := grow(b.sin, B*half)
-	*b = scratch{x, xb, q, k, v, att, hb, hb2, cos, sin, b.out}
+	cosSWA, sinSWA := b.cosSWA, b.sinSWA
+	if c.SlidingWindow > 0 {
+		cosSWA, sinSWA = grow(cosSWA, B*half), grow(sinSWA, B*half)
+	}
+	*b = scratch{x, xb, q, k, v, att, hb, hb2, cos, sin, cosSWA, sinSWA, b.out}
 
 	// Token embeddings and the rotation of each position.
 	for i, tok := range tokens {
-		m.tokEmbd.Row(x[i*dim:(i+1)*dim], int(tok))
+		xi := x[i*dim : (i+1)*dim]
+		m.tokEmbd.Row(xi, int(tok))
+		if c.EmbedScale != 0 {
+			for j := range xi {
+				xi[j] *= c.EmbedScale
+			}
+		}
 		kernels.RopeAngles(cos[i*half:(i+1)*half], sin[i*half:(i+1)*half], pos[i], c.RopeDims, c.RopeBase)
+		if c.SlidingWindow > 0 {
+			kernels.RopeAngles(cosSWA[i*half:(i+1)*half], sinSWA[i*half:(i+1)*half], pos[i], c.RopeDims, c.RopeBaseSWA)
+		}
 	}
 
 	for l := range m.layers {
 		ly := &m.layers[l]
+		lcos, lsin := cos, sin
+		if c.Windowed(l) {
+			lcos, lsin = cosSWA, sinSWA
+		}
 
 		// Attention block: x += Wo * attention(RMSNorm(x)).
 		for i := 0; i < B; i++ {
@@ -156,12 +174,25 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 				kernels.Add(k[i*kvDim:(i+1)*kvDim], k[i*kvDim:], ly.bk)
 				kernels.Add(v[i*kvDim:(i+1)*kvDim], v[i*kvDim:], ly.bv)
 			}
-			cs, sn := cos[i*half:(i+1)*half], sin[i*half:(i+1)*half]
+			cs, sn := lcos[i*half:(i+1)*half], lsin[i*half:(i+1)*half]
 			for h := 0; h < c.Heads; h++ {
-				kernels.Rope(q[i*qDim+h*hd:i*qDim+(h+1)*hd], cs, sn, c.RopeNeox)
+				qh := q[i*qDim+h*hd : i*qDim+(h+1)*hd]
+				if c.QKNorm {
+					kernels.RMSNorm(qh, qh, ly.qNorm, c.NormEps)
+				}
+				kernels.Rope(qh, cs, sn, c.RopeNeox)
+				if c.QueryScale != 0 {
+					for j := range qh {
+						qh[j] *= c.QueryScale
+					}
+				}
 			}
 			for h := 0; h < c.KVHeads; h++ {
-				kernels.Rope(k[i*kvDim+h*hd:i*kvDim+(h+1)*hd], cs, sn, c.RopeNeox)
+				kh := k[i*kvDim+h*hd : i*kvDim+(h+1)*hd]
+				if c.QKNorm {
+					kernels.RMSNorm(kh, kh, ly.kNorm, c.NormEps)
+				}
+				kernels.Rope(kh, cs, sn, c.RopeNeox)
 			}
 			// Store this position's key and value, rounded to binary16.
 			off := (seqs[i]*s.maxLen + pos[i]) * kvDim
@@ -171,20 +202,39 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 				vc[j] = kernels.F32ToF16(v[i*kvDim+j])
 			}
 		}
+		window := 0
+		if c.Windowed(l) {
+			window = c.SlidingWindow
+		}
 		kernels.ParallelFor(B*c.Heads, m.threads, func(lo, hi int) {
-			s.attend(l, lo, hi, seqs, pos, q, att)
+			s.attend(l, window, lo, hi, seqs, pos, q, att)
 		})
 		kernels.MatMul(xb, ly.wo, att, B, m.threads)
+		if c.PostNorms {
+			for i := 0; i < B; i++ {
+				kernels.RMSNorm(xb[i*dim:(i+1)*dim], xb[i*dim:(i+1)*dim], ly.postAttnNorm, c.NormEps)
+			}
+		}
 		kernels.Add(x, x, xb)
 
-		// Feed-forward block: x += Wdown * (SiLU(Wgate*h) . Wup*h), h = RMSNorm(x).
+		// Feed-forward block: x += Wdown * (SiLU(Wgate*h) . Wup*h), h = RMSNorm(x)
+		// (GELU for GeGLU; with PostNorms the sum is RMSNorm'ed before the add).
 		for i := 0; i < B; i++ {
 			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], ly.ffnNorm, c.NormEps)
 		}
 		kernels.MatMul(hb, ly.wGate, xb, B, m.threads)
 		kernels.MatMul(hb2, ly.wUp, xb, B, m.threads)
-		kernels.SwiGLU(hb, hb, hb2)
+		if c.GeGLU {
+			kernels.GeGLU(hb, hb, hb2)
+		} else {
+			kernels.SwiGLU(hb, hb, hb2)
+		}
 		kernels.MatMul(xb, ly.wDown, hb, B, m.threads)
+		if c.PostNorms {
+			for i := 0; i < B; i++ {
+				kernels.RMSNorm(xb[i*dim:(i+1)*dim], xb[i*dim:(i+1)*dim], ly.postFFNorm, c.NormEps)
+			}
+		}
 		kernels.Add(x, x, xb)
 	}
 
@@ -247,6 +297,12 @@ func (s *State) putScratch(sc *attnScratch) {
 //	w      = Softmax(s), then rounded to binary16
 //	att[d] = WeightedSumF16(w, V)[d]
 //
+// With a sliding window W > 0 (and p >= W) only the keys t = a..p, a =
+// p-W+1, are attended (llama.cpp masks t when p - t >= W): s and the
+// Softmax run over t = a..p, and the weighted sum runs over t = a0..p, a0
+// = a rounded down to a multiple of kernels.Lanes, with w[t] = 0 for t <
+// a, so that each position keeps the dot lane it has without a window.
+//
 // The result is exactly that (TestAttendMatchesReference checks it bit for
 // bit), computed faster: the cache rows 0..p of the entry's sequence are
 // widened to float32 once per call and sequence (widening is exact), for
@@ -257,7 +313,7 @@ func (s *State) putScratch(sc *attnScratch) {
 // sequence in one call (a batched window) widen only the rows they add.
 // When one sequence's widened keys would exceed attnWidenMax elements, each
 // key row is widened as it is used.
-func (s *State) attend(l, lo, hi int, seqs, pos []int, q, att []float32) {
+func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32) {
 	m, c := s.m, s.m.cfg
 	hd := c.HeadDim
 	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
@@ -277,19 +333,26 @@ func (s *State) attend(l, lo, hi int, seqs, pos []int, q, att []float32) {
 		copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
 		roundF16(qh)
 		dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		w := sc.scores[:n]
+		// Keys a..n-1 are attended; the weighted sum starts at a0.
+		a := 0
+		if window > 0 && n > window {
+			a = n - window
+		}
+		a0 := a - a%kernels.Lanes
+		clear(sc.scores[a0:a])
+		w := sc.scores[a:n]
 		base := seqs[i] * s.maxLen * kvDim
 
 		if n*kvDim > attnWidenMax {
 			krow := sc.krow
-			for t := range w {
-				off := base + t*kvDim + kvh*hd
+			for j := range w {
+				off := base + (a+j)*kvDim + kvh*hd
 				kernels.WidenF16(krow, kc[off:off+hd])
-				w[t] = kernels.Dot(qh, krow) * m.kqScale
+				w[j] = kernels.Dot(qh, krow) * m.kqScale
 			}
 			kernels.Softmax(w)
 			kernels.RoundF16(w)
-			kernels.WeightedSumF16(dst, w, vc[base+kvh*hd:], kvDim)
+			kernels.WeightedSumF16(dst, sc.scores[a0:n], vc[base+a0*kvDim+kvh*hd:], kvDim)
 			continue
 		}
 
@@ -308,7 +371,7 @@ func (s *State) attend(l, lo, hi int, seqs, pos []int, q, att []float32) {
 			kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
 			wideN = n
 		}
-		kf, vf := sc.kf[kvh*hd:], sc.vf[kvh*hd:]
+		kf, vf := sc.kf[a*kvDim+kvh*hd:], sc.vf[a0*kvDim+kvh*hd:]
 		switch {
 		case hd == 8:
 			// The narrow heads of small models (stories260K), unrolled;
@@ -345,7 +408,7 @@ func (s *State) attend(l, lo, hi int, seqs, pos []int, q, att []float32) {
 		}
 		kernels.Softmax(w)
 		roundF16(w)
-		weightedSum(dst, w, vf, kvDim, sc.acc)
+		weightedSum(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
 	}
 }
 

@@ -220,6 +220,7 @@ func TestRunErrors(t *testing.T) {
 		{"threads", []Job{job}, []Option{WithThreads(0)}, "0 threads"},
 		{"no tokens", []Job{job, {Model: "m.gguf"}}, nil, "job 1 has no tokens"},
 		{"generate", []Job{{Model: "m.gguf", Tokens: []int32{1}, Generate: -1}}, nil, "job 0: cannot generate -1 tokens"},
+		{"hidden", []Job{job, {Model: "m.gguf", Tokens: []int32{1}, Generate: 2, Hidden: true}}, nil, "job 1: hidden states are for Generate 0 only"},
 		{"incremental", []Job{{Model: "m.gguf", Tokens: []int32{1}, Generate: 2, Incremental: true}}, nil, "job 0: Incremental is for Generate 0"},
 		{"variant", []Job{job}, []Option{WithVariant("../x")}, `CPU variant "../x" is not a variant name`},
 	} {
@@ -232,5 +233,8 @@ func TestRunErrors(t *testing.T) {
 	}
 	if _, err := Greedy("m.gguf", []int32{1}, 0); err == nil {
 		t.Error("Greedy of 0 tokens succeeded")
+	}
+	if _, err := Tokenize("m.gguf", nil); err == nil {
+		t.Error("Tokenize of no texts succeeded")
 	}
 }

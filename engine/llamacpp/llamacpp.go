@@ -181,6 +181,12 @@ type Job struct {
 	// call instead of in one batch: llama.cpp's other code path (matrix-
 	// vector instead of matrix-matrix products), as in generation.
 	Incremental bool
+	// Hidden (with Generate 0) asks for llama.cpp's final hidden state of
+	// every position (the output RMSNorm, the input of the output
+	// projection) instead of the distribution; the tokens are evaluated
+	// one at a time. Much cheaper than distributions for large
+	// vocabularies.
+	Hidden bool
 }
 
 // Result is what Run returns for a Job.
@@ -190,6 +196,8 @@ type Result struct {
 	Probs [][]float32
 	// Tokens holds the generated tokens (nil for Generate 0).
 	Tokens []int32
+	// Hidden has one row of n_embd values per token when Job.Hidden.
+	Hidden [][]float32
 	// Variant is the CPU variant of ggml that ran (libggml-cpu-<Variant>.so),
 	// read back from the llama.cpp process's memory map.
 	Variant string
@@ -229,6 +237,9 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		if j.Generate < 0 {
 			return nil, fmt.Errorf("llamacpp: job %d: cannot generate %d tokens", i, j.Generate)
 		}
+		if j.Hidden && j.Generate != 0 {
+			return nil, fmt.Errorf("llamacpp: job %d: hidden states are for Generate 0 only", i)
+		}
 		if j.Incremental && j.Generate > 0 {
 			return nil, fmt.Errorf("llamacpp: job %d: Incremental is for Generate 0 (generation is incremental)", i)
 		}
@@ -246,6 +257,7 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		Tokens      []int32 `json:"tokens"`
 		Generate    int     `json:"generate"`
 		Incremental bool    `json:"incremental"`
+		Hidden      bool    `json:"hidden,omitempty"`
 		Out         string  `json:"out"`
 	}
 	jj := make([]jsonJob, len(jobs))
@@ -254,7 +266,7 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		jj[i] = jsonJob{path, j.Tokens, j.Generate, j.Incremental, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
+		jj[i] = jsonJob{path, j.Tokens, j.Generate, j.Incremental, j.Hidden, filepath.Join(tmp, fmt.Sprintf("%d.bin", i))}
 	}
 	in, err := json.Marshal(jj)
 	if err != nil {
@@ -293,8 +305,14 @@ func Run(jobs []Job, opts ...Option) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if res[i].Probs, err = decodeProbs(data, rows); err != nil {
+		rowsOut, err := decodeProbs(data, rows)
+		if err != nil {
 			return nil, fmt.Errorf("job %d: %w", i, err)
+		}
+		if j.Hidden {
+			res[i].Hidden = rowsOut
+		} else {
+			res[i].Probs = rowsOut
 		}
 	}
 	return res, nil
@@ -307,6 +325,16 @@ func Probs(ggufPath string, tokens []int32, opts ...Option) ([][]float32, error)
 		return nil, err
 	}
 	return r[0].Probs, nil
+}
+
+// Hidden runs one Job with Hidden set and returns llama.cpp's final hidden
+// state of every position.
+func Hidden(ggufPath string, tokens []int32, opts ...Option) ([][]float32, error) {
+	r, err := Run([]Job{{Model: ggufPath, Tokens: tokens, Hidden: true}}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return r[0].Hidden, nil
 }
 
 // Greedy runs one Job that generates n tokens after prompt and returns
@@ -365,7 +393,8 @@ func Tokenize(ggufPath string, texts []string) ([][]int32, error) {
 }
 
 // runRefrun runs refrun.mjs with the jobs in (JSON) and the extra
-// environment, returning its stdout.
+// environment, returning its stdout. Exit status 3 (a forced CPU variant
+// that does not run here) becomes ErrVariantUnsupported.
 func runRefrun(in []byte, env []string) ([]byte, error) {
 	cmd := exec.Command(nodePath, "refrun.mjs")
 	cmd.Dir = dir()

@@ -18,9 +18,22 @@
 // generated greedily (argmax, end-of-sequence included), one evaluation per
 // token, and the distribution each was chosen from is written.
 //
-// out is little-endian: uint32 vocabulary size V, uint32 rows R, then R rows
-// of V float32 in token-id order. stdout gets a JSON object (below) with, per
-// job, the generated token ids (empty for generate 0).
+// With "hidden": true (and generate 0) the tokens are evaluated one at a
+// time in an embeddings context and, for every position, llama.cpp's final
+// hidden state (its t_embd: the output RMSNorm of the last layer, the input
+// of the output projection) is written instead: n_embd float32 per row.
+// This is much cheaper than probabilities for large vocabularies (node-
+// llama-cpp hands each distribution to JavaScript as an array of pairs).
+//
+// A job {"model": ..., "texts": ["...", ...], "out": ...} instead tokenizes
+// each text with llama.cpp's tokenizer (common_tokenize with add_special and
+// parse_special false, as llama.cpp's test-tokenizer-0) and writes to out a
+// JSON array holding, per text, its token ids.
+//
+// out is little-endian: uint32 vocabulary size V (or n_embd), uint32 rows R,
+// then R rows of V float32 in token-id order. stdout gets a JSON object
+// (below) with, per job, the generated token ids (empty for generate 0 and
+// for tokenization).
 //
 // A job {"model": ..., "texts": ["...", ...], "out": ...} instead tokenizes
 // each text with llama.cpp's tokenizer (common_tokenize with add_special and
@@ -77,6 +90,8 @@ function readJobs() {
             fail(`job ${i}: tokens must be a non-empty array of non-negative integers`);
         if (!Number.isInteger(j.generate) || j.generate < 0)
             fail(`job ${i}: generate must be a non-negative integer`);
+        if (j.hidden === true && j.generate !== 0)
+            fail(`job ${i}: hidden states are for generate 0 only`);
         if (j.incremental != null && typeof j.incremental !== "boolean")
             fail(`job ${i}: incremental must be true or false`);
     }
@@ -123,6 +138,8 @@ async function runJob(llama, job, what) {
         return tokenizeJob(llama, job);
     const model = await llama.loadModel({ modelPath: job.model, gpuLayers: 0, useMmap: false });
     try {
+        if (job.hidden === true)
+            return await runHidden(model, job, what);
         // llama.cpp rounds the context up to a multiple of 256.
         const size = Math.ceil((job.tokens.length + job.generate) / 256) * 256;
         const context = await model.createContext({
@@ -170,6 +187,48 @@ async function runJob(llama, job, what) {
         return generated;
     } finally {
         await model.dispose();
+    }
+}
+
+// runHidden writes the final hidden state of every position, one decode per
+// token.
+async function runHidden(model, job, what) {
+    const size = Math.ceil(job.tokens.length / 256) * 256;
+    const context = await model.createContext({
+        contextSize: size,
+        batchSize: size,
+        sequences: 1,
+        flashAttention: false,
+        threads,
+        experimentalKvCacheKeyType: kv,
+        experimentalKvCacheValueType: kv,
+        _embeddings: true,
+    });
+    try {
+        const seq = context.getSequence({ contextShift: { size: 0 } });
+        let buf = null;
+        let n = 0;
+        for (const [i, t] of job.tokens.entries()) {
+            for await (const _ of seq.evaluate([t], { _noSampling: true }))
+                break;
+            if (seq.nextTokenIndex !== i + 1)
+                fail(`${what}: ${seq.nextTokenIndex} tokens in the context after token ${i}`);
+            const e = context._ctx.getEmbedding(1);
+            if (buf == null) {
+                n = e.length;
+                buf = Buffer.alloc(8 + 4 * n * job.tokens.length);
+                buf.writeUInt32LE(n, 0);
+                buf.writeUInt32LE(job.tokens.length, 4);
+            }
+            if (e.length !== n)
+                fail(`${what}: hidden state of ${e.length} values at position ${i}, ${n} before`);
+            for (let j = 0; j < n; j++)
+                buf.writeFloatLE(e[j], 8 + 4 * (n * i + j));
+        }
+        writeFileSync(job.out, buf);
+        return [];
+    } finally {
+        await context.dispose();
     }
 }
 

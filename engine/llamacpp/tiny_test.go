@@ -15,14 +15,16 @@ import (
 	"github.com/lmgc/lmgc/engine/llama2c"
 )
 
-// Tiny random models of both architectures the engine supports, written
+// Tiny random models of the architectures the engine supports, written
 // here with gguf.Writer so that this package depends on no model generator.
 // Their weights are stored in f32, f16 or q8_0 (norms and biases stay f32,
 // as in real files); tiny keeps the dequantized weights, which both
 // llama.cpp and our engine must use, for the float64 reference below.
 
 type tinySpec struct {
-	arch string // "llama" (interleaved RoPE, tied output) or "qwen2" (NEOX RoPE, q/k/v biases, separate output)
+	// "llama" (interleaved RoPE, tied output), "qwen2" (NEOX RoPE, q/k/v
+	// biases, separate output) or "gemma3" (see buildTiny).
+	arch string
 	typ  gguf.Type
 }
 
@@ -45,15 +47,25 @@ type tinyLayer struct {
 	wq, wk, wv, wo    []float32 // [out][in]
 	bq, bk, bv        []float32 // nil for llama
 	gate, up, down    []float32
+
+	qNorm, kNorm      []float32 // gemma3
+	postAttn, postFFN []float32 // gemma3
 }
 
 type tiny struct {
 	spec      tinySpec
 	eps, base float32
-	emb       []float32 // [vocab][dim]
-	out       []float32 // [vocab][dim]; the embedding when tied
-	norm      []float32
-	layers    []tinyLayer
+	// hd is the head width; qDim, kvDim the widths of Q and of K and V.
+	hd, qDim, kvDim int
+	// gemma3: the sliding window (layer 0; layer 1 is global), its RoPE
+	// base and the query scale.
+	window  int
+	baseSWA float32
+	qScale  float32
+	emb     []float32 // [vocab][dim]
+	out     []float32 // [vocab][dim]; the embedding when tied
+	norm    []float32
+	layers  []tinyLayer
 }
 
 // f32ToF16 rounds to the nearest half (ties to even), as ggml does.
@@ -168,9 +180,18 @@ func buildTiny(t testing.TB, spec tinySpec, seed uint64, dir string) (*tiny, str
 		}
 		return x
 	}
-	m := &tiny{spec: spec, eps: 1e-5, base: 10000}
-	if spec.arch == "qwen2" {
+	m := &tiny{spec: spec, eps: 1e-5, base: 10000, hd: tinyHead, qDim: tinyDim, kvDim: tinyKVDim}
+	gemma := spec.arch == "gemma3"
+	switch spec.arch {
+	case "qwen2":
 		m.eps, m.base = 1e-6, 1000000
+	case "gemma3":
+		// Heads wider than dim/heads, a window far shorter than the
+		// tokens, and a query scale 1/sqrt(32) that is not a power of 2.
+		m.eps, m.base, m.baseSWA, m.window = 1e-6, 1000000, 10000, 24
+		m.hd = 32
+		m.qDim, m.kvDim = tinyHeads*m.hd, tinyKV*m.hd
+		m.qScale = 1 / float32(math.Sqrt(float64(m.hd)))
 	}
 	g := gguf.NewWriter()
 	a := spec.arch
@@ -182,7 +203,13 @@ func buildTiny(t testing.TB, spec tinySpec, seed uint64, dir string) (*tiny, str
 	g.AddKV(a+".block_count", uint32(tinyLayers))
 	g.AddKV(a+".attention.head_count", uint32(tinyHeads))
 	g.AddKV(a+".attention.head_count_kv", uint32(tinyKV))
-	g.AddKV(a+".rope.dimension_count", uint32(tinyHead))
+	g.AddKV(a+".rope.dimension_count", uint32(m.hd))
+	if gemma {
+		g.AddKV(a+".attention.key_length", uint32(m.hd))
+		g.AddKV(a+".attention.value_length", uint32(m.hd))
+		g.AddKV(a+".attention.sliding_window", uint32(m.window))
+		g.AddKV(a+".attention.sliding_window_pattern", uint32(2))
+	}
 	g.AddKV(a+".rope.freq_base", m.base)
 	g.AddKV(a+".attention.layer_norm_rms_epsilon", m.eps)
 	tokens, scores, types, err := llama2c.Vocab(tinyVocab)
@@ -202,6 +229,11 @@ func buildTiny(t testing.TB, spec tinySpec, seed uint64, dir string) (*tiny, str
 		}
 	}
 	m.emb = randn(tinyVocab*tinyDim, 1)
+	if gemma {
+		for i := range m.emb { // multiplied by sqrt(dim) = 8 on input
+			m.emb[i] /= 8
+		}
+	}
 	add("token_embd.weight", m.emb, spec.typ, tinyDim, tinyVocab)
 	m.out = m.emb
 	if a == "qwen2" {
@@ -215,21 +247,30 @@ func buildTiny(t testing.TB, spec tinySpec, seed uint64, dir string) (*tiny, str
 		p := fmt.Sprintf("blk.%d.", i)
 		l := tinyLayer{
 			attnNorm: ones(tinyDim), ffnNorm: ones(tinyDim),
-			wq: randn(tinyDim*tinyDim, 2*sd), wk: randn(tinyKVDim*tinyDim, 2*sd), wv: randn(tinyKVDim*tinyDim, sd),
-			wo: randn(tinyDim*tinyDim, sd), gate: randn(tinyHidden*tinyDim, sd), up: randn(tinyHidden*tinyDim, sd),
+			wq: randn(m.qDim*tinyDim, 2*sd), wk: randn(m.kvDim*tinyDim, 2*sd), wv: randn(m.kvDim*tinyDim, sd),
+			wo: randn(tinyDim*m.qDim, sd), gate: randn(tinyHidden*tinyDim, sd), up: randn(tinyHidden*tinyDim, sd),
 			down: randn(tinyDim*tinyHidden, sh),
 		}
 		add(p+"attn_norm.weight", l.attnNorm, gguf.F32, tinyDim)
-		add(p+"attn_q.weight", l.wq, spec.typ, tinyDim, tinyDim)
-		add(p+"attn_k.weight", l.wk, spec.typ, tinyDim, tinyKVDim)
-		add(p+"attn_v.weight", l.wv, spec.typ, tinyDim, tinyKVDim)
+		add(p+"attn_q.weight", l.wq, spec.typ, tinyDim, int64(m.qDim))
+		add(p+"attn_k.weight", l.wk, spec.typ, tinyDim, int64(m.kvDim))
+		add(p+"attn_v.weight", l.wv, spec.typ, tinyDim, int64(m.kvDim))
+		if gemma {
+			// Near 1, as Gemma's norm weights with its converter's +1.
+			l.qNorm, l.kNorm = ones(m.hd), ones(m.hd)
+			l.postAttn, l.postFFN = ones(tinyDim), ones(tinyDim)
+			add(p+"attn_q_norm.weight", l.qNorm, gguf.F32, int64(m.hd))
+			add(p+"attn_k_norm.weight", l.kNorm, gguf.F32, int64(m.hd))
+			add(p+"post_attention_norm.weight", l.postAttn, gguf.F32, tinyDim)
+			add(p+"post_ffw_norm.weight", l.postFFN, gguf.F32, tinyDim)
+		}
 		if a == "qwen2" {
 			l.bq, l.bk, l.bv = randn(tinyDim, 0.5), randn(tinyKVDim, 0.5), randn(tinyKVDim, 0.5)
 			add(p+"attn_q.bias", l.bq, gguf.F32, tinyDim)
 			add(p+"attn_k.bias", l.bk, gguf.F32, tinyKVDim)
 			add(p+"attn_v.bias", l.bv, gguf.F32, tinyKVDim)
 		}
-		add(p+"attn_output.weight", l.wo, spec.typ, tinyDim, tinyDim)
+		add(p+"attn_output.weight", l.wo, spec.typ, int64(m.qDim), tinyDim)
 		add(p+"ffn_norm.weight", l.ffnNorm, gguf.F32, tinyDim)
 		add(p+"ffn_gate.weight", l.gate, spec.typ, tinyDim, tinyHidden)
 		add(p+"ffn_up.weight", l.up, spec.typ, tinyDim, tinyHidden)
@@ -300,15 +341,17 @@ func (m *tiny) forward(tokens []int32, kv16 bool) [][]float32 {
 		}
 		return out
 	}
-	rope := func(x []float64, pos int) {
-		for h := 0; h < len(x); h += tinyHead {
-			v := x[h : h+tinyHead]
-			for i := range tinyHead / 2 {
-				theta := float64(pos) * math.Pow(float64(m.base), -2*float64(i)/tinyHead)
+	gemma := m.spec.arch == "gemma3"
+	hd := m.hd
+	rope := func(x []float64, pos int, base float32) {
+		for h := 0; h < len(x); h += hd {
+			v := x[h : h+hd]
+			for i := range hd / 2 {
+				theta := float64(pos) * math.Pow(float64(base), -2*float64(i)/float64(hd))
 				c, s := math.Cos(theta), math.Sin(theta)
 				a, b := 2*i, 2*i+1 // llama: interleaved pairs
-				if m.spec.arch == "qwen2" {
-					a, b = i, i+tinyHead/2 // NEOX: halves
+				if m.spec.arch != "llama" {
+					a, b = i, i+hd/2 // NEOX: halves
 				}
 				v[a], v[b] = v[a]*c-v[b]*s, v[a]*s+v[b]*c
 			}
@@ -321,29 +364,55 @@ func (m *tiny) forward(tokens []int32, kv16 bool) [][]float32 {
 		x := make([]float64, tinyDim)
 		for i := range x {
 			x[i] = float64(m.emb[int(tok)*tinyDim+i])
+			if gemma {
+				x[i] *= math.Sqrt(tinyDim)
+			}
 		}
 		for li, l := range m.layers {
 			h := rmsnorm(x, l.attnNorm)
 			q, k, v := matvec(l.wq, h, l.bq), matvec(l.wk, h, l.bk), matvec(l.wv, h, l.bv)
-			rope(q, pos)
-			rope(k, pos)
+			base, first := m.base, 0
+			if gemma {
+				for j := 0; j < len(q); j += hd {
+					copy(q[j:j+hd], rmsnorm(q[j:j+hd], l.qNorm))
+				}
+				for j := 0; j < len(k); j += hd {
+					copy(k[j:j+hd], rmsnorm(k[j:j+hd], l.kNorm))
+				}
+				if li == 0 { // the windowed layer
+					base, first = m.baseSWA, max(0, pos-m.window+1)
+				}
+			}
+			rope(q, pos, base)
+			rope(k, pos, base)
+			if gemma {
+				for j := range q {
+					q[j] *= float64(m.qScale)
+				}
+			}
 			r16(k)
 			r16(v)
 			keys[li] = append(keys[li], k)
 			vals[li] = append(vals[li], v)
-			att := make([]float64, tinyDim)
-			for hd := range tinyHeads {
-				kvh := hd / (tinyHeads / tinyKV)
-				qh := slices.Clone(q[hd*tinyHead : (hd+1)*tinyHead])
+			att := make([]float64, m.qDim)
+			for head := range tinyHeads {
+				kvh := head / (tinyHeads / tinyKV)
+				qh := slices.Clone(q[head*hd : (head+1)*hd])
 				r16(qh)
 				sc := make([]float64, pos+1)
 				mx := math.Inf(-1)
 				for t := range sc {
-					kt := keys[li][t][kvh*tinyHead:]
+					if t < first {
+						sc[t] = math.Inf(-1)
+						continue
+					}
+					kt := keys[li][t][kvh*hd:]
 					for i, qv := range qh {
 						sc[t] += qv * kt[i]
 					}
-					sc[t] /= math.Sqrt(tinyHead)
+					if !gemma {
+						sc[t] /= math.Sqrt(float64(hd))
+					}
 					mx = math.Max(mx, sc[t])
 				}
 				var sum float64
@@ -356,22 +425,32 @@ func (m *tiny) forward(tokens []int32, kv16 bool) [][]float32 {
 				}
 				r16(sc)
 				for t, p := range sc {
-					vt := vals[li][t][kvh*tinyHead:]
-					for i := range tinyHead {
-						att[hd*tinyHead+i] += p * vt[i]
+					vt := vals[li][t][kvh*hd:]
+					for i := range hd {
+						att[head*hd+i] += p * vt[i]
 					}
 				}
 			}
 			o := matvec(l.wo, att, nil)
+			if gemma {
+				o = rmsnorm(o, l.postAttn)
+			}
 			for i := range x {
 				x[i] += o[i]
 			}
 			h = rmsnorm(x, l.ffnNorm)
 			g, u := matvec(l.gate, h, nil), matvec(l.up, h, nil)
 			for i := range g {
-				g[i] = g[i] / (1 + math.Exp(-g[i])) * u[i]
+				if gemma {
+					g[i] = geluRef(g[i]) * u[i]
+				} else {
+					g[i] = g[i] / (1 + math.Exp(-g[i])) * u[i]
+				}
 			}
 			d := matvec(l.down, g, nil)
+			if gemma {
+				d = rmsnorm(d, l.postFFN)
+			}
 			for i := range x {
 				x[i] += d[i]
 			}
@@ -383,6 +462,21 @@ func (m *tiny) forward(tokens []int32, kv16 bool) [][]float32 {
 		}
 	}
 	return logits
+}
+
+// geluRef is the tanh GELU as llama.cpp's CPU backend evaluates it: from a
+// binary16 table, so the input and the result are rounded to binary16
+// (inputs outside (-10, 10) give 0 or x).
+func geluRef(x float64) float64 {
+	switch {
+	case x <= -10:
+		return 0
+	case x >= 10:
+		return x
+	}
+	x = float64(f16ToF32(f32ToF16(float32(x))))
+	y := 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*x*(1+0.044715*x*x)))
+	return float64(f16ToF32(f32ToF16(float32(y))))
 }
 
 func roundActivations(x []float64, typ gguf.Type) []float64 {
@@ -428,6 +522,7 @@ func tinyTokens(n int, seed uint64) []int32 {
 var tinySpecs = []tinySpec{
 	{"llama", gguf.F32}, {"llama", gguf.F16}, {"llama", gguf.Q8_0},
 	{"qwen2", gguf.F32}, {"qwen2", gguf.F16}, {"qwen2", gguf.Q8_0},
+	{"gemma3", gguf.F32}, {"gemma3", gguf.F16}, {"gemma3", gguf.Q8_0},
 }
 
 func TestF16Helpers(t *testing.T) {

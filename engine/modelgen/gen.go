@@ -57,7 +57,7 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	if !ok {
 		return nil, fmt.Errorf("modelgen: unsupported weight type %s (use f32, f16, bf16 or q8_0)", opts.Type)
 	}
-	if s.Embd%s.Heads != 0 || s.Heads%s.KVHeads != 0 {
+	if (s.KeyLen == 0 && s.Embd%s.Heads != 0) || s.Heads%s.KVHeads != 0 {
 		return nil, fmt.Errorf("modelgen: shape %s: %d heads do not divide width %d or are not a multiple of %d KV heads", s.Name, s.Heads, s.Embd, s.KVHeads)
 	}
 	vocab, err := Vocab(s.Vocab)
@@ -85,6 +85,14 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	w.AddKV(a+".attention.head_count", uint32(s.Heads))
 	w.AddKV(a+".attention.head_count_kv", uint32(s.KVHeads))
 	w.AddKV(a+".attention.layer_norm_rms_epsilon", s.Eps)
+	if s.gemma() {
+		w.AddKV(a+".attention.key_length", uint32(s.HeadDim()))
+		w.AddKV(a+".attention.value_length", uint32(s.HeadDim()))
+		if s.SlidingWindow > 0 {
+			w.AddKV(a+".attention.sliding_window", uint32(s.SlidingWindow))
+			w.AddKV(a+".attention.sliding_window_pattern", uint32(s.WindowPeriod))
+		}
+	}
 	for _, kv := range TokenizerKVs(vocab) {
 		w.AddKV(kv.Key, kv.Value)
 	}
@@ -93,6 +101,7 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	}
 
 	e, kvw, f, v := int64(s.Embd), int64(s.KVHeads*s.HeadDim()), int64(s.FFN), int64(s.NVocab)
+	qd, hd := int64(s.Heads*s.HeadDim()), int64(s.HeadDim())
 	embStd := float32(logitStd / sqrt64(float64(s.Embd)))
 	add := func(name string, k kind, std float32, shape ...int64) error {
 		typ := opts.Type
@@ -112,9 +121,9 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	for l := 0; l < s.Layers; l++ {
 		p := fmt.Sprintf("blk.%d.", l)
 		defs = append(defs, tdef{p + "attn_norm.weight", kindNorm, normStd, []int64{e}},
-			tdef{p + "attn_q.weight", kindMatrix, matrixStd, []int64{e, e}})
+			tdef{p + "attn_q.weight", kindMatrix, matrixStd, []int64{e, qd}})
 		if s.QKVBias {
-			defs = append(defs, tdef{p + "attn_q.bias", kindBias, biasStd, []int64{e}})
+			defs = append(defs, tdef{p + "attn_q.bias", kindBias, biasStd, []int64{qd}})
 		}
 		defs = append(defs, tdef{p + "attn_k.weight", kindMatrix, matrixStd, []int64{e, kvw}})
 		if s.QKVBias {
@@ -125,7 +134,15 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 			defs = append(defs, tdef{p + "attn_v.bias", kindBias, biasStd, []int64{kvw}})
 		}
 		defs = append(defs,
-			tdef{p + "attn_output.weight", kindMatrix, matrixStd, []int64{e, e}},
+			tdef{p + "attn_output.weight", kindMatrix, matrixStd, []int64{qd, e}})
+		if s.gemma() {
+			defs = append(defs,
+				tdef{p + "attn_q_norm.weight", kindNorm, normStd, []int64{hd}},
+				tdef{p + "attn_k_norm.weight", kindNorm, normStd, []int64{hd}},
+				tdef{p + "post_attention_norm.weight", kindNorm, normStd, []int64{e}},
+				tdef{p + "post_ffw_norm.weight", kindNorm, normStd, []int64{e}})
+		}
+		defs = append(defs,
 			tdef{p + "ffn_norm.weight", kindNorm, normStd, []int64{e}},
 			tdef{p + "ffn_gate.weight", kindMatrix, matrixStd, []int64{e, f}},
 			tdef{p + "ffn_up.weight", kindMatrix, matrixStd, []int64{e, f}},

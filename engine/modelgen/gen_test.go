@@ -42,7 +42,7 @@ func TestBigShapesDryRun(t *testing.T) {
 				a + ".feed_forward_length":              uint32(s.FFN),
 				a + ".attention.head_count":             uint32(s.Heads),
 				a + ".attention.head_count_kv":          uint32(s.KVHeads),
-				a + ".rope.dimension_count":             uint32(s.Embd / s.Heads),
+				a + ".rope.dimension_count":             uint32(s.HeadDim()),
 				a + ".rope.freq_base":                   s.RopeBase,
 				a + ".attention.layer_norm_rms_epsilon": s.Eps,
 				a + ".context_length":                   uint32(s.Ctx),
@@ -69,12 +69,12 @@ func TestBigShapesDryRun(t *testing.T) {
 			if p, ok := wantParams[s.Name]; ok && n != p {
 				t.Errorf("%s: %d weights, the real model has %d", s.Name, n, p)
 			}
-			kvDim := int64(s.KVHeads * s.Embd / s.Heads)
+			kvDim, qDim := int64(s.KVHeads*s.HeadDim()), int64(s.Heads*s.HeadDim())
 			e, f, v := int64(s.Embd), int64(s.FFN), int64(s.NVocab)
 			shapes := map[string][]int64{
 				"token_embd.weight": {e, v}, "output_norm.weight": {e},
-				"blk.0.attn_q.weight": {e, e}, "blk.0.attn_k.weight": {e, kvDim}, "blk.0.attn_v.weight": {e, kvDim},
-				"blk.0.attn_output.weight": {e, e}, "blk.0.ffn_gate.weight": {e, f}, "blk.0.ffn_up.weight": {e, f},
+				"blk.0.attn_q.weight": {e, qDim}, "blk.0.attn_k.weight": {e, kvDim}, "blk.0.attn_v.weight": {e, kvDim},
+				"blk.0.attn_output.weight": {qDim, e}, "blk.0.ffn_gate.weight": {e, f}, "blk.0.ffn_up.weight": {e, f},
 				"blk.0.ffn_down.weight": {f, e}, "blk.0.attn_norm.weight": {e}, "blk.0.ffn_norm.weight": {e},
 				fmt.Sprintf("blk.%d.ffn_down.weight", s.Layers-1): {f, e},
 			}
@@ -83,8 +83,15 @@ func TestBigShapesDryRun(t *testing.T) {
 			} else if _, ok := names["output.weight"]; ok {
 				t.Errorf("%s: tied model has output.weight", s.Name)
 			}
+			if s.Arch == "gemma3" {
+				hd := int64(s.HeadDim())
+				shapes["blk.0.attn_q_norm.weight"] = []int64{hd}
+				shapes["blk.0.attn_k_norm.weight"] = []int64{hd}
+				shapes["blk.0.post_attention_norm.weight"] = []int64{e}
+				shapes["blk.0.post_ffw_norm.weight"] = []int64{e}
+			}
 			if s.QKVBias {
-				shapes["blk.0.attn_q.bias"] = []int64{e}
+				shapes["blk.0.attn_q.bias"] = []int64{qDim}
 				shapes["blk.0.attn_k.bias"] = []int64{kvDim}
 				shapes["blk.0.attn_v.bias"] = []int64{kvDim}
 			} else if _, ok := names["blk.0.attn_q.bias"]; ok {
@@ -116,7 +123,7 @@ func TestBigShapesDryRun(t *testing.T) {
 
 func TestGenerateTiny(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"tiny-llama", "tiny-qwen2"} {
+	for _, name := range []string{"tiny-llama", "tiny-qwen2", "tiny-gemma3"} {
 		s, err := Lookup(name)
 		if err != nil {
 			t.Fatal(err)

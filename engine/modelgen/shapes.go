@@ -10,7 +10,7 @@ import (
 // reads from the GGUF metadata.
 type Shape struct {
 	Name     string  // e.g. "tinyllama-1.1b"
-	Arch     string  // "llama" or "qwen2"
+	Arch     string  // "llama", "qwen2" or "gemma3"
 	Embd     int     // embedding width (n_embd)
 	Layers   int     // number of transformer blocks
 	Heads    int     // attention heads
@@ -23,17 +23,34 @@ type Shape struct {
 	QKVBias  bool    // attn_q/k/v have biases (Qwen2)
 	Vocab    string  // built-in vocabulary (see Vocab)
 	NVocab   int     // vocabulary size
+
+	// gemma3 only (Gemma-style blocks: Q/K norms, post-norms, GeGLU):
+	KeyLen        int // head width (attention.key_length); 0: Embd/Heads
+	SlidingWindow int // attention.sliding_window (0: none)
+	WindowPeriod  int // attention.sliding_window_pattern: every WindowPeriod-th layer is global
 }
 
 // HeadDim is the width of one attention head.
-func (s Shape) HeadDim() int { return s.Embd / s.Heads }
+func (s Shape) HeadDim() int {
+	if s.KeyLen > 0 {
+		return s.KeyLen
+	}
+	return s.Embd / s.Heads
+}
+
+// gemma reports whether the shape has Gemma-style blocks.
+func (s Shape) gemma() bool { return s.Arch == "gemma3" }
 
 // Params returns the number of weights of the model.
 func (s Shape) Params() int64 {
 	e, kv, f, v := int64(s.Embd), int64(s.KVHeads*s.HeadDim()), int64(s.FFN), int64(s.NVocab)
-	layer := 2*e + e*e + 2*e*kv + e*e + 3*e*f
+	qd := int64(s.Heads * s.HeadDim())
+	layer := 2*e + e*qd + 2*e*kv + qd*e + 3*e*f
 	if s.QKVBias {
-		layer += e + 2*kv
+		layer += qd + 2*kv
+	}
+	if s.gemma() {
+		layer += 2*int64(s.HeadDim()) + 2*e // Q/K norms, post-norms
 	}
 	n := e*v + int64(s.Layers)*layer + e
 	if !s.Tied {
@@ -57,6 +74,12 @@ var shapes = map[string]Shape{
 		RopeBase: 10000, Eps: 1e-5, Vocab: VocabLlamaSPM, NVocab: 32000},
 	"tiny-qwen2": {Name: "tiny-qwen2", Arch: "qwen2", Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 192, Ctx: 2048,
 		RopeBase: 1000000, Eps: 1e-6, Tied: true, QKVBias: true, Vocab: VocabQwen2, NVocab: 151936},
+	// Gemma 3's block (heads wider than width/heads, a sliding window on
+	// layer 0, layer 1 global) with the Llama vocabulary: Gemma's own
+	// 262k vocabulary is not built in.
+	"tiny-gemma3": {Name: "tiny-gemma3", Arch: "gemma3", Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 192, Ctx: 2048,
+		RopeBase: 1000000, Eps: 1e-6, Tied: true, Vocab: VocabLlamaSPM, NVocab: 32000,
+		KeyLen: 32, SlidingWindow: 16, WindowPeriod: 2},
 }
 
 // Shapes returns the built-in shapes sorted by name.

@@ -115,15 +115,7 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 		defer done()
 		return j.enc.Encode(io.Discard, src, size, in)
 	}
-	if err := checkInput(in); err != nil {
-		return nil, err
-	}
-	o, err := openOutput(out, in, j.force, j.verify, j.stdout)
-	if err != nil {
-		return nil, err
-	}
-	defer o.abort()
-	src, size, done, err := openInput(in, o.dir())
+	o, src, size, done, err := openPair(in, out, j.force, j.verify, j.stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -241,15 +233,7 @@ type decompressJob struct {
 }
 
 func (j decompressJob) run(in, out string) (*codec.Stats, error) {
-	if err := checkInput(in); err != nil {
-		return nil, err
-	}
-	o, err := openOutput(out, in, j.force, false, j.stdout)
-	if err != nil {
-		return nil, err
-	}
-	defer o.abort()
-	src, size, done, err := openInput(in, o.dir())
+	o, src, size, done, err := openPair(in, out, j.force, false, j.stdout)
 	if err != nil {
 		return nil, err
 	}

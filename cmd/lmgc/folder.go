@@ -206,24 +206,38 @@ func compressFolder(job compressJob, root, outDir string, prog *fileProgress, st
 		}
 	}
 	sum := &folderSummary{Verified: job.verify}
+	err = runFolder(files, total, prog, job.run, sum, func(f folderFile, st *codec.Stats) {
+		if !jsonOut && !quiet {
+			fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.2f%%)\n", f.in, st.OriginalBytes, st.CompressedBytes, st.RatePercent)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return folderReport(stdout, sum, len(files), jsonOut, quiet, job.estimate)
+}
+
+// runFolder runs one file's job after another under one progress bar over
+// total bytes, creating each output's folder, adding each result to sum and
+// passing it to done.
+func runFolder(files []folderFile, total int64, prog *fileProgress, run func(in, out string) (*codec.Stats, error),
+	sum *folderSummary, done func(folderFile, *codec.Stats)) error {
 	var base int64
 	for _, f := range files {
 		if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
 			return err
 		}
 		prog.start(base, f.size, total)
-		st, err := job.run(f.in, f.out)
+		st, err := run(f.in, f.out)
 		prog.bar.done()
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.in, err)
 		}
 		base += f.size
 		sum.add(f.in, f.out, st)
-		if !jsonOut && !quiet {
-			fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.2f%%)\n", f.in, st.OriginalBytes, st.CompressedBytes, st.RatePercent)
-		}
+		done(f, st)
 	}
-	return folderReport(stdout, sum, len(files), jsonOut, quiet, job.estimate)
+	return nil
 }
 
 // decompressFolder restores every .lmgc file under root, to its name
@@ -245,22 +259,13 @@ func decompressFolder(job decompressJob, root, outDir string, prog *fileProgress
 		return err
 	}
 	sum := &folderSummary{}
-	var base int64
-	for _, f := range files {
-		if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
-			return err
-		}
-		prog.start(base, f.size, total)
-		st, err := job.run(f.in, f.out)
-		prog.bar.done()
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.in, err)
-		}
-		base += f.size
-		sum.add(f.in, f.out, st)
+	err = runFolder(files, total, prog, job.run, sum, func(f folderFile, st *codec.Stats) {
 		if !jsonOut && !quiet {
 			fmt.Fprintf(stdout, "%s -> %s: %d bytes\n", f.in, f.out, st.OriginalBytes)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	return folderReport(stdout, sum, len(files), jsonOut, quiet, false)
 }

@@ -98,11 +98,24 @@ func (o *streamOutput) abort() {
 	}
 }
 
-// openInput opens a regular file for reading at offsets (anything else is
-// refused without blocking, as readInput does); "-" (standard input) is
-// spooled to a temporary file in dir first, since the formats need random
-// access and the .lmgc header comes before the data it describes. The
-// spool is unlinked at once, so no signal or crash leaves it behind.
+// openPair checks the input, then opens the output and the input (standard
+// input is spooled next to the output). done closes the input and aborts
+// the output unless it was committed.
+func openPair(in, out string, force, readBack bool, stdout io.Writer) (o *streamOutput, src *os.File, size int64, done func(), err error) {
+	if err := checkInput(in); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	if o, err = openOutput(out, in, force, readBack, stdout); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	src, size, closeIn, err := openInput(in, o.dir())
+	if err != nil {
+		o.abort()
+		return nil, nil, 0, nil, err
+	}
+	return o, src, size, func() { closeIn(); o.abort() }, nil
+}
+
 // checkInput reports why path cannot be an input file (missing, not a
 // regular file), or nil; "-" (standard input) is always fine. Commands call
 // it before they open their output, so that a missing input is named
@@ -121,6 +134,11 @@ func checkInput(path string) error {
 	return nil
 }
 
+// openInput opens a regular file for reading at offsets (anything else is
+// refused without blocking, as readInput does); "-" (standard input) is
+// spooled to a temporary file in dir first, since the formats need random
+// access and the .lmgc header comes before the data it describes. The
+// spool is unlinked at once, so no signal or crash leaves it behind.
 func openInput(path, dir string) (*os.File, int64, func(), error) {
 	if path == "-" {
 		f, err := os.CreateTemp(dir, ".lmgc-stdin-*")

@@ -1,7 +1,6 @@
 package llamacpp
 
 import (
-	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,17 +22,9 @@ import (
 // starting at float off.
 func gradientFloats(t testing.TB, off, n int) []byte {
 	t.Helper()
-	p := filepath.Join(testenv.RepoRoot(t), "testdata", "gradients", "convnet-mnist-2ep", "grad-000465.npy")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		testenv.Unavailable(t, "real gradient: %v", err)
-	}
-	if len(b) < 10 || string(b[1:6]) != "NUMPY" {
-		t.Fatalf("%s is not a .npy file", p)
-	}
-	data := b[10+int(binary.LittleEndian.Uint16(b[8:])):]
+	data := realGradient(t, mnistGradient)
 	if (off+n)*4 > len(data) {
-		t.Fatalf("%s holds %d floats, want %d", p, len(data)/4, off+n)
+		t.Fatalf("%s holds %d floats, want %d", mnistGradient, len(data)/4, off+n)
 	}
 	return data[4*off : 4*(off+n)]
 }

@@ -189,32 +189,37 @@ func matMulQ4_1(dst []float32, m *Matrix, x []float32, batch, threads int) {
 }
 
 func matMulQ4_0(dst []float32, m *Matrix, x []float32, batch, threads int) {
-	nb := m.Cols / BlockQ8Len
-	xs := nb * BlockQ8Size
-	xq := make([]byte, batch*xs)
-	for b := 0; b < batch; b++ {
-		QuantizeQ8(xq[b*xs:(b+1)*xs], x[b*m.Cols:(b+1)*m.Cols])
-	}
-	ParallelFor(m.Rows, threads, func(lo, hi int) {
-		w8 := make([]byte, xs)
-		for r := lo; r < hi; r++ {
-			row := m.Data[r*m.rowSize : (r+1)*m.rowSize]
-			for i := 0; i < nb; i++ {
-				b, o := row[i*BlockQ4_0Size:], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
-				o[0], o[1] = b[0], b[1]
-				for j := 0; j < 16; j++ {
-					o[2+j] = byte(int8(b[2+j]&0xf) - 8)
-					o[18+j] = byte(int8(b[2+j]>>4) - 8)
-				}
-			}
-			for b := 0; b < batch; b++ {
-				dst[b*m.Rows+r] = dotQ8(w8, xq[b*xs:(b+1)*xs])
+	matMulAsQ8(dst, m, x, batch, threads, func(w8, row []byte) {
+		for i := range len(w8) / BlockQ8Size {
+			b, o := row[i*BlockQ4_0Size:], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
+			o[0], o[1] = b[0], b[1]
+			for j := 0; j < 16; j++ {
+				o[2+j] = byte(int8(b[2+j]&0xf) - 8)
+				o[18+j] = byte(int8(b[2+j]>>4) - 8)
 			}
 		}
 	})
 }
 
 func matMulQ5_0(dst []float32, m *Matrix, x []float32, batch, threads int) {
+	matMulAsQ8(dst, m, x, batch, threads, func(w8, row []byte) {
+		var q [32]int32
+		for i := range len(w8) / BlockQ8Size {
+			b, o := row[i*BlockQ5_0Size:], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
+			q5_0(b, &q)
+			o[0], o[1] = b[0], b[1]
+			for j, v := range q {
+				o[2+j] = byte(int8(v))
+			}
+		}
+	})
+}
+
+// matMulAsQ8 multiplies a matrix whose blocks carry one f16 scale and 32
+// integer weights (Q4_0, Q5_0) by Q8_0 activations: unpack writes each row
+// as Q8_0 blocks (same scale, weights widened to int8), which the Q8_0 dot
+// then takes, so the result is the reference's bit for bit.
+func matMulAsQ8(dst []float32, m *Matrix, x []float32, batch, threads int, unpack func(w8, row []byte)) {
 	nb := m.Cols / BlockQ8Len
 	xs := nb * BlockQ8Size
 	xq := make([]byte, batch*xs)
@@ -223,17 +228,8 @@ func matMulQ5_0(dst []float32, m *Matrix, x []float32, batch, threads int) {
 	}
 	ParallelFor(m.Rows, threads, func(lo, hi int) {
 		w8 := make([]byte, xs)
-		var q [32]int32
 		for r := lo; r < hi; r++ {
-			row := m.Data[r*m.rowSize : (r+1)*m.rowSize]
-			for i := 0; i < nb; i++ {
-				b, o := row[i*BlockQ5_0Size:], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
-				q5_0(b, &q)
-				o[0], o[1] = b[0], b[1]
-				for j, v := range q {
-					o[2+j] = byte(int8(v))
-				}
-			}
+			unpack(w8, m.Data[r*m.rowSize:(r+1)*m.rowSize])
 			for b := 0; b < batch; b++ {
 				dst[b*m.Rows+r] = dotQ8(w8, xq[b*xs:(b+1)*xs])
 			}

@@ -207,27 +207,8 @@ func (l *loader) matrix(name string, rows, cols int) *kernels.Matrix {
 		return nil
 	}
 	r := int(t.Shape[1])
-	var typ kernels.Type
-	switch t.Type {
-	case gguf.F32:
-		typ = kernels.F32
-	case gguf.F16:
-		typ = kernels.F16
-	case gguf.BF16:
-		typ = kernels.BF16
-	case gguf.Q8_0:
-		typ = kernels.Q8_0
-	case gguf.Q4_0:
-		typ = kernels.Q4_0
-	case gguf.Q4_1:
-		typ = kernels.Q4_1
-	case gguf.Q5_0:
-		typ = kernels.Q5_0
-	case gguf.Q4_K:
-		typ = kernels.Q4_K
-	case gguf.Q6_K:
-		typ = kernels.Q6_K
-	default:
+	typ, native := nativeTypes[t.Type]
+	if !native {
 		data = l.toQ8(t, data, r, cols)
 		typ = kernels.Q8_0
 	}
@@ -276,4 +257,13 @@ func (l *loader) toQ8(t *gguf.TensorInfo, data []byte, rows, cols int) []byte {
 		}
 	}
 	return out
+}
+
+// nativeTypes maps the GGUF weight types the kernels multiply as they are
+// stored to their kernel types; any other type is converted to Q8_0 at
+// load.
+var nativeTypes = map[gguf.Type]kernels.Type{
+	gguf.F32: kernels.F32, gguf.F16: kernels.F16, gguf.BF16: kernels.BF16,
+	gguf.Q8_0: kernels.Q8_0, gguf.Q4_0: kernels.Q4_0, gguf.Q4_1: kernels.Q4_1,
+	gguf.Q5_0: kernels.Q5_0, gguf.Q4_K: kernels.Q4_K, gguf.Q6_K: kernels.Q6_K,
 }

@@ -140,17 +140,7 @@ async function runJob(llama, job, what) {
     try {
         if (job.hidden === true)
             return await runHidden(model, job, what);
-        // llama.cpp rounds the context up to a multiple of 256.
-        const size = Math.ceil((job.tokens.length + job.generate) / 256) * 256;
-        const context = await model.createContext({
-            contextSize: size,
-            batchSize: size,
-            sequences: 1,
-            flashAttention: false,
-            threads,
-            experimentalKvCacheKeyType: kv,
-            experimentalKvCacheValueType: kv,
-        });
+        const context = await newContext(model, job.tokens.length + job.generate);
         const seq = context.getSequence({ contextShift: { size: 0 } });
         const rows = [];
         const generated = [];
@@ -190,11 +180,13 @@ async function runJob(llama, job, what) {
     }
 }
 
-// runHidden writes the final hidden state of every position, one decode per
-// token.
-async function runHidden(model, job, what) {
-    const size = Math.ceil(job.tokens.length / 256) * 256;
-    const context = await model.createContext({
+// newContext makes the one-sequence context every job evaluates in: room for
+// positions tokens in one batch (llama.cpp rounds the context up to a
+// multiple of 256), no flash attention, the KV cache type of
+// LMGC_LLAMACPP_KV; extra adds options.
+function newContext(model, positions, extra = {}) {
+    const size = Math.ceil(positions / 256) * 256;
+    return model.createContext({
         contextSize: size,
         batchSize: size,
         sequences: 1,
@@ -202,8 +194,14 @@ async function runHidden(model, job, what) {
         threads,
         experimentalKvCacheKeyType: kv,
         experimentalKvCacheValueType: kv,
-        _embeddings: true,
+        ...extra,
     });
+}
+
+// runHidden writes the final hidden state of every position, one decode per
+// token.
+async function runHidden(model, job, what) {
+    const context = await newContext(model, job.tokens.length, { _embeddings: true });
     try {
         const seq = context.getSequence({ contextShift: { size: 0 } });
         let buf = null;

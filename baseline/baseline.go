@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,10 @@ type Codec interface {
 }
 
 // All returns every codec, in the order of the paper's tables followed by
-// the extra ones: png, flac, gzip, lzma, fpzip, zstd, byteplanes, bzip2.
-// Codecs that cannot run here are included; Available tells which.
+// the extra ones: png, flac, gzip, lzma, fpzip, zstd, byteplanes, bzip2,
+// zpaq, zfp, and the float codecs run in Python (blosc2-shuffle,
+// blosc2-bitshuffle, pcodec, zipnn, openzl, sz3). Codecs that cannot run
+// here are included; Available tells which.
 func All() []Codec {
 	return []Codec{
 		pngCodec{},
@@ -44,11 +47,51 @@ func All() []Codec {
 		zstdCodec{},
 		byteplanesCodec{},
 		bzip2Codec{},
+		zpaqCodec{},
+		zfpCodec{},
+		pyBloscShuffle,
+		pyBloscBitshuffle,
+		pyPcodec,
+		pyZipNN,
+		pyOpenZL,
+		pySZ3,
 	}
 }
 
-// ByName returns the codec with the given name.
+// Version returns the version of the library or program behind c ("" when
+// it cannot be found out, or c is unavailable).
+func Version(c Codec) string {
+	if v, ok := c.(interface{ version() string }); ok {
+		return v.version()
+	}
+	return ""
+}
+
+// WithElementWidth returns the variant of c that reads the data as
+// elements of width bytes (2 for bfloat16 or float16, 4 for float32), and
+// whether c has one. Codecs without the notion (byte-oriented ones, or
+// float32-only ones such as fpzip) return themselves and false; they stay
+// lossless on any data.
+func WithElementWidth(c Codec, width int) (Codec, bool) {
+	if w, ok := c.(interface{ withWidth(int) (Codec, bool) }); ok {
+		return w.withWidth(width)
+	}
+	return c, false
+}
+
+// ByName returns the codec with the given name. A name ending in "/16"
+// is the 16-bit variant (WithElementWidth 2) of a codec that has one.
 func ByName(name string) (Codec, error) {
+	if base, ok := strings.CutSuffix(name, "/16"); ok {
+		c, err := ByName(base)
+		if err != nil {
+			return nil, err
+		}
+		if c16, ok := WithElementWidth(c, 2); ok {
+			return c16, nil
+		}
+		return nil, fmt.Errorf("baseline: codec %q has no 16-bit variant", base)
+	}
 	var names []string
 	for _, c := range All() {
 		if c.Name() == name {

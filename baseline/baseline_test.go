@@ -14,10 +14,14 @@ import (
 	"testing"
 )
 
-// needCodec skips the test when c's program is not installed.
+// needCodec skips the test when c's program is not installed, and fails
+// it under CI (CI set), where scripts/setup.sh installs every codec.
 func needCodec(t *testing.T, c Codec) {
 	t.Helper()
 	if err := Available(c); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s: %v (CI runs scripts/setup.sh, which installs every codec)", c.Name(), err)
+		}
 		t.Skipf("skipping %s: %v", c.Name(), err)
 	}
 }
@@ -49,12 +53,18 @@ func TestRoundTrip(t *testing.T) {
 			needCodec(t, c)
 			for _, in := range inputs {
 				for _, chunked := range []bool{false, true} {
-					r, err := Measure(c, in.data, chunked)
+					data := in.data
+					if chunked {
+						// Three chunks, the last one padded, keep the
+						// slow codecs (zpaq: 0.1 s a stream) fast.
+						data = data[:min(len(data), 2*ChunkSize+100)]
+					}
+					r, err := Measure(c, data, chunked)
 					if err != nil {
 						t.Errorf("%s chunked=%v: %v", in.name, chunked, err)
 						continue
 					}
-					if r.Original != int64(len(in.data)) || r.Codec != c.Name() || r.Chunked != chunked {
+					if r.Original != int64(len(data)) || r.Codec != c.Name() || r.Chunked != chunked {
 						t.Errorf("%s chunked=%v: result %+v does not describe the input", in.name, chunked, r)
 					}
 					if len(in.data) > 0 && r.Compressed == 0 {
@@ -64,8 +74,9 @@ func TestRoundTrip(t *testing.T) {
 					if in.name == "random" && r.Rate < 99 {
 						t.Errorf("random chunked=%v: rate %.2f%% is impossible", chunked, r.Rate)
 					}
-					if in.name == "zeros" && !chunked && r.Rate > 5 {
-						t.Errorf("zeros: rate %.2f%%, want < 5%%", r.Rate)
+					// zpaq's archive carries its model (about 1 KB).
+					if limit := 5.0; in.name == "zeros" && !chunked && r.Rate > limit && !(c.Name() == "zpaq" && r.Compressed < 1100) {
+						t.Errorf("zeros: rate %.2f%%, want < %g%%", r.Rate, limit)
 					}
 				}
 			}

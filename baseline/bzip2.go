@@ -6,6 +6,7 @@ type bzip2Codec struct{}
 func (bzip2Codec) Name() string     { return "bzip2" }
 func (bzip2Codec) describe() string { return "bzip2 -9" }
 func (bzip2Codec) available() error { return programBzip2.available() }
+func (bzip2Codec) version() string  { return programBzip2.version() }
 
 func (bzip2Codec) Compress(src []byte) ([]byte, error) {
 	return programBzip2.run([]string{"-z", "-c", "-q", "-9"}, src, maxCompressed(len(src)))

@@ -21,6 +21,8 @@ var (
 	programFPZIP = program{"fpzip", "fpzip-utils"}
 	programZstd  = program{"zstd", "zstd"}
 	programBzip2 = program{"bzip2", "bzip2"}
+	programZPAQ  = program{"zpaq", "zpaq"}
+	programZFP   = program{"zfp", "zfp"}
 )
 
 var lookPaths sync.Map // program name -> lookResult
@@ -77,11 +79,18 @@ func (w *cappedBuffer) Write(p []byte) (int, error) {
 // run runs the program with args, feeding stdin, and returns its standard
 // output, which must not exceed maxOut bytes.
 func (p program) run(args []string, stdin []byte, maxOut int) ([]byte, error) {
+	return p.runIn("", args, stdin, maxOut)
+}
+
+// runIn is run with the program's working directory set to dir ("" for
+// the current one).
+func (p program) runIn(dir string, args []string, stdin []byte, maxOut int) ([]byte, error) {
 	path, err := p.path()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(stdin)
 	stdout := &cappedBuffer{max: maxOut}
 	stderr := &cappedBuffer{max: 1024, truncate: true}
@@ -104,3 +113,20 @@ func (p program) run(args []string, stdin []byte, maxOut int) ([]byte, error) {
 // maxCompressed bounds the output of a compressor: incompressible data grows
 // by a small fraction plus headers in every format used here.
 func maxCompressed(n int) int { return 2*n + 1<<16 }
+
+var packageVersions sync.Map // Debian package -> version string
+
+// version returns the installed version of the program's Debian package
+// ("" when dpkg-query cannot tell).
+func (p program) version() string {
+	if v, ok := packageVersions.Load(p.pkg); ok {
+		return v.(string)
+	}
+	out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", p.pkg).Output()
+	v := ""
+	if err == nil {
+		v = p.pkg + " " + strings.TrimSpace(string(out))
+	}
+	packageVersions.Store(p.pkg, v)
+	return v
+}

@@ -19,6 +19,7 @@ func (flacCodec) describe() string {
 	return "flac --best -e -p, 8-bit unsigned mono 16 kHz, STREAMINFO only"
 }
 func (flacCodec) available() error { return programFLAC.available() }
+func (flacCodec) version() string  { return programFLAC.version() }
 
 // flacRaw describes the raw PCM both ways.
 var flacRaw = []string{"--force-raw-format", "--endian=little", "--sign=unsigned"}

@@ -15,6 +15,7 @@ type fpzipCodec struct{}
 func (fpzipCodec) Name() string     { return "fpzip" }
 func (fpzipCodec) describe() string { return "fpzip lossless, 1-D float32 array" }
 func (fpzipCodec) available() error { return programFPZIP.available() }
+func (fpzipCodec) version() string  { return programFPZIP.version() }
 
 // fpzipHeaderLen is the length of the stream header fpzip writes: magic,
 // version, type and precision, and the four dimensions.
@@ -77,9 +78,15 @@ func (fpzipCodec) Decompress(comp []byte, originalLen int) ([]byte, error) {
 	if err := checkLen(out, 4*n); err != nil {
 		return nil, err
 	}
+	return unpadFloats(out, originalLen)
+}
+
+// unpadFloats reverses padFloats: it checks that the padding after the
+// first originalLen bytes decoded to zeros and drops it.
+func unpadFloats(out []byte, originalLen int) ([]byte, error) {
 	for _, b := range out[originalLen:] {
 		if b != 0 {
-			return nil, errors.New("fpzip: padding after the data decoded to nonzero bytes")
+			return nil, errors.New("padding after the data decoded to nonzero bytes")
 		}
 	}
 	return out[:originalLen], nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -15,6 +16,7 @@ type gzipCodec struct{}
 
 func (gzipCodec) Name() string     { return "gzip" }
 func (gzipCodec) describe() string { return "compress/gzip level 9" }
+func (gzipCodec) version() string  { return "Go " + runtime.Version() + " compress/gzip" }
 
 // gzipWriters reuses level-9 writers, whose set-up allocates about 1 MB.
 var gzipWriters = sync.Pool{New: func() any {

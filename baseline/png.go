@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"runtime"
 )
 
 // pngCodec stores the bytes as an 8-bit grayscale PNG image whose sides are
@@ -13,7 +14,8 @@ import (
 // Empty input has no such image and compresses to an empty stream.
 type pngCodec struct{}
 
-func (pngCodec) Name() string { return "png" }
+func (pngCodec) Name() string    { return "png" }
+func (pngCodec) version() string { return "Go " + runtime.Version() + " image/png" }
 func (pngCodec) describe() string {
 	return "8-bit grayscale PNG, closest-factor shape, image/png BestCompression"
 }

@@ -12,6 +12,7 @@ func (xzCodec) describe() string {
 	return "xz -6 -T1 --check=crc64 (liblzma preset 6, as Python lzma.compress)"
 }
 func (xzCodec) available() error { return programXZ.available() }
+func (xzCodec) version() string  { return programXZ.version() }
 func (xzCodec) args(decode bool) []string {
 	if decode {
 		// 64 MiB is far above what a preset-6 stream needs (9 MiB) and keeps

@@ -9,6 +9,7 @@ type zstdCodec struct{}
 func (zstdCodec) Name() string     { return "zstd" }
 func (zstdCodec) describe() string { return "zstd --ultra -22 --no-check" }
 func (zstdCodec) available() error { return programZstd.available() }
+func (zstdCodec) version() string  { return programZstd.version() }
 
 func (zstdCodec) Compress(src []byte) ([]byte, error) { return zstdCompress(src) }
 
@@ -43,6 +44,7 @@ type byteplanesCodec struct{}
 func (byteplanesCodec) Name() string     { return "byteplanes" }
 func (byteplanesCodec) describe() string { return "4 byte planes, then zstd --ultra -22 --no-check" }
 func (byteplanesCodec) available() error { return programZstd.available() }
+func (byteplanesCodec) version() string  { return programZstd.version() }
 
 func (byteplanesCodec) Compress(src []byte) ([]byte, error) {
 	return zstdCompress(toPlanes(src))

@@ -175,7 +175,11 @@ func startWorker() (*pyWorker, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(py, "-c", pycodecsSource, "serve")
+	return newWorker(exec.Command(py, "-c", pycodecsSource, "serve"))
+}
+
+// newWorker starts cmd as a helper.
+func newWorker(cmd *exec.Cmd) (*pyWorker, error) {
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -186,7 +190,7 @@ func startWorker() (*pyWorker, error) {
 	}
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("python codecs: start %s: %w", py, err)
+		return nil, fmt.Errorf("python codecs: start %s: %w", cmd.Path, err)
 	}
 	return &pyWorker{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16)}, nil
 }

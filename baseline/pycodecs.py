@@ -57,7 +57,7 @@ def _cut(comp, original_len, width):
 
 def _blosc2_version():
     import blosc2
-    return "blosc2 %s (c-blosc2 %s)" % (blosc2.__version__, blosc2.blosclib_version)
+    return "blosc2 %s (c-blosc2 %s)" % (blosc2.__version__, blosc2.blosclib_version.split()[0])
 
 
 def _blosc2(filt):

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -76,4 +77,67 @@ func ulikunitzSize(t *testing.T, data []byte, n int) int {
 		t.Fatal(err)
 	}
 	return b.Len()
+}
+
+var (
+	filesFlag = flag.String("baseline.files", "", "print the rate table of all codecs on these files (a glob; raw bytes, whole files)")
+	widthFlag = flag.Int("baseline.width", 4, "with -baseline.files: element width, 4 (float32) or 2 (bfloat16: the codecs' 16-bit variants)")
+)
+
+// TestFileTable prints a Markdown table of every codec, unchunked, on real
+// files: the rate of all files together (100 x total compressed / total
+// original), MB/s compress and decompress (the calls' own times, summed),
+// and the version. Every size is verified by Measure. Run it with
+//
+//	go test ./baseline -run TestFileTable -v -baseline.files '/tmp/bf16/set/*.bf16' -baseline.width 2
+func TestFileTable(t *testing.T) {
+	if *filesFlag == "" {
+		t.Skip("skipping: run with -baseline.files")
+	}
+	paths, err := filepath.Glob(*filesFlag)
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("-baseline.files %q: no files (%v)", *filesFlag, err)
+	}
+	var files [][]byte
+	var total int64
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+		total += int64(len(b))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d files, %d bytes, element width %d\n\n", len(files), total, *widthFlag)
+	fmt.Fprintf(&b, "| codec | rate %% | MB/s compress / decompress | version | settings |\n|---|---|---|---|---|\n")
+	bestRate, bestName := 0.0, ""
+	for _, c := range All() {
+		if *widthFlag != 4 {
+			c, _ = WithElementWidth(c, *widthFlag)
+		}
+		if err := Available(c); err != nil {
+			fmt.Fprintf(&b, "| %s | unavailable: %v | | | |\n", c.Name(), err)
+			continue
+		}
+		var comp int64
+		var cs, ds float64
+		for _, f := range files {
+			r, err := Measure(c, f, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comp += r.Compressed
+			cs += r.CompressSeconds
+			ds += r.DecompressSeconds
+		}
+		rate := 100 * float64(comp) / float64(total)
+		if bestName == "" || rate < bestRate {
+			bestRate, bestName = rate, c.Name()
+		}
+		fmt.Fprintf(&b, "| %s | %.2f | %.3g / %.3g | %s | %s |\n", c.Name(), rate,
+			float64(total)/cs/1e6, float64(total)/ds/1e6, Version(c), Describe(c))
+	}
+	fmt.Fprintf(&b, "| best baseline | %.2f (%s) | | | |\n", bestRate, bestName)
+	t.Log("\n" + b.String())
 }

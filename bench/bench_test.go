@@ -280,6 +280,7 @@ func sampleReport() *Report {
 			{Set: "convnet-mnist", Group: GroupPrior, Method: "order2", Variant: "raw", Draws: 3, Rate: 41.0, HasIdeal: true},
 			{Set: "vgg16-cifar10", Group: GroupBaseline, Method: "gzip", Variant: "unchunked", Error: "boom | bang"},
 			{Set: "convnet-cifar10", Group: GroupWindow, Method: "m paper", Variant: "window 256", Draws: 1, Rate: 300, HasIdeal: true, Ideal: 250, TokensPerFloat: 9},
+			{Set: "convnet-cifar10", Group: GroupBaseline, Method: "zpaq", Variant: "unchunked", Draws: 3, Rate: 41.5},
 		}}
 }
 
@@ -292,9 +293,12 @@ func TestWriteMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"| gzip | 42.42 ± 0.30 | 47.10 ± 0.40 | - | 10 / 50 |",
 		"| lmgc order2 | 40.00 ± 0.00 | - | 39.50 ± 0.00 |",
-		"| convnet | 42.42 ± 0.30 | 40.00 ± 0.00 |",
-		"| vgg16 | FAILED | - |",
-		"| mnist | 45.05 ± 0.00 | 41.00 ± 0.00 | 45.05 (gzip) | 41.00 (order2) | 9.0% |",
+		"| best baseline | 41.50 (zpaq) | 47.10 (gzip) | - |",
+		"| convnet | 42.42 ± 0.30 | 41.50 ± 0.00 | 40.00 ± 0.00 | 41.50 (zpaq) |",
+		"| vgg16 | FAILED | - | - | - |",
+		// best baseline, best paper baseline, best lmgc, gain, lmgc / best baseline
+		"| mnist | 45.05 ± 0.00 | - | 41.00 ± 0.00 | 45.05 (gzip) | 45.05 (gzip) | 41.00 (order2) | 9.0% | 0.910 |",
+		"| convnet-cifar10 | 47.10 ± 0.40 | - | 47.10 (gzip) |",
 		"| convnet-cifar10 | m paper | window 256 | 300.00 | 0.00 | 250.00 | 9.000 |",
 		`| vgg16-cifar10 | baseline | gzip | unchunked | boom \| bang |`,
 	} {
@@ -356,9 +360,10 @@ func TestWriteCSVJSONSVG(t *testing.T) {
 			rects++
 		}
 	}
-	// background + 4 bars (gzip and order2 on both convnet sets; vgg16 failed) + 2 legend boxes
-	if rects != 1+4+2 {
-		t.Errorf("SVG has %d rects, want 7", rects)
+	// background + 5 bars (gzip and order2 on both convnet sets, zpaq on
+	// one; vgg16 failed) + 3 legend boxes
+	if rects != 1+5+3 {
+		t.Errorf("SVG has %d rects, want 9", rects)
 	}
 }
 

@@ -25,7 +25,7 @@ func init() {
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	data := fs.String("data", "", "a gradient set folder (*.npy), or a folder of such folders (required)")
-	codecs := fs.String("codecs", "all", "baseline codecs, comma-separated (png,flac,gzip,lzma,fpzip,zstd,byteplanes,bzip2), all or none")
+	codecs := fs.String("codecs", "all", "baseline codecs, comma-separated ("+strings.Join(codecNames(), ",")+"), all, none, or list (print them with their versions and exit)")
 	priors := fs.String("priors", "order2,cm", "lmgc priors without a model, comma-separated ("+strings.Join(modelFreePriors(), ", ")+"), or none")
 	var models []string
 	fs.Func("model", "GGUF model for the LLM prior rows (repeatable)", func(s string) error {
@@ -57,6 +57,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *codecs == "list" {
+		return listCodecs(stdout)
 	}
 	if *from != "" && len(pos) == 0 {
 		f, err := os.Open(*from)
@@ -218,6 +221,30 @@ func writeBench(rep *bench.Report, out string, jsonOut bool, stdout io.Writer) e
 		}
 	}
 	return nil
+}
+
+func codecNames() []string {
+	var names []string
+	for _, c := range baseline.All() {
+		names = append(names, c.Name())
+	}
+	return names
+}
+
+// listCodecs prints every baseline codec: name, version or why it cannot
+// run here, and settings.
+func listCodecs(w io.Writer) error {
+	var b strings.Builder
+	for _, c := range baseline.All() {
+		state := baseline.Version(c)
+		if err := baseline.Available(c); err != nil {
+			state = "unavailable: " + err.Error()
+		}
+		fmt.Fprintf(&b, "%-18s %s\n%-18s %s\n", c.Name(), state, "", baseline.Describe(c))
+	}
+	b.WriteString("A name with /16 (pcodec/16) reads the data as 16-bit elements, where the codec has that variant.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func splitList(s string) []string {

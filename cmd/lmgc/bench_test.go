@@ -3,8 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lmgc/lmgc/baseline"
 )
 
 func TestBenchCommand(t *testing.T) {
@@ -30,5 +33,28 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if code, _, errs := lmgc(t, "bench", "--data", filepath.Join(dir, "missing")); code == 0 || errs == "" {
 		t.Errorf("missing data: exit %d, %q", code, errs)
+	}
+}
+
+// TestBenchCodecsList checks that --codecs list names every codec with a
+// version or the reason it is unavailable, and its settings.
+func TestBenchCodecsList(t *testing.T) {
+	code, stdout, errs := lmgc(t, "bench", "--codecs", "list")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(stdout, "\n")
+	for _, c := range baseline.All() {
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, c.Name()+" ") })
+		if i < 0 || i+1 >= len(lines) || strings.TrimSpace(strings.TrimPrefix(lines[i], c.Name())) == "" ||
+			strings.TrimSpace(lines[i+1]) != baseline.Describe(c) {
+			t.Errorf("list lacks %s with its version and settings:\n%s", c.Name(), stdout)
+		}
+	}
+	if !strings.Contains(stdout, "gzip               Go go1") {
+		t.Errorf("gzip's version is not Go's:\n%s", stdout)
+	}
+	if code, _, errs := lmgc(t, "bench", "--data", ".", "--codecs", "sz3/16"); code == 0 || !strings.Contains(errs, "16-bit") {
+		t.Errorf("--codecs sz3/16: exit %d, %q", code, errs)
 	}
 }

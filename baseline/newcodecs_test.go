@@ -137,7 +137,7 @@ func TestPythonHelperBroken(t *testing.T) {
 		"error":       {`printf '\001\004\000\000\000\000\000\000\000boom'; sleep 1`, "boom"},
 	}
 	for name, tc := range cases {
-		w, err := newWorker(exec.Command(sh, "-c", tc.script))
+		w, err := newWorker(exec.Command(sh, "-c", "printf R; "+tc.script))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +146,16 @@ func TestPythonHelperBroken(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
 		}
 		w.close()
+	}
+}
+
+func TestPythonHelperNotReady(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("skipping: no sh")
+	}
+	if _, err := newWorker(exec.Command(sh, "-c", "echo Traceback; exit 1")); err == nil || !strings.Contains(err.Error(), "did not start") {
+		t.Errorf("err = %v, want a helper that did not start", err)
 	}
 }
 

@@ -81,6 +81,7 @@ func (c pyCodec) available() error {
 	if r := p[c.name]; !r.ok {
 		return fmt.Errorf("%w: Python codec %s: %s (run scripts/setup.sh)", ErrUnavailable, c.name, r.detail)
 	}
+	warmPool()
 	return nil
 }
 
@@ -192,7 +193,34 @@ func newWorker(cmd *exec.Cmd) (*pyWorker, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("python codecs: start %s: %w", cmd.Path, err)
 	}
-	return &pyWorker{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16)}, nil
+	w := &pyWorker{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16)}
+	if b, err := w.out.ReadByte(); err != nil || b != 'R' {
+		w.close()
+		return nil, fmt.Errorf("python codecs: %s did not start (read %q, %v)", cmd.Path, b, err)
+	}
+	return w, nil
+}
+
+// warmOnce starts every helper of the pool before the first measurement,
+// so that no timed call includes a Python start-up.
+var warmOnce sync.Once
+
+func warmPool() {
+	warmOnce.Do(func() {
+		var ws []*pyWorker
+		for range cap(pyPool.slots) {
+			pyPool.slots <- struct{}{}
+			w, err := startWorker()
+			if err != nil {
+				<-pyPool.slots
+				break
+			}
+			ws = append(ws, w)
+		}
+		for _, w := range ws {
+			pyPool.idle <- w
+		}
+	})
 }
 
 func (w *pyWorker) close() {

@@ -12,6 +12,7 @@
 #           length (8 bytes, little-endian), payload length (8 bytes), payload.
 # Response: status (1 byte: 0 ok, 1 error), length (8 bytes), payload (the
 #           result, or a UTF-8 error message).
+# The helper writes one byte, "R", once it has imported the libraries.
 #
 # Every codec reads the data as little-endian elements of WIDTH bytes
 # (float32 for 4, bfloat16 bits as uint16 for 2); the len % WIDTH tail bytes
@@ -245,6 +246,15 @@ def _read(f, n):
 
 def serve():
     fin, fout = sys.stdin.buffer, sys.stdout.buffer
+    # Import every codec's library now, so that no request's time includes
+    # an import; the ready byte tells the caller so.
+    for _, _, version in CODECS.values():
+        try:
+            version()
+        except Exception:
+            pass  # reported by probe; its requests fail with the reason
+    fout.write(b"R")
+    fout.flush()
     while True:
         try:
             op = fin.read(1)

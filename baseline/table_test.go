@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,8 +81,9 @@ func ulikunitzSize(t *testing.T, data []byte, n int) int {
 }
 
 var (
-	filesFlag = flag.String("baseline.files", "", "print the rate table of all codecs on these files (a glob; raw bytes, whole files)")
-	widthFlag = flag.Int("baseline.width", 4, "with -baseline.files: element width, 4 (float32) or 2 (bfloat16: the codecs' 16-bit variants)")
+	filesFlag  = flag.String("baseline.files", "", "print the rate table of all codecs on these files (a glob; raw bytes, whole files)")
+	widthFlag  = flag.Int("baseline.width", 4, "with -baseline.files: element width, 4 (float32) or 2 (bfloat16: the codecs' 16-bit variants)")
+	codecsFlag = flag.String("baseline.codecs", "", "with -baseline.files: only these codecs (comma-separated names)")
 )
 
 // TestFileTable prints a Markdown table of every codec, unchunked, on real
@@ -113,6 +115,9 @@ func TestFileTable(t *testing.T) {
 	fmt.Fprintf(&b, "| codec | rate %% | MB/s compress / decompress | version | settings |\n|---|---|---|---|---|\n")
 	bestRate, bestName := 0.0, ""
 	for _, c := range All() {
+		if *codecsFlag != "" && !slices.Contains(strings.Split(*codecsFlag, ","), c.Name()) {
+			continue
+		}
 		if *widthFlag != 4 {
 			c, _ = WithElementWidth(c, *widthFlag)
 		}

@@ -242,6 +242,13 @@ func TestBytePlanes(t *testing.T) {
 	if got := fromPlanes(want); !bytes.Equal(got, src) {
 		t.Errorf("fromPlanes = %v, want %v", got, src)
 	}
+	want2 := []byte{1, 3, 5, 7, 9, 2, 4, 6, 8, 10}
+	if got := toPlanesW(src, 2); !bytes.Equal(got, want2) {
+		t.Errorf("toPlanesW(2) = %v, want %v", got, want2)
+	}
+	if got := fromPlanesW(want2, 2); !bytes.Equal(got, src) {
+		t.Errorf("fromPlanesW(2) = %v, want %v", got, src)
+	}
 }
 
 func TestFLACStream(t *testing.T) {

@@ -12,9 +12,10 @@ import (
 	"testing"
 )
 
-// newCodecs are the codecs added for issue 11: they get extra tests on real
-// gradients, float32 and bfloat16.
-var newCodecs = []Codec{zpaqCodec{}, zfpCodec{}, pyBloscShuffle, pyBloscBitshuffle, pyPcodec, pyZipNN, pyOpenZL, pySZ3}
+// newCodecs are the codecs added for issue 11 (and byteplanes, which got a
+// 16-bit variant then): they get extra tests on real gradients, float32
+// and bfloat16.
+var newCodecs = []Codec{byteplanesCodec{}, zpaqCodec{}, zfpCodec{}, pyBloscShuffle, pyBloscBitshuffle, pyPcodec, pyZipNN, pyOpenZL, pySZ3}
 
 // realGradient returns n float32 values (4n bytes) from the middle of a
 // gradient that lmgc collect wrote (testdata/gradients, a .npy file).

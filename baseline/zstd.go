@@ -1,6 +1,9 @@
 package baseline
 
-import "strconv"
+import (
+	"cmp"
+	"strconv"
+)
 
 // zstdCodec runs the zstd program at its strongest level (--ultra -22), with
 // the content size in the frame header and no frame checksum.
@@ -38,19 +41,37 @@ func zstdDecompress(comp []byte, originalLen int) ([]byte, error) {
 
 // byteplanesCodec splits float32 values into byte planes before zstd, the
 // way ZipNN compresses model weights: plane k holds byte k of every 4-byte
-// group, in order; the len%4 tail bytes follow unchanged.
-type byteplanesCodec struct{}
+// group, in order; the len%4 tail bytes follow unchanged. Its 16-bit
+// variant (width 2) splits 2-byte groups, for bfloat16 and float16.
+type byteplanesCodec struct{ width int } // 0 means 4
 
-func (byteplanesCodec) Name() string     { return "byteplanes" }
-func (byteplanesCodec) describe() string { return "4 byte planes, then zstd --ultra -22 --no-check" }
+func (c byteplanesCodec) w() int { return cmp.Or(c.width, 4) }
+
+func (c byteplanesCodec) Name() string {
+	if c.w() == 2 {
+		return "byteplanes/16"
+	}
+	return "byteplanes"
+}
+
+func (c byteplanesCodec) describe() string {
+	return strconv.Itoa(c.w()) + " byte planes, then zstd --ultra -22 --no-check"
+}
 func (byteplanesCodec) available() error { return programZstd.available() }
 func (byteplanesCodec) version() string  { return programZstd.version() }
 
-func (byteplanesCodec) Compress(src []byte) ([]byte, error) {
-	return zstdCompress(toPlanes(src))
+func (c byteplanesCodec) withWidth(w int) (Codec, bool) {
+	if w != 2 && w != 4 {
+		return c, false
+	}
+	return byteplanesCodec{width: w}, true
 }
 
-func (byteplanesCodec) Decompress(comp []byte, originalLen int) ([]byte, error) {
+func (c byteplanesCodec) Compress(src []byte) ([]byte, error) {
+	return zstdCompress(toPlanesW(src, c.w()))
+}
+
+func (c byteplanesCodec) Decompress(comp []byte, originalLen int) ([]byte, error) {
 	if err := checkOriginalLen(originalLen); err != nil {
 		return nil, err
 	}
@@ -58,31 +79,38 @@ func (byteplanesCodec) Decompress(comp []byte, originalLen int) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return fromPlanes(planes), nil
+	return fromPlanesW(planes, c.w()), nil
 }
 
 // toPlanes returns src with its 4-byte groups transposed into byte planes.
-func toPlanes(src []byte) []byte {
-	n := len(src) / 4
+func toPlanes(src []byte) []byte { return toPlanesW(src, 4) }
+
+// fromPlanes reverses toPlanes.
+func fromPlanes(src []byte) []byte { return fromPlanesW(src, 4) }
+
+// toPlanesW returns src with its w-byte groups transposed into w byte
+// planes; the len%w tail bytes follow unchanged.
+func toPlanesW(src []byte, w int) []byte {
+	n := len(src) / w
 	dst := make([]byte, len(src))
 	for i := range n {
-		for k := range 4 {
-			dst[k*n+i] = src[4*i+k]
+		for k := range w {
+			dst[k*n+i] = src[w*i+k]
 		}
 	}
-	copy(dst[4*n:], src[4*n:])
+	copy(dst[w*n:], src[w*n:])
 	return dst
 }
 
-// fromPlanes reverses toPlanes.
-func fromPlanes(src []byte) []byte {
-	n := len(src) / 4
+// fromPlanesW reverses toPlanesW.
+func fromPlanesW(src []byte, w int) []byte {
+	n := len(src) / w
 	dst := make([]byte, len(src))
 	for i := range n {
-		for k := range 4 {
-			dst[4*i+k] = src[k*n+i]
+		for k := range w {
+			dst[w*i+k] = src[k*n+i]
 		}
 	}
-	copy(dst[4*n:], src[4*n:])
+	copy(dst[w*n:], src[w*n:])
 	return dst
 }

@@ -212,11 +212,14 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 		st.finish(h, 0, start)
 		return st, nil
 	}
+	head := func(w io.Writer) error { return container.WriteHeader(w, h) }
 	if part != nil {
-		return part.write(dst, h, sp, start)
+		if head, err = part.head(h); err != nil {
+			return nil, err
+		}
 	}
 	cw := &countWriter{w: dst}
-	if err := container.WriteHeader(cw, h); err != nil {
+	if err := head(cw); err != nil {
 		return nil, err
 	}
 	if err := sp.writeTo(cw); err != nil {

@@ -213,8 +213,9 @@ func (r *rangeSplitter) total() int64 {
 	return r.s.total() * (r.j.end - r.j.first) / max(r.j.windows, 1)
 }
 
-// write writes the part file of h, whose streams wait in sp.
-func (j *partJob) write(dst io.Writer, h *container.Header, sp *spool, start time.Time) (*Stats, error) {
+// head returns the function that writes everything before the streams of
+// the part file of h: the part header, then h's .lmgc header.
+func (j *partJob) head(h *container.Header) (func(io.Writer) error, error) {
 	if int64(len(h.Streams)) != j.end-j.first {
 		return nil, fmt.Errorf("shard %s: %d windows coded, %d expected", j.sh, len(h.Streams), j.end-j.first)
 	}
@@ -223,16 +224,7 @@ func (j *partJob) write(dst io.Writer, h *container.Header, sp *spool, start tim
 	if ph.IdealBits == nil {
 		ph.IdealBits = []float64{}
 	}
-	cw := &countWriter{w: dst}
-	if err := container.WritePart(cw, ph, h); err != nil {
-		return nil, err
-	}
-	if err := sp.writeTo(cw); err != nil {
-		return nil, err
-	}
-	st := &Stats{}
-	st.finish(h, cw.n, start)
-	return st, nil
+	return func(w io.Writer) error { return container.WritePart(w, ph, h) }, nil
 }
 
 // PartFile is one part given to Merge: a name for messages, and its bytes.
@@ -398,26 +390,16 @@ func copyOther(w io.Writer, f *container.Reader) error {
 // llm prior's paper mode (ErrShardUnsupported). Stats count this shard's
 // windows, bytes written and coded bytes read.
 func DecodeShard(dst io.WriterAt, src io.ReaderAt, size int64, sh Shard, opt Options) (*Stats, error) {
-	start := time.Now()
 	if err := sh.check(); err != nil {
 		return nil, err
 	}
-	f, err := container.NewReader(src, size)
+	d, err := openReader(src, size, opt)
 	if err != nil {
 		return nil, err
 	}
-	h := &f.Header
-	sl, err := newLayout(h.Serialization, h.BytesPerGroup, h.SignFirst)
-	if err != nil {
-		return nil, container.Corruptf("corrupt .lmgc file: %w", err)
-	}
-	p, err := priorFromHeader(h, opt)
-	if err != nil {
-		return nil, err
-	}
-	defer closePrior(p)
-	d := &Reader{f: f, h: h, size: size, start: start, p: p, sl: sl}
-	offs, err := windowOffsets(h, sl, p)
+	defer closePrior(d.p)
+	h, p, start := d.h, d.p, d.start
+	offs, err := windowOffsets(h, d.sl, p)
 	if err != nil {
 		return nil, err
 	}

@@ -76,38 +76,11 @@ type Part struct {
 // stream and one ideal-bits entry per window of the range. Stream checksums
 // are checked as each stream is read.
 func NewPartReader(r io.ReaderAt, size int64) (*Part, error) {
-	var pre [16]byte
-	n, err := r.ReadAt(pre[:min(size, 16)], 0)
-	if err != nil && !(err == io.EOF && int64(n) == min(size, 16)) {
+	pb, plen, err := readFramed(r, size, PartMagic, "part file", ErrNotPart, func(v uint32) error {
+		return Unsupportedf("part format version %d is not supported (want %d)", v, PartVersion)
+	}, PartVersion)
+	if err != nil {
 		return nil, err
-	}
-	b := pre[:n]
-	if len(b) < len(PartMagic) || string(b[:len(PartMagic)]) != PartMagic {
-		if len(b) < len(PartMagic) && bytes.HasPrefix([]byte(PartMagic), b) {
-			return nil, Corruptf("truncated part file: %d bytes, shorter than the magic", len(b))
-		}
-		return nil, ErrNotPart
-	}
-	if len(b) < 16 {
-		return nil, Corruptf("truncated part file: %d bytes, header missing", size)
-	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != PartVersion {
-		return nil, Unsupportedf("part format version %d is not supported (want %d)", v, PartVersion)
-	}
-	plen := int64(binary.LittleEndian.Uint32(b[12:]))
-	if plen > MaxHeader {
-		return nil, Corruptf("corrupt part file: part header length %d exceeds the %d-byte limit", plen, MaxHeader)
-	}
-	if 16+plen+4 > size {
-		return nil, Corruptf("truncated part file: part header of %d bytes does not fit in %d bytes", plen, size)
-	}
-	pb := make([]byte, plen+4)
-	if _, err := r.ReadAt(pb, 16); err != nil && err != io.EOF {
-		return nil, err
-	}
-	pb, pcrc := pb[:plen], binary.LittleEndian.Uint32(pb[plen:])
-	if got := Checksum(pb); got != pcrc {
-		return nil, Corruptf("corrupt part file: part header checksum mismatch (%08x, stored %08x)", got, pcrc)
 	}
 	p := &Part{}
 	dec := json.NewDecoder(bytes.NewReader(pb))

@@ -137,13 +137,7 @@ func (s shardSummary) print(stdout io.Writer, jsonOut, quiet bool) error {
 // created at the original's size if it is not there (by the first shard
 // to run; the others open it).
 func (j decompressJob) decompressShard(in, out string, sh codec.Shard) (*shardSummary, error) {
-	if out == "-" {
-		return nil, fmt.Errorf("%w: --shard writes to a file, not standard output", errUsage)
-	}
-	if err := checkOutput(out, in, j.force); err != nil {
-		return nil, err
-	}
-	src, size, done, err := openInput(in, "")
+	src, size, done, err := j.openShardInput(in, out, "--shard")
 	if err != nil {
 		return nil, err
 	}
@@ -179,13 +173,7 @@ func (j decompressJob) decompressShard(in, out string, sh codec.Shard) (*shardSu
 // out; a work file that does not match stays, for the failed shards to be
 // run again.
 func (j decompressJob) verifyShards(in, out string) (*shardSummary, error) {
-	if out == "-" {
-		return nil, fmt.Errorf("%w: --verify checks a file, not standard output", errUsage)
-	}
-	if err := checkOutput(out, in, j.force); err != nil {
-		return nil, err
-	}
-	src, size, done, err := openInput(in, "")
+	src, size, done, err := j.openShardInput(in, out, "--verify")
 	if err != nil {
 		return nil, err
 	}
@@ -206,4 +194,16 @@ func (j decompressJob) verifyShards(in, out string) (*shardSummary, error) {
 		return nil, fmt.Errorf("renaming %s to %s: %w", work, out, pathCause(err))
 	}
 	return &shardSummary{Output: out, Verified: true}, nil
+}
+
+// openShardInput checks the output path out of a --shard or --verify run
+// (flag) and opens the .lmgc file in.
+func (j decompressJob) openShardInput(in, out, flag string) (*os.File, int64, func(), error) {
+	if out == "-" {
+		return nil, 0, nil, fmt.Errorf("%w: %s writes a file, not standard output", errUsage, flag)
+	}
+	if err := checkOutput(out, in, j.force); err != nil {
+		return nil, 0, nil, err
+	}
+	return openInput(in, "")
 }

@@ -11,7 +11,8 @@ shift
 lmgc=$(realpath "${LMGC:-$(command -v lmgc)}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$in" "$work/in"
+name=in.${in##*.} # keeps the extension the format may be told by
+cp "$in" "$work/$name"
 cd "$work"
 
 # The wrapper the jobs run: records "wall user sys argv" per invocation.
@@ -22,7 +23,7 @@ EOF
 chmod +x timed
 
 one() { # one machine, no Slurm
-	/usr/bin/time -f "%e %U %S" -o t "$lmgc" compress --quiet --force "$@" in -o one.lmgc
+	/usr/bin/time -f "%e %U %S" -o t "$lmgc" compress --quiet --force "$@" "$name" -o one.lmgc
 	read -r w u s <t
 	printf '| one machine, lmgc compress %s | - | %s | %.2f | - | - |\n' "$*" "$w" "$(echo "$u + $s" | bc)"
 }
@@ -34,7 +35,7 @@ one --threads 2 "$@"
 for n in 1 2 4; do
 	rm -rf parts m.lmgc times
 	start=$(date +%s.%N)
-	read -r job final < <(LMGC=$work/timed "$here/submit.sh" compress in parts "$n" m.lmgc "$@")
+	read -r job final < <(LMGC=$work/timed "$here/submit.sh" compress "$name" parts "$n" m.lmgc "$@")
 	while squeue -h -j "$job,$final" 2>/dev/null | grep -q .; do sleep 0.1; done
 	end=$(date +%s.%N)
 	tasks=$(awk '$4 == "compress" {c += $2 + $3} END {printf "%.2f", c}' times)

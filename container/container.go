@@ -132,16 +132,10 @@ func Write(w io.Writer, h *Header, streams [][]byte) error {
 // non-float stream first, then each window in order, with exactly the
 // lengths h gives.
 func WriteHeader(w io.Writer, h *Header) error {
-	hb, err := json.Marshal(h)
+	head, err := framed(Magic, Version, h)
 	if err != nil {
 		return err
 	}
-	var pre [16]byte
-	copy(pre[:], Magic)
-	binary.LittleEndian.PutUint32(pre[8:], Version)
-	binary.LittleEndian.PutUint32(pre[12:], uint32(len(hb)))
-	var crc [4]byte
-	binary.LittleEndian.PutUint32(crc[:], Checksum(hb))
 	table := binary.AppendUvarint(nil, uint64(len(h.Streams)))
 	for _, s := range h.Streams {
 		if s.Length < 0 || s.Symbols < 0 {
@@ -152,12 +146,26 @@ func WriteHeader(w io.Writer, h *Header) error {
 		table = binary.LittleEndian.AppendUint32(table, s.CRC32C)
 	}
 	table = binary.LittleEndian.AppendUint32(table, Checksum(table))
-	for _, b := range [][]byte{pre[:], hb, crc[:], table} {
+	for _, b := range [][]byte{head, table} {
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// framed returns the start that .lmgc and part files share: magic, uint32
+// version, uint32 length of v's JSON, the JSON, and its CRC-32C.
+func framed(magic string, version uint32, v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	b := append([]byte(magic), 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(b[8:], version)
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(js)))
+	b = append(b, js...)
+	return binary.LittleEndian.AppendUint32(b, Checksum(js)), nil
 }
 
 // ErrNotLMGC is returned for input that does not start with Magic.

@@ -2,7 +2,6 @@ package container
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,20 +44,12 @@ type PartHeader struct {
 // The caller writes the bodies after it: the non-float stream (shard 0),
 // then each window of the shard in order.
 func WritePart(w io.Writer, ph *PartHeader, h *Header) error {
-	pb, err := json.Marshal(ph)
+	head, err := framed(PartMagic, PartVersion, ph)
 	if err != nil {
 		return err
 	}
-	var pre [16]byte
-	copy(pre[:], PartMagic)
-	binary.LittleEndian.PutUint32(pre[8:], PartVersion)
-	binary.LittleEndian.PutUint32(pre[12:], uint32(len(pb)))
-	var crc [4]byte
-	binary.LittleEndian.PutUint32(crc[:], Checksum(pb))
-	for _, b := range [][]byte{pre[:], pb, crc[:]} {
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
+	if _, err := w.Write(head); err != nil {
+		return err
 	}
 	return WriteHeader(w, h)
 }

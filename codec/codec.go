@@ -148,7 +148,7 @@ func Compress(dst *bytes.Buffer, src []byte, name string, opt Options) (*Stats, 
 		return nil, err
 	}
 	defer e.Close()
-	return e.encode(dst, bytes.NewReader(src), int64(len(src)), name, -1)
+	return e.encode(dst, bytes.NewReader(src), int64(len(src)), name, -1, nil)
 }
 
 // Decompress decodes the .lmgc file src and returns the original file.

@@ -106,10 +106,12 @@ func (e *Encoder) Close() error {
 // bounded by the window size times the threads, not by the file size (for
 // priors with their own symbols, such as llm, the float data is held).
 func (e *Encoder) Encode(dst io.Writer, src io.ReaderAt, size int64, name string) (*Stats, error) {
-	return e.encode(dst, src, size, name, spoolMemory)
+	return e.encode(dst, src, size, name, spoolMemory, nil)
 }
 
-func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string, memLimit int) (*Stats, error) {
+// encode writes the .lmgc file, or with part the part file of one shard
+// (shard.go).
+func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string, memLimit int, part *partJob) (*Stats, error) {
 	start := time.Now()
 	opt := e.opt
 	format := opt.InputFormat
@@ -176,7 +178,7 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 
 	sp := &spool{limit: memLimit, dir: opt.TempDir}
 	defer sp.close()
-	if !opt.Estimate && otherLen > 0 {
+	if !opt.Estimate && otherLen > 0 && part.codesOther() {
 		if err := encodeOther(sp, io.MultiReader(other...), otherLen, &h.Other); err != nil {
 			return nil, err
 		}
@@ -191,7 +193,14 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	} else {
 		split = sl.splitter(floatReader, h.FloatBytes, opt.Window)
 	}
-	if err := e.codeWindows(split, h, sp); err != nil {
+	if part != nil {
+		if split, err = part.selectWindows(split, func() splitter {
+			return sl.splitter(floatSections(src, lay), h.FloatBytes, opt.Window)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.codeWindows(split, h, sp, part); err != nil {
 		return nil, err
 	}
 	h.Pad = split.pad()
@@ -203,8 +212,14 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 		st.finish(h, 0, start)
 		return st, nil
 	}
+	head := func(w io.Writer) error { return container.WriteHeader(w, h) }
+	if part != nil {
+		if head, err = part.head(h); err != nil {
+			return nil, err
+		}
+	}
 	cw := &countWriter{w: dst}
-	if err := container.WriteHeader(cw, h); err != nil {
+	if err := head(cw); err != nil {
 		return nil, err
 	}
 	if err := sp.writeTo(cw); err != nil {
@@ -259,7 +274,8 @@ type codedGroup struct {
 
 // codeWindows codes the windows of split, in parallel, and appends each
 // coded stream to sp (in order) and its entry to h.Streams.
-func (e *Encoder) codeWindows(split splitter, h *container.Header, sp *spool) error {
+// With part, each window's ideal bits are recorded in it too.
+func (e *Encoder) codeWindows(split splitter, h *container.Header, sp *spool, part *partJob) error {
 	opt := e.opt
 	batch, workers := schedule(e.p, opt.Threads)
 	prog := &progress{total: split.total(), fn: opt.Progress}
@@ -303,6 +319,7 @@ func (e *Encoder) codeWindows(split splitter, h *container.Header, sp *spool) er
 			}
 			h.Streams = append(h.Streams, container.Stream{Length: int64(len(c)), Symbols: g.syms[k], CRC32C: container.Checksum(c)})
 			h.IdealBits += g.ideal[k]
+			part.addBits(g.ideal[k])
 			h.Tokens += g.syms[k]
 		}
 	}

@@ -47,6 +47,26 @@ type Reader struct {
 // the one that coded the file. Options other than Threads, Model, LLM and
 // Progress are ignored.
 func NewReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
+	d, err := openReader(r, size, opt)
+	if err != nil {
+		return nil, err
+	}
+	d.sum = sha256.New()
+	f, h := d.f, d.h
+	if err := d.other.open(f); err != nil {
+		closePrior(d.p)
+		return nil, err
+	}
+	d.floats.start(d, opt)
+	if len(h.Original.Segments) > 0 {
+		d.left = h.Original.Segments[0].Length
+	}
+	return d, nil
+}
+
+// openReader reads the header and the stream table and rebuilds the
+// prior: a Reader that decodes nothing yet.
+func openReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 	start := time.Now()
 	f, err := container.NewReader(r, size)
 	if err != nil {
@@ -61,16 +81,7 @@ func NewReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Reader{f: f, h: h, size: size, start: start, p: p, sl: sl, sum: sha256.New()}
-	if err := d.other.open(f); err != nil {
-		closePrior(p)
-		return nil, err
-	}
-	d.floats.start(d, opt)
-	if len(h.Original.Segments) > 0 {
-		d.left = h.Original.Segments[0].Length
-	}
-	return d, nil
+	return &Reader{f: f, h: h, size: size, start: start, p: p, sl: sl}, nil
 }
 
 // Header returns the file's header.

@@ -132,16 +132,10 @@ func Write(w io.Writer, h *Header, streams [][]byte) error {
 // non-float stream first, then each window in order, with exactly the
 // lengths h gives.
 func WriteHeader(w io.Writer, h *Header) error {
-	hb, err := json.Marshal(h)
+	head, err := framed(Magic, Version, h)
 	if err != nil {
 		return err
 	}
-	var pre [16]byte
-	copy(pre[:], Magic)
-	binary.LittleEndian.PutUint32(pre[8:], Version)
-	binary.LittleEndian.PutUint32(pre[12:], uint32(len(hb)))
-	var crc [4]byte
-	binary.LittleEndian.PutUint32(crc[:], Checksum(hb))
 	table := binary.AppendUvarint(nil, uint64(len(h.Streams)))
 	for _, s := range h.Streams {
 		if s.Length < 0 || s.Symbols < 0 {
@@ -152,12 +146,26 @@ func WriteHeader(w io.Writer, h *Header) error {
 		table = binary.LittleEndian.AppendUint32(table, s.CRC32C)
 	}
 	table = binary.LittleEndian.AppendUint32(table, Checksum(table))
-	for _, b := range [][]byte{pre[:], hb, crc[:], table} {
+	for _, b := range [][]byte{head, table} {
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// framed returns the start that .lmgc and part files share: magic, uint32
+// version, uint32 length of v's JSON, the JSON, and its CRC-32C.
+func framed(magic string, version uint32, v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	b := append([]byte(magic), 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(b[8:], version)
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(js)))
+	b = append(b, js...)
+	return binary.LittleEndian.AppendUint32(b, Checksum(js)), nil
 }
 
 // ErrNotLMGC is returned for input that does not start with Magic.
@@ -221,41 +229,14 @@ type Reader struct {
 // and that the stream lengths account for exactly the rest of the file.
 // Stream checksums are checked as each stream is read.
 func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
-	var pre [16]byte
-	n, err := r.ReadAt(pre[:min(size, 16)], 0)
-	if err != nil && !(err == io.EOF && int64(n) == min(size, 16)) {
-		return nil, err
-	}
-	b := pre[:n]
-	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
-		if len(b) < len(Magic) && bytes.HasPrefix([]byte(Magic), b) {
-			return nil, Corruptf("truncated .lmgc file: %d bytes, shorter than the magic", len(b))
-		}
-		return nil, ErrNotLMGC
-	}
-	if len(b) < 16 {
-		return nil, Corruptf("truncated .lmgc file: %d bytes, header missing", size)
-	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != Version {
+	hb, hlen, err := readFramed(r, size, Magic, ".lmgc file", ErrNotLMGC, func(v uint32) error {
 		if v > Version {
-			return nil, Unsupportedf(".lmgc format version %d is newer than this lmgc reads (%d); upgrade lmgc", v, Version)
+			return Unsupportedf(".lmgc format version %d is newer than this lmgc reads (%d); upgrade lmgc", v, Version)
 		}
-		return nil, Unsupportedf(".lmgc format version %d is not supported (want %d)", v, Version)
-	}
-	hlen := int64(binary.LittleEndian.Uint32(b[12:]))
-	if hlen > MaxHeader {
-		return nil, Corruptf("corrupt .lmgc file: header length %d exceeds the %d-byte limit", hlen, MaxHeader)
-	}
-	if 16+hlen+4 > size {
-		return nil, Corruptf("truncated .lmgc file: header of %d bytes does not fit in %d bytes", hlen, size)
-	}
-	hb := make([]byte, hlen+4)
-	if _, err := r.ReadAt(hb, 16); err != nil && err != io.EOF {
+		return Unsupportedf(".lmgc format version %d is not supported (want %d)", v, Version)
+	}, Version)
+	if err != nil {
 		return nil, err
-	}
-	hb, hcrc := hb[:hlen], binary.LittleEndian.Uint32(hb[hlen:])
-	if got := Checksum(hb); got != hcrc {
-		return nil, Corruptf("corrupt .lmgc file: header checksum mismatch (%08x, stored %08x)", got, hcrc)
 	}
 	f := &Reader{r: r}
 	dec := json.NewDecoder(bytes.NewReader(hb))
@@ -301,6 +282,48 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// readFramed reads the start that .lmgc and part files share: the magic
+// (else notMagic), a uint32 version (else the error of badVersion), a
+// uint32 header length (at most MaxHeader), the header and its CRC-32C. It
+// returns the checked header bytes and their length; what names the kind of
+// file in messages.
+func readFramed(r io.ReaderAt, size int64, magic, what string, notMagic error, badVersion func(uint32) error, version uint32) ([]byte, int64, error) {
+	var pre [16]byte
+	n, err := r.ReadAt(pre[:min(size, 16)], 0)
+	if err != nil && !(err == io.EOF && int64(n) == min(size, 16)) {
+		return nil, 0, err
+	}
+	b := pre[:n]
+	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
+		if len(b) < len(magic) && bytes.HasPrefix([]byte(magic), b) {
+			return nil, 0, Corruptf("truncated %s: %d bytes, shorter than the magic", what, len(b))
+		}
+		return nil, 0, notMagic
+	}
+	if len(b) < 16 {
+		return nil, 0, Corruptf("truncated %s: %d bytes, header missing", what, size)
+	}
+	if v := binary.LittleEndian.Uint32(b[8:]); v != version {
+		return nil, 0, badVersion(v)
+	}
+	hlen := int64(binary.LittleEndian.Uint32(b[12:]))
+	if hlen > MaxHeader {
+		return nil, 0, Corruptf("corrupt %s: header length %d exceeds the %d-byte limit", what, hlen, MaxHeader)
+	}
+	if 16+hlen+4 > size {
+		return nil, 0, Corruptf("truncated %s: header of %d bytes does not fit in %d bytes", what, hlen, size)
+	}
+	hb := make([]byte, hlen+4)
+	if _, err := r.ReadAt(hb, 16); err != nil && err != io.EOF {
+		return nil, 0, err
+	}
+	hb, hcrc := hb[:hlen], binary.LittleEndian.Uint32(hb[hlen:])
+	if got := Checksum(hb); got != hcrc {
+		return nil, 0, Corruptf("corrupt %s: header checksum mismatch (%08x, stored %08x)", what, got, hcrc)
+	}
+	return hb, hlen, nil
 }
 
 // OtherSection returns the compressed non-float stream, unchecked: its

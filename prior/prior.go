@@ -53,6 +53,18 @@ type Symbolizer interface {
 	Desymbolize(windows [][]int32, pad int) ([]byte, error)
 }
 
+// WindowBytes is implemented by Symbolizers whose windows each hold whole
+// floats and decode on their own (Desymbolize of one window, padding 0,
+// gives its float bytes), which lets a machine decode some windows of a
+// file into their place in the output without the others.
+type WindowBytes interface {
+	// WindowFloatBytes returns the float bytes a window of n symbols
+	// decodes to and whether n symbols are whole floats. With the
+	// settings that make windows cut the text of a chunk (so that they
+	// only decode together), whole is false for every n, 0 included.
+	WindowFloatBytes(n int64) (bytes int64, whole bool)
+}
+
 // Batched is implemented by priors that evaluate many windows at once
 // (their own threads split the work inside one call). The codec then runs
 // BatchWindows windows in lock step in a single worker instead of one

@@ -36,6 +36,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no progress bar and no summary line (--json still prints its summary)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON (on stdout; on stderr with -o -)")
 	verify := fs.Bool("verify", false, "decompress the result and check it is identical before keeping it")
+	shard := addShardFlag(fs, "code")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +46,12 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	}
 	in := pos[0]
 	folder := isDir(in)
+	if shard.set && (folder || *estimate || *verify) {
+		return fmt.Errorf("%w: --shard codes one file's part: not with a folder, --estimate or --verify (merge, then verify)", errUsage)
+	}
+	if *out == "" && shard.set && in != "-" {
+		*out = fmt.Sprintf("%s.lmgc.part%d", in, shard.s.Index)
+	}
 	if *out == "" && !folder {
 		if in == "-" {
 			*out = "-"
@@ -78,7 +85,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer enc.Close()
-	job := compressJob{enc: enc, force: *force, verify: *verify, estimate: *estimate, stdout: stdout,
+	job := compressJob{enc: enc, shard: shard, force: *force, verify: *verify, estimate: *estimate, stdout: stdout,
 		dec:       codec.Options{Threads: *threads, Model: *model, LLM: llm.Config{Batch: *batch}},
 		verifyBar: newProgress(stderr, *quiet, "verify", "B")}
 	if folder {
@@ -100,6 +107,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 // compressJob compresses one file with a shared Encoder.
 type compressJob struct {
 	enc                     *codec.Encoder
+	shard                   *shardFlag    // --shard: write one part file
 	dec                     codec.Options // for --verify
 	verifyBar               *meter
 	force, verify, estimate bool
@@ -107,6 +115,9 @@ type compressJob struct {
 }
 
 func (j compressJob) run(in, out string) (*codec.Stats, error) {
+	if j.shard != nil && j.shard.set {
+		return j.compressShard(in, out)
+	}
 	if j.estimate {
 		src, size, done, err := openInput(in, os.TempDir())
 		if err != nil {
@@ -183,6 +194,8 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, "overwrite the output file")
 	quiet := fs.Bool("quiet", false, "no progress bar and no summary line (--json still prints its summary)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON (on stdout; on stderr with -o -)")
+	shard := addShardFlag(fs, "decode into OUT.partial")
+	verifyShards := fs.Bool("verify", false, "after every --shard run: check OUT.partial's SHA-256, then rename it to OUT")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -192,6 +205,9 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	}
 	in := pos[0]
 	folder := isDir(in)
+	if (shard.set || *verifyShards) && (folder || in == "-" || (shard.set && *verifyShards)) {
+		return fmt.Errorf("%w: --shard and --verify take one .lmgc file, in separate runs", errUsage)
+	}
 	if *out == "" && !folder {
 		switch {
 		case in == "-":
@@ -211,6 +227,19 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 		Model: *model, LLM: llm.Config{Batch: *batch}}, force: *force, stdout: stdout}
 	if folder {
 		return decompressFolder(job, in, *out, prog, stdout, stderr, *jsonOut, *quiet)
+	}
+	if shard.set || *verifyShards {
+		var sum *shardSummary
+		if *verifyShards {
+			sum, err = job.verifyShards(in, *out)
+		} else {
+			sum, err = job.decompressShard(in, *out, shard.s)
+		}
+		bar.done()
+		if err != nil {
+			return err
+		}
+		return sum.print(stdout, *jsonOut, *quiet)
 	}
 	if in != "-" {
 		if fi, err := os.Stat(in); err == nil {

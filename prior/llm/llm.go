@@ -276,6 +276,16 @@ func (p *Prior) Desymbolize(windows [][]int32, pad int) ([]byte, error) {
 	return p.desymbolizeConstrained(windows)
 }
 
+// WindowFloatBytes implements prior.WindowBytes: in constrained mode a
+// window holds whole floats, two digits per byte; in paper mode windows
+// cut the token stream anywhere and only decode together.
+func (p *Prior) WindowFloatBytes(n int64) (int64, bool) {
+	if p.cfg.Mode == Paper {
+		return 0, false
+	}
+	return n / 2, n%8 == 0
+}
+
 // PaperTokens returns the tokens of one chunk's text as the reference
 // pipeline makes them: tokenized with BOS, then the leading BOS and, for
 // tokenizers that add a dummy prefix (dummy), a lone "▁" token stripped.

@@ -31,8 +31,8 @@ import (
 //	zrun         the run of exact zeros just before (dead units), capped
 //	B0, B1       the bytes of the current float already coded
 //
-// The low mantissa bytes are nearly uniform; they get one or two counters
-// (order 0, and the exponent) and no mixer at the fast level. Where a byte
+// The low mantissa bytes (B2, B3) are nearly uniform: each is coded in one
+// step from an adaptive order-0 frequency table (freqTable), not bit by bit. Where a byte
 // has more than one input the counters' stretched probabilities are mixed
 // by logistic mixers: at the fast level one mixer, its weight set chosen
 // by (byte position, bit), at the strong level two first-layer mixers
@@ -218,6 +218,7 @@ type fcmState struct {
 	sel    [2]int // weight sets of the two first-layer mixers, without the node
 	path   [8]fcmNode
 	depth  int
+	low    [2]freqTable // bytes B2 and B3 of a float32
 }
 
 const (
@@ -250,6 +251,9 @@ func (s *fcmState) reset() {
 	s.h, s.prev = [3]uint32{}, 0
 	s.fast, s.slow = 0, 0
 	clear(s.direct)
+	for k := range s.low {
+		s.low[k].reset()
+	}
 	for _, t := range s.hashed {
 		clear(t)
 	}
@@ -311,7 +315,7 @@ func (s *fcmState) begin() {
 			add(s.hashed[2], fcmSlot(hash3(8, b0, s.prev>>(8*uint(s.m.width)-16)&0x7f)), fcmLimitH) // previous high mantissa bits
 		}
 	default:
-		add(d, 0, fcmLimitLow)
+		// the low mantissa bytes: a frequency table (freqTable), no bits
 	}
 	s.nin = n
 	s.sel[0] = fcmNodeSets + (j*256+int(ex1))*8
@@ -388,12 +392,20 @@ func train(w, x []int32, err int64) {
 }
 
 // Total implements coder.Dist.
-func (s *fcmState) Total() uint32 { return 1 << cmTotalBits }
+func (s *fcmState) Total() uint32 {
+	if s.j >= 2 {
+		return s.low[s.j-2].total
+	}
+	return 1 << cmTotalBits
+}
 
 // Interval implements coder.Dist.
 func (s *fcmState) Interval(sym int) (cum, freq uint32) {
 	if sym < 0 || sym > 255 {
 		return 0, 0
+	}
+	if s.j >= 2 {
+		return s.low[s.j-2].interval(sym)
 	}
 	size := uint32(1) << cmTotalBits
 	c0 := int32(1)
@@ -413,6 +425,9 @@ func (s *fcmState) Interval(sym int) (cum, freq uint32) {
 
 // Lookup implements coder.Dist.
 func (s *fcmState) Lookup(target uint32) (sym int, cum, freq uint32) {
+	if s.j >= 2 {
+		return s.low[s.j-2].lookup(target)
+	}
 	size := uint32(1) << cmTotalBits
 	c0 := int32(1)
 	for d := 0; d < 8; d++ {
@@ -434,7 +449,11 @@ func (s *fcmState) Lookup(target uint32) (sym int, cum, freq uint32) {
 func (s *fcmState) push(b byte) {
 	c0 := int32(1)
 	n := s.nin
-	for d := 0; d < 8; d++ {
+	if s.j >= 2 {
+		s.low[s.j-2].update(b)
+		n = -1 // no bits
+	}
+	for d := 0; d < 8 && n > 0; d++ {
 		s.predict(d, c0)
 		nd := &s.path[d]
 		bit := int(b>>(7-d)) & 1
@@ -524,5 +543,76 @@ func init() {
 				return NewFCM(period, strong)
 			},
 		})
+	}
+}
+
+// freqTable is an adaptive order-0 byte distribution for the nearly uniform
+// low mantissa bytes: one range-coder step and no bit model. Counts start
+// at freqInit, grow by freqInc per occurrence and are halved (rounding up)
+// when the total passes freqLimit; 16 group sums make the cumulative
+// counts cheap.
+type freqTable struct {
+	count [256]uint32
+	group [16]uint32
+	total uint32
+}
+
+const (
+	freqInit  = 8
+	freqInc   = 8
+	freqLimit = 1 << 20
+)
+
+func (f *freqTable) reset() {
+	for i := range f.count {
+		f.count[i] = freqInit
+	}
+	for i := range f.group {
+		f.group[i] = 16 * freqInit
+	}
+	f.total = 256 * freqInit
+}
+
+func (f *freqTable) interval(sym int) (cum, freq uint32) {
+	g := sym >> 4
+	for k := 0; k < g; k++ {
+		cum += f.group[k]
+	}
+	for k := g << 4; k < sym; k++ {
+		cum += f.count[k]
+	}
+	return cum, f.count[sym]
+}
+
+func (f *freqTable) lookup(target uint32) (sym int, cum, freq uint32) {
+	g := 0
+	for g < 15 && cum+f.group[g] <= target {
+		cum += f.group[g]
+		g++
+	}
+	sym = g << 4
+	for sym < g<<4+15 && cum+f.count[sym] <= target {
+		cum += f.count[sym]
+		sym++
+	}
+	return sym, cum, f.count[sym]
+}
+
+func (f *freqTable) update(b byte) {
+	f.count[b] += freqInc
+	f.group[b>>4] += freqInc
+	f.total += freqInc
+	if f.total <= freqLimit {
+		return
+	}
+	f.total = 0
+	for g := range f.group {
+		var sum uint32
+		for k := g << 4; k < g<<4+16; k++ {
+			f.count[k] = (f.count[k] + 1) >> 1
+			sum += f.count[k]
+		}
+		f.group[g] = sum
+		f.total += sum
 	}
 }

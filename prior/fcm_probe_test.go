@@ -3,6 +3,7 @@ package prior
 import (
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/lmgc/lmgc/coder"
@@ -16,7 +17,7 @@ func TestFCMProbe(t *testing.T) {
 	raw, _ := os.ReadFile(path)
 	hdr := int(raw[8]) | int(raw[9])<<8
 	data := raw[10+hdr:]
-	for _, name := range []string{"cm", "fcm", "fcm2"} {
+	for _, name := range probeNames() {
 		var p Prior
 		var sf bool
 		switch name {
@@ -47,4 +48,11 @@ func TestFCMProbe(t *testing.T) {
 		n := float64(len(data) / 4)
 		t.Logf("%s: bits/byte by position %.4f %.4f %.4f %.4f  total %.4f bits/float", name, cost[0]/n, cost[1]/n, cost[2]/n, cost[3]/n, (cost[0]+cost[1]+cost[2]+cost[3])/n)
 	}
+}
+
+func probeNames() []string {
+	if n := os.Getenv("FCM_PROBE_PRIORS"); n != "" {
+		return strings.Split(n, ",")
+	}
+	return []string{"cm", "fcm", "fcm2"}
 }

@@ -9,10 +9,14 @@ import (
 	"github.com/lmgc/lmgc/coder"
 )
 
-func TestFCMProbe(t *testing.T) {
+// TestFCMPlaneCosts is a diagnostic, not a check: with FCM_PROBE set to a
+// float32 .npy file it logs the bits each byte plane costs under cm, fcm
+// and fcm2 (FCM_PROBE_PRIORS to choose), the "entropy after the model" of
+// docs/PRIORS.md.
+func TestFCMPlaneCosts(t *testing.T) {
 	path := os.Getenv("FCM_PROBE")
 	if path == "" {
-		t.Skip("FCM_PROBE not set")
+		t.Skip("diagnostic: set FCM_PROBE to a float32 .npy file")
 	}
 	raw, _ := os.ReadFile(path)
 	hdr := int(raw[8]) | int(raw[9])<<8

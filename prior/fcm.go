@@ -47,19 +47,20 @@ type FCM struct {
 }
 
 const (
-	fcmVersion  = 1
-	fcmHashBits = 20   // counters in each hashed table (2^20: 4096 contexts of 256 nodes)
-	fcmMaxIn    = 7    // counters mixed for one bit, at most (a bias input comes on top)
-	fcmLimitD   = 255  // direct contexts of the head bytes
-	fcmLimitH   = 127  // hashed contexts
-	fcmLimitLow = 1023 // the low mantissa bytes: nearly uniform, learnt slowly
-	fcmLR       = 6
-	fcmLR2      = 4
-	fcmWInit    = 1 << 14
-	fcmAPMRate  = 6
-	fcmZrunMax  = 15
-	fcmNameFast = "fcm"
-	fcmNameStr  = "fcm2"
+	fcmVersion   = 1
+	fcmHashBits  = 20   // counters in each hashed table (2^20: 4096 contexts of 256 nodes)
+	fcmMaxIn     = 8    // counters mixed for one bit, at most (a bias input comes on top)
+	fcmLimitD    = 255  // direct contexts of the head bytes
+	fcmLimitH    = 255  // hashed contexts
+	fcmLimitLow  = 1023 // the low mantissa bytes: nearly uniform, learnt slowly
+	fcmLimitFast = 20   // a fast-adapting copy of the previous-exponent context
+	fcmLR        = 48
+	fcmLR2       = 16
+	fcmWInit     = 1 << 14
+	fcmAPMRate   = 7
+	fcmZrunMax   = 15
+	fcmNameFast  = "fcm"
+	fcmNameStr   = "fcm2"
 )
 
 // NewFCM returns the float prior for floats of width bytes (2 or 4), at
@@ -302,6 +303,7 @@ func (s *fcmState) begin() {
 		add(s.hashed[1], fcmSlot(hash3(2, fq<<8|sq, zr)), fcmLimitH)
 		if s.m.strong {
 			add(d, 0, lim)
+			add(s.direct[2*fcmDirectPer:], 256+e1<<8, fcmLimitFast)
 			add(s.hashed[2], fcmSlot(hash3(3, e1<<9|e2, e3<<4|zr)), fcmLimitH)
 			add(s.hashed[0], fcmSlot(hash3(4, e1, fq)), fcmLimitH)
 			add(s.hashed[1], fcmSlot(hash3(5, e1>>8|e2>>8<<1|e3>>8<<2, ex1<<8|sq)), fcmLimitH)
@@ -360,7 +362,7 @@ func (s *fcmState) predict(d int, c0 int32) int32 {
 	nd.aw = st & 127
 	a := s.apm[nd.apm:]
 	pa := (int32(a[0])*(128-nd.aw) + int32(a[1])*nd.aw) >> 11 // 16-bit to 12-bit
-	p := (nd.pm + 3*pa + 2) >> 2
+	p := (nd.pm + pa + 1) >> 1
 	nd.p = min(max(p, 1), probScale-1)
 	s.depth = d + 1
 	return nd.p

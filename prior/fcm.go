@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-
-	"github.com/lmgc/lmgc/coder"
 )
 
 // FCM is a context-mixing prior built for IEEE floats (float32, bfloat16
@@ -32,7 +30,8 @@ import (
 //	B0, B1       the bytes of the current float already coded
 //
 // The low mantissa bytes (B2, B3) are nearly uniform: each is coded in one
-// step from an adaptive order-0 frequency table (freqTable), not bit by bit. Where a byte
+// step from an adaptive order-0 frequency table (freqTable), not bit by
+// bit. Where a byte
 // has more than one input the counters' stretched probabilities are mixed
 // by logistic mixers: at the fast level one mixer, its weight set chosen
 // by (byte position, bit), at the strong level two first-layer mixers
@@ -48,17 +47,19 @@ type FCM struct {
 
 const (
 	fcmVersion   = 1
-	fcmHashBits  = 20   // counters in each hashed table (2^20: 4096 contexts of 256 nodes)
-	fcmMaxIn     = 8    // counters mixed for one bit, at most (a bias input comes on top)
-	fcmLimitD    = 255  // direct contexts of the head bytes
-	fcmLimitH    = 255  // hashed contexts
-	fcmLimitLow  = 1023 // the low mantissa bytes: nearly uniform, learnt slowly
-	fcmLimitFast = 20   // a fast-adapting copy of the previous-exponent context
-	fcmLR        = 48
-	fcmLR2       = 16
-	fcmWInit     = 1 << 14
-	fcmAPMRate   = 7
+	fcmHashBits  = 20      // counters in each hashed table (2^20: 4096 contexts of 256 nodes)
+	fcmMaxIn     = 8       // counters mixed for one bit, at most (a bias input comes on top)
+	fcmLimitD    = 255     // direct contexts of the head bytes
+	fcmLimitH    = 255     // hashed contexts
+	fcmLimitFast = 20      // a fast-adapting copy of the previous-exponent context
+	fcmLR        = 48      // first-layer mixers' learning rate
+	fcmLR2       = 16      // second layer's (fcm2)
+	fcmWInit     = 1 << 14 // initial first-layer weight (0.25)
+	fcmAPMRate   = 7       // APM update shift (fcm2)
 	fcmZrunMax   = 15
+	fcmLowInit   = 8       // the low mantissa bytes' frequency tables: initial count,
+	fcmLowInc    = 8       // increment,
+	fcmLowLimit  = 1 << 20 // and the total past which counts are halved
 	fcmNameFast  = "fcm"
 	fcmNameStr   = "fcm2"
 )
@@ -82,8 +83,9 @@ func (m *FCM) Name() string {
 
 // Fingerprint implements Prior.
 func (m *FCM) Fingerprint() string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("lmgc-fcm/v%d/width=%d/strong=%v/hash=%d/limits=%d,%d/lr=%d,%d/w=%d/apm=%d/zrun=%d",
-		fcmVersion, m.width, m.strong, fcmHashBits, fcmLimitD, fcmLimitH, fcmLR, fcmLR2, fcmWInit, fcmAPMRate, fcmZrunMax)))
+	h := sha256.Sum256([]byte(fmt.Sprintf("lmgc-fcm/v%d/width=%d/strong=%v/hash=%d/limits=%d,%d,%d/lr=%d,%d/w=%d/apm=%d/zrun=%d/low=%d,%d,%d",
+		fcmVersion, m.width, m.strong, fcmHashBits, fcmLimitD, fcmLimitH, fcmLimitFast, fcmLR, fcmLR2, fcmWInit, fcmAPMRate, fcmZrunMax,
+		fcmLowInit, fcmLowInc, fcmLowLimit)))
 	return hex.EncodeToString(h[:])
 }
 
@@ -97,83 +99,7 @@ func (m *FCM) Params() map[string]any {
 
 // NewBatch implements Prior.
 func (m *FCM) NewBatch(n int) (Batch, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("fcm prior: batch of %d windows", n)
-	}
-	return &fcmBatch{m: m, states: make([]*fcmState, n)}, nil
-}
-
-type fcmBatch struct {
-	m      *FCM
-	states []*fcmState
-}
-
-func (b *fcmBatch) state(w int) (*fcmState, error) {
-	if w < 0 || w >= len(b.states) {
-		return nil, fmt.Errorf("fcm prior: window %d outside batch of %d", w, len(b.states))
-	}
-	s := b.states[w]
-	if s == nil {
-		s = newFCMState(b.m)
-		b.states[w] = s
-	}
-	return s, nil
-}
-
-func (b *fcmBatch) Predict(windows []int, out []coder.Dist) error {
-	for i, w := range windows {
-		s, err := b.state(w)
-		if err != nil {
-			return err
-		}
-		s.begin()
-		out[i] = s
-	}
-	return nil
-}
-
-func (b *fcmBatch) Push(windows []int, syms []int) error {
-	for i, w := range windows {
-		s, err := b.state(w)
-		if err != nil {
-			return err
-		}
-		if syms[i] < 0 || syms[i] > 255 {
-			return fmt.Errorf("fcm prior: symbol %d is not a byte", syms[i])
-		}
-		s.push(byte(syms[i]))
-	}
-	return nil
-}
-
-func (b *fcmBatch) Reset(w int) {
-	if w >= 0 && w < len(b.states) && b.states[w] != nil {
-		b.states[w].reset()
-	}
-}
-
-var fcmRate [fcmLimitLow + 1]int64
-
-func init() {
-	for n := range fcmRate {
-		fcmRate[n] = (1 << 17) / int64(2*n+3) // 2/(2n+3) in 16-bit fixed point
-	}
-}
-
-// updateLimit is counter.update with an adaptation limit below cm's: the
-// rate falls as 2/(2n+3) until n reaches limit.
-func (c *counter) updateLimit(bit int, limit uint32) {
-	p := int64((uint32(*c) >> 10) ^ (1 << 21))
-	n := uint32(*c) & 1023
-	target := int64(bit) << 22
-	if bit == 1 {
-		target--
-	}
-	p += (target - p) * fcmRate[n] >> 16
-	if n < limit {
-		n++
-	}
-	*c = counter((uint32(p)^(1<<21))<<10 | n)
+	return newStateBatch(m.Name(), n, func() windowState { return newFCMState(m) })
 }
 
 // fcmInput is one context of a byte: a table and the start of the 256
@@ -219,7 +145,7 @@ type fcmState struct {
 	sel    [2]int // weight sets of the two first-layer mixers, without the node
 	path   [8]fcmNode
 	depth  int
-	low    [2]freqTable // bytes B2 and B3 of a float32
+	low    [2]freqTable[uint32] // bytes B2 and B3 of a float32
 }
 
 const (
@@ -253,7 +179,7 @@ func (s *fcmState) reset() {
 	s.fast, s.slow = 0, 0
 	clear(s.direct)
 	for k := range s.low {
-		s.low[k].reset()
+		s.low[k].init(fcmLowInit)
 	}
 	for _, t := range s.hashed {
 		clear(t)
@@ -403,48 +329,18 @@ func (s *fcmState) Total() uint32 {
 
 // Interval implements coder.Dist.
 func (s *fcmState) Interval(sym int) (cum, freq uint32) {
-	if sym < 0 || sym > 255 {
-		return 0, 0
+	if s.j >= 2 && sym >= 0 && sym <= 255 {
+		return s.low[s.j-2].Interval(sym)
 	}
-	if s.j >= 2 {
-		return s.low[s.j-2].interval(sym)
-	}
-	size := uint32(1) << cmTotalBits
-	c0 := int32(1)
-	for d := 0; d < 8; d++ {
-		s0 := split(size, s.predict(d, c0), d)
-		bit := (sym >> (7 - d)) & 1
-		if bit == 1 {
-			cum += s0
-			size -= s0
-		} else {
-			size = s0
-		}
-		c0 = c0<<1 | int32(bit)
-	}
-	return cum, size
+	return treeInterval(s, sym)
 }
 
 // Lookup implements coder.Dist.
 func (s *fcmState) Lookup(target uint32) (sym int, cum, freq uint32) {
 	if s.j >= 2 {
-		return s.low[s.j-2].lookup(target)
+		return s.low[s.j-2].Lookup(target)
 	}
-	size := uint32(1) << cmTotalBits
-	c0 := int32(1)
-	for d := 0; d < 8; d++ {
-		s0 := split(size, s.predict(d, c0), d)
-		bit := int32(0)
-		if target >= cum+s0 {
-			bit = 1
-			cum += s0
-			size -= s0
-		} else {
-			size = s0
-		}
-		c0 = c0<<1 | bit
-	}
-	return int(c0 & 255), cum, size
+	return treeLookup(s, target)
 }
 
 // push updates the model with the coded byte and advances.
@@ -452,7 +348,7 @@ func (s *fcmState) push(b byte) {
 	c0 := int32(1)
 	n := s.nin
 	if s.j >= 2 {
-		s.low[s.j-2].update(b)
+		s.low[s.j-2].add(b, fcmLowInc, fcmLowLimit)
 		n = -1 // no bits
 	}
 	for d := 0; d < 8 && n > 0; d++ {
@@ -545,76 +441,5 @@ func init() {
 				return NewFCM(period, strong)
 			},
 		})
-	}
-}
-
-// freqTable is an adaptive order-0 byte distribution for the nearly uniform
-// low mantissa bytes: one range-coder step and no bit model. Counts start
-// at freqInit, grow by freqInc per occurrence and are halved (rounding up)
-// when the total passes freqLimit; 16 group sums make the cumulative
-// counts cheap.
-type freqTable struct {
-	count [256]uint32
-	group [16]uint32
-	total uint32
-}
-
-const (
-	freqInit  = 8
-	freqInc   = 8
-	freqLimit = 1 << 20
-)
-
-func (f *freqTable) reset() {
-	for i := range f.count {
-		f.count[i] = freqInit
-	}
-	for i := range f.group {
-		f.group[i] = 16 * freqInit
-	}
-	f.total = 256 * freqInit
-}
-
-func (f *freqTable) interval(sym int) (cum, freq uint32) {
-	g := sym >> 4
-	for k := 0; k < g; k++ {
-		cum += f.group[k]
-	}
-	for k := g << 4; k < sym; k++ {
-		cum += f.count[k]
-	}
-	return cum, f.count[sym]
-}
-
-func (f *freqTable) lookup(target uint32) (sym int, cum, freq uint32) {
-	g := 0
-	for g < 15 && cum+f.group[g] <= target {
-		cum += f.group[g]
-		g++
-	}
-	sym = g << 4
-	for sym < g<<4+15 && cum+f.count[sym] <= target {
-		cum += f.count[sym]
-		sym++
-	}
-	return sym, cum, f.count[sym]
-}
-
-func (f *freqTable) update(b byte) {
-	f.count[b] += freqInc
-	f.group[b>>4] += freqInc
-	f.total += freqInc
-	if f.total <= freqLimit {
-		return
-	}
-	f.total = 0
-	for g := range f.group {
-		var sum uint32
-		for k := g << 4; k < g<<4+16; k++ {
-			f.count[k] = (f.count[k] + 1) >> 1
-			sum += f.count[k]
-		}
-		f.group[g] = sum
-		f.total += sum
 	}
 }

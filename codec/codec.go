@@ -2,8 +2,9 @@
 // data (float32, or for the priors that code them 16-bit floats when the
 // file has no float32 tensor) and everything else, turns the float data
 // into symbol windows (raw bytes or serialized text), codes each window
-// with a prior driving a range coder, and writes the .lmgc container. Decompression reverses every
-// step and checks the SHA-256 of the original file.
+// with a prior driving a range coder, and writes the .lmgc container.
+// Decompression reverses every step and checks the SHA-256 of the
+// original file.
 //
 // An Encoder compresses from an io.ReaderAt and a Reader decompresses from
 // one, both window by window with only a few windows per thread in memory,

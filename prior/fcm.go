@@ -46,7 +46,7 @@ type FCM struct {
 }
 
 const (
-	fcmVersion   = 1
+	fcmVersion   = 2
 	fcmHashBits  = 20      // counters in each hashed table (2^20: 4096 contexts of 256 nodes)
 	fcmMaxIn     = 8       // counters mixed for one bit, at most (a bias input comes on top)
 	fcmLimitD    = 255     // direct contexts of the head bytes
@@ -236,8 +236,8 @@ func (s *fcmState) begin() {
 		}
 	case j == 1:
 		add(d, 256+b0<<8, lim)
-		add(s.hashed[0], fcmSlot(hash3(6, b0, ex1)), fcmLimitH)
 		if s.m.strong {
+			add(s.hashed[0], fcmSlot(hash3(6, b0, ex1)), fcmLimitH)
 			add(d, 0, lim)
 			add(s.hashed[1], fcmSlot(hash3(7, b0, fq)), fcmLimitH)
 			add(s.hashed[2], fcmSlot(hash3(8, b0, s.prev>>(8*uint(s.m.width)-16)&0x7f)), fcmLimitH) // previous high mantissa bits

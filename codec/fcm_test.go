@@ -70,7 +70,7 @@ func TestFloat16RoundTrips(t *testing.T) {
 			tensorio.Tensor{Name: "w", DType: dt, Shape: []int64{50, 100}, Data: half[:10000]},
 			tensorio.Tensor{Name: "b", DType: dt, Shape: []int64{1000}, Data: half[10000:]})
 		for _, pr := range []string{"fcm", "fcm2"} {
-			opt := Options{Prior: pr, Window: 4000, Threads: 1}
+			opt := Options{Prior: pr, Window: 8000, Threads: 1}
 			st, file := roundTrip(t, src, "h.safetensors", opt)
 			if st.FloatBytes != int64(len(half)) {
 				t.Errorf("%s %s: %d float bytes, want %d", dt, pr, st.FloatBytes, len(half))
@@ -85,9 +85,11 @@ func TestFloat16RoundTrips(t *testing.T) {
 				}
 			}
 			// bfloat16: 1 sign, ~3 exponent, 7 mantissa bits of 16; float16:
-			// 10 mantissa bits, and windows of 2000 floats to learn from.
-			if limit := map[string]float64{"BF16": 80, "F16": 97}[dt]; st.RatePercent > limit {
-				t.Errorf("%s %s: rate %.2f%%: the exponent is not learnt", dt, pr, st.RatePercent)
+			// 10 mantissa bits, and windows of 4000 floats to learn from.
+			limit := map[string]float64{"BF16": 80, "F16": 97}[dt]
+			t.Logf("%s %s: %.2f%%", dt, pr, st.RatePercent)
+			if st.RatePercent > limit {
+				t.Errorf("%s %s: rate %.2f%% above %.0f%%: the exponent is not learnt", dt, pr, st.RatePercent, limit)
 			}
 			opt.Threads = 3
 			var again bytes.Buffer

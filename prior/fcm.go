@@ -46,7 +46,7 @@ type FCM struct {
 }
 
 const (
-	fcmVersion   = 2
+	fcmVersion   = 3
 	fcmHashBits  = 20      // counters in each hashed table (2^20: 4096 contexts of 256 nodes)
 	fcmMaxIn     = 8       // counters mixed for one bit, at most (a bias input comes on top)
 	fcmLimitD    = 255     // direct contexts of the head bytes
@@ -145,7 +145,8 @@ type fcmState struct {
 	sel    [2]int // weight sets of the two first-layer mixers, without the node
 	path   [8]fcmNode
 	depth  int
-	low    [2]freqTable[uint32] // bytes B2 and B3 of a float32
+	low    [4]freqTable[uint32] // bytes B2 and B3 of a float32, for exponent 0 (zeros, subnormals) and the rest
+	lowK   int                  // the table of the current byte
 }
 
 const (
@@ -243,7 +244,12 @@ func (s *fcmState) begin() {
 			add(s.hashed[2], fcmSlot(hash3(8, b0, s.prev>>(8*uint(s.m.width)-16)&0x7f)), fcmLimitH) // previous high mantissa bits
 		}
 	default:
-		// the low mantissa bytes: a frequency table (freqTable), no bits
+		// the low mantissa bytes: a frequency table (freqTable), no bits,
+		// one for floats with exponent 0 (zeros, subnormals), one for the rest
+		s.lowK = 2 * (j - 2)
+		if s.cur>>(8*uint(j)-9)&255 == 0 {
+			s.lowK++
+		}
 	}
 	s.nin = n
 	s.sel[0] = fcmNodeSets + (j*256+int(ex1))*8
@@ -322,7 +328,7 @@ func train(w, x []int32, err int64) {
 // Total implements coder.Dist.
 func (s *fcmState) Total() uint32 {
 	if s.j >= 2 {
-		return s.low[s.j-2].total
+		return s.low[s.lowK].total
 	}
 	return 1 << cmTotalBits
 }
@@ -330,7 +336,7 @@ func (s *fcmState) Total() uint32 {
 // Interval implements coder.Dist.
 func (s *fcmState) Interval(sym int) (cum, freq uint32) {
 	if s.j >= 2 && sym >= 0 && sym <= 255 {
-		return s.low[s.j-2].Interval(sym)
+		return s.low[s.lowK].Interval(sym)
 	}
 	return treeInterval(s, sym)
 }
@@ -338,7 +344,7 @@ func (s *fcmState) Interval(sym int) (cum, freq uint32) {
 // Lookup implements coder.Dist.
 func (s *fcmState) Lookup(target uint32) (sym int, cum, freq uint32) {
 	if s.j >= 2 {
-		return s.low[s.j-2].Lookup(target)
+		return s.low[s.lowK].Lookup(target)
 	}
 	return treeLookup(s, target)
 }
@@ -348,7 +354,7 @@ func (s *fcmState) push(b byte) {
 	c0 := int32(1)
 	n := s.nin
 	if s.j >= 2 {
-		s.low[s.j-2].add(b, fcmLowInc, fcmLowLimit)
+		s.low[s.lowK].add(b, fcmLowInc, fcmLowLimit)
 		n = -1 // no bits
 	}
 	for d := 0; d < 8 && n > 0; d++ {

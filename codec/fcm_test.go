@@ -210,3 +210,16 @@ func TestFCMDeadUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestFCMDeterministicAcrossThreads: float32 files coded by the float
+// priors do not depend on the thread count (windows of 10,000 floats).
+func TestFCMDeterministicAcrossThreads(t *testing.T) {
+	src := gaussian(30000, 1e-3, 15)
+	for _, pr := range []string{"fcm", "fcm2"} {
+		_, one := roundTrip(t, src, "x.f32", Options{Prior: pr, Threads: 1, Window: 40000})
+		_, three := roundTrip(t, src, "x.f32", Options{Prior: pr, Threads: 3, Window: 40000})
+		if !bytes.Equal(one, three) {
+			t.Errorf("%s: output depends on the thread count", pr)
+		}
+	}
+}

@@ -1,8 +1,10 @@
-// Package codec is lmgc's compressor: it splits a tensor file into float32
-// data and everything else, turns the float data into symbol windows
-// (raw bytes or serialized text), codes each window with a prior driving a
-// range coder, and writes the .lmgc container. Decompression reverses every
-// step and checks the SHA-256 of the original file.
+// Package codec is lmgc's compressor: it splits a tensor file into float
+// data (float32, or for the priors that code them 16-bit floats when the
+// file has no float32 tensor) and everything else, turns the float data
+// into symbol windows (raw bytes or serialized text), codes each window
+// with a prior driving a range coder, and writes the .lmgc container.
+// Decompression reverses every step and checks the SHA-256 of the
+// original file.
 //
 // An Encoder compresses from an io.ReaderAt and a Reader decompresses from
 // one, both window by window with only a few windows per thread in memory,
@@ -29,7 +31,8 @@ import (
 // that the file cannot carry (a model file).
 type Options struct {
 	// Prior names a registered probability model (prior.Names): "order2"
-	// (default), "cm", "llm".
+	// (default), "cm", "fcm", "fcm2" (the float priors, which also code
+	// files of bfloat16/float16 tensors), "llm".
 	Prior string
 	// Format is "raw" (default) or a text serialization of package serial.
 	Format        string

@@ -43,6 +43,11 @@ type Encoder struct {
 	p   prior.Prior
 	// params are the prior parameters stored in every file.
 	params map[string]any
+	info   prior.Info
+	// p16 and params16: the prior built for 16-bit floats (Info.Float16),
+	// made for the first file that needs it.
+	p16      prior.Prior
+	params16 map[string]any
 }
 
 // NewEncoder checks the options, fills in the defaults and builds the
@@ -70,6 +75,9 @@ func NewEncoder(opt Options) (*Encoder, error) {
 	if info.TextFormat != "" && (opt.Format == "" || opt.Format == FormatRaw) {
 		opt.Format = info.TextFormat
 	}
+	if info.SignFirst && (opt.Format == "" || opt.Format == FormatRaw) {
+		opt.SignFirst = true
+	}
 	sl, err := newLayout(opt.Format, opt.BytesPerGroup, opt.SignFirst)
 	if err != nil {
 		return nil, err
@@ -89,13 +97,47 @@ func NewEncoder(opt Options) (*Encoder, error) {
 	if pp, ok := p.(prior.Parameterized); ok {
 		params = pp.Params()
 	}
-	return &Encoder{opt: opt, sl: sl, p: p, params: params}, nil
+	return &Encoder{opt: opt, sl: sl, p: p, params: params, info: info}, nil
 }
 
 // Close releases the prior.
 func (e *Encoder) Close() error {
 	closePrior(e.p)
+	if e.p16 != nil {
+		closePrior(e.p16)
+	}
 	return nil
+}
+
+// floatKind picks the floats of a file that go to the prior: its float32
+// tensors, or, for a file without any and a prior that codes 16-bit floats
+// (raw layout), its bfloat16/float16 tensors. The rest is "other".
+func (e *Encoder) floatKind(lay *tensorio.Layout) (tensorio.Kind, error) {
+	var n32, n16 int64
+	for _, s := range lay.Segments {
+		switch s.Kind {
+		case tensorio.Float32LE:
+			n32 += s.Length
+		case tensorio.Float16LE:
+			n16 += s.Length
+		}
+	}
+	if n32 > 0 || n16 == 0 || !e.info.Float16 || !e.sl.isRaw() {
+		return tensorio.Float32LE, nil
+	}
+	if e.p16 == nil {
+		opt := e.opt
+		p, err := e.info.New(prior.Spec{Params: map[string]any{"period": 2, "chunk": 0}, Format: opt.Format,
+			BytesPerGroup: opt.BytesPerGroup, SignFirst: opt.SignFirst, Window: opt.Window, Threads: opt.Threads, Config: opt.LLM})
+		if err != nil {
+			return 0, err
+		}
+		e.p16, e.params16 = p, map[string]any{"period": 2, "chunk": 0}
+		if pp, ok := p.(prior.Parameterized); ok {
+			e.params16 = pp.Params()
+		}
+	}
+	return tensorio.Float16LE, nil
 }
 
 // Encode compresses the size-byte tensor file src (named name, for format
@@ -130,7 +172,14 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	if err != nil {
 		return nil, err
 	}
-	p, sl := e.p, e.sl
+	p, sl, params := e.p, e.sl, e.params
+	kind, err := e.floatKind(lay)
+	if err != nil {
+		return nil, err
+	}
+	if kind == tensorio.Float16LE {
+		p, sl, params = e.p16, sl.with16(), e.params16
+	}
 
 	// The SHA-256 of the whole file, read alongside the coding.
 	type sum struct {
@@ -149,7 +198,7 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 
 	h := &container.Header{
 		Original:      container.Original{Name: name, Size: size, Format: format},
-		Prior:         container.Prior{Name: p.Name(), Fingerprint: p.Fingerprint(), Params: e.params},
+		Prior:         container.Prior{Name: p.Name(), Fingerprint: p.Fingerprint(), Params: params},
 		Serialization: sl.format,
 		SignFirst:     opt.SignFirst,
 		Window:        opt.Window,
@@ -164,8 +213,11 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	for _, s := range lay.Segments {
 		seg := container.Segment{Length: s.Length, Name: s.Name, DType: s.DType, Shape: s.Shape}
 		r := io.NewSectionReader(src, s.Offset, s.Length)
-		if s.Kind == tensorio.Float32LE {
-			seg.Kind = "float32le"
+		if s.Kind == kind {
+			seg.Kind = kindFloat32
+			if kind == tensorio.Float16LE {
+				seg.Kind = kindFloat16
+			}
 			floats = append(floats, r)
 			h.FloatBytes += s.Length
 		} else {
@@ -195,12 +247,12 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	}
 	if part != nil {
 		if split, err = part.selectWindows(split, func() splitter {
-			return sl.splitter(floatSections(src, lay), h.FloatBytes, opt.Window)
+			return sl.splitter(floatSections(src, lay, kind), h.FloatBytes, opt.Window)
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if err := e.codeWindows(split, h, sp, part); err != nil {
+	if err := e.codeWindows(p, split, h, sp, part); err != nil {
 		return nil, err
 	}
 	h.Pad = split.pad()
@@ -275,9 +327,9 @@ type codedGroup struct {
 // codeWindows codes the windows of split, in parallel, and appends each
 // coded stream to sp (in order) and its entry to h.Streams.
 // With part, each window's ideal bits are recorded in it too.
-func (e *Encoder) codeWindows(split splitter, h *container.Header, sp *spool, part *partJob) error {
+func (e *Encoder) codeWindows(p prior.Prior, split splitter, h *container.Header, sp *spool, part *partJob) error {
 	opt := e.opt
-	batch, workers := schedule(e.p, opt.Threads)
+	batch, workers := schedule(p, opt.Threads)
 	prog := &progress{total: split.total(), fn: opt.Progress}
 	var (
 		eof  bool
@@ -300,7 +352,7 @@ func (e *Encoder) codeWindows(split splitter, h *container.Header, sp *spool, pa
 		return g, len(g.w) > 0, nil
 	}
 	pp := startPipe(workers, workers+1, produce, func(g windowGroup) (codedGroup, error) {
-		return encodeGroup(e.p, g, opt.Estimate, prog)
+		return encodeGroup(p, g, opt.Estimate, prog)
 	})
 	defer pp.close()
 	for {

@@ -77,6 +77,15 @@ func openReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 	if err != nil {
 		return nil, container.Corruptf("corrupt .lmgc file: %w", err)
 	}
+	for _, s := range h.Original.Segments {
+		if s.Kind == kindFloat16 {
+			if !sl.isRaw() {
+				return nil, container.Corruptf("corrupt .lmgc file: 16-bit floats in the %s serialization", sl.format)
+			}
+			sl = sl.with16()
+			break
+		}
+	}
 	p, err := priorFromHeader(h, opt)
 	if err != nil {
 		return nil, err
@@ -132,7 +141,7 @@ func (d *Reader) Read(b []byte) (int, error) {
 	b = b[:min(int64(len(b)), d.left)]
 	var n int
 	var err error
-	if segs[d.seg].Kind == "float32le" {
+	if floatWidth(segs[d.seg].Kind) > 0 {
 		n, err = d.floats.Read(b)
 	} else {
 		n, err = d.other.Read(b)
@@ -143,7 +152,7 @@ func (d *Reader) Read(b []byte) (int, error) {
 		switch {
 		case n > 0:
 			err = nil
-		case segs[d.seg].Kind == "float32le":
+		case floatWidth(segs[d.seg].Kind) > 0:
 			err = container.Corruptf("corrupt .lmgc file: %d float bytes decoded, header says %d", d.floats.n, d.h.FloatBytes)
 		default:
 			err = container.Corruptf("corrupt .lmgc file: %d non-float bytes decoded, header says %d", d.other.n, d.h.Other.Symbols)

@@ -165,10 +165,10 @@ func (j *partJob) selectWindows(split splitter, fresh func() splitter) (splitter
 }
 
 // floatSections returns a reader of the float bytes of src, buffered.
-func floatSections(src io.ReaderAt, lay *tensorio.Layout) io.Reader {
+func floatSections(src io.ReaderAt, lay *tensorio.Layout, kind tensorio.Kind) io.Reader {
 	var rs []io.Reader
 	for _, s := range lay.Segments {
-		if s.Kind == tensorio.Float32LE {
+		if s.Kind == kind {
 			rs = append(rs, io.NewSectionReader(src, s.Offset, s.Length))
 		}
 	}
@@ -516,7 +516,7 @@ type floatPlacer struct {
 	segs []placedSegment
 }
 
-// placedSegment is a float32 segment: its offset in the float data and in
+// placedSegment is a float segment (32- or 16-bit): its offset in the float data and in
 // the file, and its length.
 type placedSegment struct{ float, file, n int64 }
 
@@ -526,7 +526,7 @@ func (p *floatPlacer) place(off int64, b []byte) (int64, error) {
 	if p.segs == nil {
 		var fl, file int64
 		for _, s := range p.h.Original.Segments {
-			if s.Kind == "float32le" {
+			if floatWidth(s.Kind) > 0 {
 				p.segs = append(p.segs, placedSegment{fl, file, s.Length})
 				fl += s.Length
 			}

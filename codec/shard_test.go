@@ -12,6 +12,7 @@ import (
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior/llm"
 	"github.com/lmgc/lmgc/sample"
+	"github.com/lmgc/lmgc/tensorio"
 )
 
 // memFile is an io.WriterAt over a preallocated buffer, the test's
@@ -290,4 +291,15 @@ func FuzzMerge(f *testing.F) {
 			t.Fatalf("merged file does not parse: %v", err)
 		}
 	})
+}
+
+// TestShardedBF16 checks that a bfloat16 file, coded by a 16-bit float
+// prior, is split and merged like a float32 one: the shards read the same
+// 16-bit segments the whole-file encoder codes.
+func TestShardedBF16(t *testing.T) {
+	half := toBF16(gaussian(6000, 1e-3, 5))
+	src := safetensors16(t,
+		tensorio.Tensor{Name: "w", DType: "BF16", Shape: []int64{50, 100}, Data: half[:10000]},
+		tensorio.Tensor{Name: "b", DType: "BF16", Shape: []int64{1000}, Data: half[10000:]})
+	checkSharded(t, src, "h.safetensors", Options{Prior: "fcm", Window: 2000}, true, 1, 3)
 }

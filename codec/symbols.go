@@ -18,11 +18,12 @@ type layout struct {
 	format string         // FormatRaw or a serial format name
 	text   serial.Options // for text formats
 	sign   bool           // raw: sign/exponent byte first
+	width  int            // raw: bytes per float, 4 (float32) or 2 (bfloat16, float16)
 }
 
 func newLayout(format string, bytesPerGroup int, signFirst bool) (layout, error) {
 	if format == "" || format == FormatRaw {
-		return layout{format: FormatRaw, sign: signFirst}, nil
+		return layout{format: FormatRaw, sign: signFirst, width: 4}, nil
 	}
 	f, err := serial.ParseFormat(format)
 	if err != nil {
@@ -37,11 +38,34 @@ func newLayout(format string, bytesPerGroup int, signFirst bool) (layout, error)
 
 func (l layout) isRaw() bool { return l.format == FormatRaw }
 
+// Segment kinds of the header (container.Segment.Kind) for the floats.
+const (
+	kindFloat32 = "float32le"
+	kindFloat16 = "float16le" // bfloat16 or float16, coded 2 bytes per float
+)
+
+// floatWidth returns the bytes per float of a segment kind, 0 for "other".
+func floatWidth(kind string) int {
+	switch kind {
+	case kindFloat32:
+		return 4
+	case kindFloat16:
+		return 2
+	}
+	return 0
+}
+
+// with16 returns the raw layout for 16-bit floats.
+func (l layout) with16() layout {
+	l.width = 2
+	return l
+}
+
 // period returns the symbols per float (raw) or per group with its
 // separator (text), the position period the cm prior keys its contexts by.
 func (l layout) period() int {
 	if l.isRaw() {
-		return 4
+		return l.width
 	}
 	if l.text.Format.IsHex() {
 		return l.text.DigitsPerGroup() + len(l.text.Separator())
@@ -67,8 +91,15 @@ func (l layout) maxChunkSymbols() int {
 	return len(l.text.Append(nil, bytes.Repeat([]byte{0xff}, serial.ChunkSize)))
 }
 
-// reverseFloats reverses the byte order of every 4-byte float in place.
-func reverseFloats(b []byte) {
+// reverseFloats reverses the byte order of every width-byte float (4 or
+// 2) in place.
+func reverseFloats(b []byte, width int) {
+	if width == 2 {
+		for i := 0; i+2 <= len(b); i += 2 {
+			b[i], b[i+1] = b[i+1], b[i]
+		}
+		return
+	}
 	for i := 0; i+4 <= len(b); i += 4 {
 		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
 	}
@@ -125,7 +156,7 @@ func (l layout) checkWindow(window int) error {
 // splitter returns the splitter of n float bytes read from r.
 func (l layout) splitter(r io.Reader, n int64, window int) splitter {
 	if l.isRaw() {
-		return &rawSplitter{r: r, window: window &^ 3, sign: l.sign, n: n}
+		return &rawSplitter{r: r, window: window &^ 3, sign: l.sign, width: l.width, n: n}
 	}
 	return &textSplitter{r: r, l: l, window: window, n: n, chunk: make([]byte, serial.ChunkSize)}
 }
@@ -135,6 +166,7 @@ type rawSplitter struct {
 	r      io.Reader
 	window int
 	sign   bool
+	width  int
 	n      int64
 }
 
@@ -149,7 +181,7 @@ func (s *rawSplitter) next() (window, error) {
 	}
 	buf = buf[:n:n]
 	if s.sign {
-		reverseFloats(buf)
+		reverseFloats(buf, s.width)
 	}
 	return window{b: buf}, nil
 }
@@ -255,11 +287,11 @@ func (s *sliceSplitter) total() int64 { return s.n }
 // (raw) or whole chunks (text), so each one decodes on its own.
 func (l layout) windowFloats(syms []byte) ([]byte, error) {
 	if l.isRaw() {
-		if len(syms)%4 != 0 {
-			return nil, fmt.Errorf("raw stream of %d bytes is not whole floats", len(syms))
+		if len(syms)%l.width != 0 {
+			return nil, fmt.Errorf("raw stream of %d bytes is not whole %d-byte floats", len(syms), l.width)
 		}
 		if l.sign {
-			reverseFloats(syms)
+			reverseFloats(syms, l.width)
 		}
 		return syms, nil
 	}

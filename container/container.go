@@ -89,7 +89,7 @@ type Original struct {
 // Segment is a byte range of the original file, in order; offsets follow
 // from the lengths.
 type Segment struct {
-	Kind   string  `json:"kind"` // "float32le" or "other"
+	Kind   string  `json:"kind"` // "float32le", "float16le" (bfloat16 or float16, by DType) or "other"
 	Length int64   `json:"length"`
 	Name   string  `json:"name,omitempty"`
 	DType  string  `json:"dtype,omitempty"`
@@ -471,12 +471,17 @@ func (c *crcReader) Read(p []byte) (int, error) {
 func (f *Reader) checkSizes() error {
 	h := &f.Header
 	var total, floats int64
+	var floatKind string
 	for i, s := range h.Original.Segments {
 		if s.Length < 0 {
 			return Corruptf("corrupt .lmgc file: segment %d has a negative length", i)
 		}
 		switch s.Kind {
-		case "float32le":
+		case "float32le", "float16le":
+			if floatKind != "" && s.Kind != floatKind {
+				return Corruptf("corrupt .lmgc file: segment %d is %s after %s segments (one float width per file)", i, s.Kind, floatKind)
+			}
+			floatKind = s.Kind
 			floats += s.Length
 		case "other":
 		default:

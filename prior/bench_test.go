@@ -35,3 +35,13 @@ func BenchmarkOrder2Code(b *testing.B) {
 	m, _ := NewOrder2(4, 0)
 	benchPrior(b, m)
 }
+
+func BenchmarkFCMCode(b *testing.B) {
+	m, _ := NewFCM(4, false)
+	benchPrior(b, m)
+}
+
+func BenchmarkFCM2Code(b *testing.B) {
+	m, _ := NewFCM(4, true)
+	benchPrior(b, m)
+}

@@ -71,30 +71,46 @@ func (m *CM) Symbols() int { return 256 }
 
 // NewBatch implements Prior.
 func (m *CM) NewBatch(n int) (Batch, error) {
+	return newStateBatch("cm", n, func() windowState { return newCMState(m) })
+}
+
+// windowState is the state of one window of a byte prior (cm, fcm): the
+// distribution of the next byte once begin has run.
+type windowState interface {
+	coder.Dist
+	begin()
+	push(b byte)
+	reset()
+}
+
+// stateBatch is the Batch of a byte prior whose windows are independent
+// states, made on first use.
+type stateBatch struct {
+	name     string
+	newState func() windowState
+	states   []windowState
+}
+
+func newStateBatch(name string, n int, newState func() windowState) (*stateBatch, error) {
 	if n < 1 {
-		return nil, fmt.Errorf("cm prior: batch of %d windows", n)
+		return nil, fmt.Errorf("%s prior: batch of %d windows", name, n)
 	}
-	return &cmBatch{m: m, states: make([]*cmState, n)}, nil
+	return &stateBatch{name: name, newState: newState, states: make([]windowState, n)}, nil
 }
 
-type cmBatch struct {
-	m      *CM
-	states []*cmState
-}
-
-func (b *cmBatch) state(w int) (*cmState, error) {
+func (b *stateBatch) state(w int) (windowState, error) {
 	if w < 0 || w >= len(b.states) {
-		return nil, fmt.Errorf("cm prior: window %d outside batch of %d", w, len(b.states))
+		return nil, fmt.Errorf("%s prior: window %d outside batch of %d", b.name, w, len(b.states))
 	}
 	s := b.states[w]
 	if s == nil {
-		s = newCMState(b.m)
+		s = b.newState()
 		b.states[w] = s
 	}
 	return s, nil
 }
 
-func (b *cmBatch) Predict(windows []int, out []coder.Dist) error {
+func (b *stateBatch) Predict(windows []int, out []coder.Dist) error {
 	for i, w := range windows {
 		s, err := b.state(w)
 		if err != nil {
@@ -106,21 +122,21 @@ func (b *cmBatch) Predict(windows []int, out []coder.Dist) error {
 	return nil
 }
 
-func (b *cmBatch) Push(windows []int, syms []int) error {
+func (b *stateBatch) Push(windows []int, syms []int) error {
 	for i, w := range windows {
 		s, err := b.state(w)
 		if err != nil {
 			return err
 		}
 		if syms[i] < 0 || syms[i] > 255 {
-			return fmt.Errorf("cm prior: symbol %d is not a byte", syms[i])
+			return fmt.Errorf("%s prior: symbol %d is not a byte", b.name, syms[i])
 		}
 		s.push(byte(syms[i]))
 	}
 	return nil
 }
 
-func (b *cmBatch) Reset(w int) {
+func (b *stateBatch) Reset(w int) {
 	if w >= 0 && w < len(b.states) && b.states[w] != nil {
 		b.states[w].reset()
 	}
@@ -133,15 +149,21 @@ type counter uint32
 
 func (c counter) p12() int32 { return int32((uint32(c)>>10)^(1<<21)) >> 10 }
 
-var counterRate [cmRateLimit + 1]int64
+// counterRate[n] is 2/(2n+3) in 16-bit fixed point, the rate of a counter
+// updated n times.
+var counterRate [1024]int64
 
 func init() {
 	for n := range counterRate {
-		counterRate[n] = (1 << 17) / int64(2*n+3) // 2/(2n+3) in 16-bit fixed point
+		counterRate[n] = (1 << 17) / int64(2*n+3)
 	}
 }
 
-func (c *counter) update(bit int) {
+func (c *counter) update(bit int) { c.updateLimit(bit, cmRateLimit) }
+
+// updateLimit moves the probability toward bit at the counter's rate; the
+// count, and with it the rate's fall, stops at limit (at most 1023).
+func (c *counter) updateLimit(bit int, limit uint32) {
 	p := int64((uint32(*c) >> 10) ^ (1 << 21))
 	n := uint32(*c) & 1023
 	target := int64(bit) << 22
@@ -149,7 +171,7 @@ func (c *counter) update(bit int) {
 		target--
 	}
 	p += (target - p) * counterRate[n] >> 16
-	if n < cmRateLimit {
+	if n < limit {
 		n++
 	}
 	*c = counter((uint32(p)^(1<<21))<<10 | n)
@@ -298,14 +320,28 @@ func split(size uint32, p1 int32, d int) uint32 {
 func (s *cmState) Total() uint32 { return 1 << cmTotalBits }
 
 // Interval implements coder.Dist.
-func (s *cmState) Interval(sym int) (cum, freq uint32) {
+func (s *cmState) Interval(sym int) (cum, freq uint32) { return treeInterval(s, sym) }
+
+// Lookup implements coder.Dist.
+func (s *cmState) Lookup(target uint32) (sym int, cum, freq uint32) { return treeLookup(s, target) }
+
+// bitTree is a byte model that predicts the byte bit by bit, most
+// significant first: predict gives the 12-bit P(1) of tree node c0 (the
+// bits so far after a leading 1) at depth d.
+type bitTree interface {
+	predict(d int, c0 int32) int32
+}
+
+// treeInterval returns the interval of sym in the distribution of total
+// 2^cmTotalBits that the tree's binary predictions make.
+func treeInterval(t bitTree, sym int) (cum, freq uint32) {
 	if sym < 0 || sym > 255 {
 		return 0, 0 // not a byte: the encoder refuses a zero frequency
 	}
 	size := uint32(1) << cmTotalBits
 	c0 := int32(1)
 	for d := 0; d < 8; d++ {
-		s0 := split(size, s.predict(d, c0), d)
+		s0 := split(size, t.predict(d, c0), d)
 		bit := (sym >> (7 - d)) & 1
 		if bit == 1 {
 			cum += s0
@@ -318,12 +354,12 @@ func (s *cmState) Interval(sym int) (cum, freq uint32) {
 	return cum, size
 }
 
-// Lookup implements coder.Dist.
-func (s *cmState) Lookup(target uint32) (sym int, cum, freq uint32) {
+// treeLookup inverts treeInterval.
+func treeLookup(t bitTree, target uint32) (sym int, cum, freq uint32) {
 	size := uint32(1) << cmTotalBits
 	c0 := int32(1)
 	for d := 0; d < 8; d++ {
-		s0 := split(size, s.predict(d, c0), d)
+		s0 := split(size, t.predict(d, c0), d)
 		bit := int32(0)
 		if target >= cum+s0 {
 			bit = 1

@@ -119,76 +119,9 @@ func (b *o2Batch) Reset(w int) {
 	}
 }
 
-// table is an adaptive frequency table over bytes. Counts are kept with
-// sums per group of 16 so that a cumulative frequency takes at most 30
-// additions. Every count is at least 1.
-type table struct {
-	count [256]uint16
-	group [16]uint32
-	total uint32
-}
-
-func (t *table) init() {
-	for i := range t.count {
-		t.count[i] = 1
-	}
-	for g := range t.group {
-		t.group[g] = 16
-	}
-	t.total = 256
-}
-
-func (t *table) add(sym byte) {
-	t.count[sym] += o2Inc
-	t.group[sym>>4] += o2Inc
-	t.total += o2Inc
-	if t.total > o2Limit {
-		t.total = 0
-		for g := range t.group {
-			var s uint32
-			for i := g * 16; i < g*16+16; i++ {
-				c := (t.count[i] + 1) >> 1
-				t.count[i] = c
-				s += uint32(c)
-			}
-			t.group[g] = s
-			t.total += s
-		}
-	}
-}
-
-// Total implements coder.Dist.
-func (t *table) Total() uint32 { return t.total }
-
-// Interval implements coder.Dist.
-func (t *table) Interval(sym int) (cum, freq uint32) {
-	if sym < 0 || sym > 255 {
-		return 0, 0
-	}
-	g := sym >> 4
-	for i := 0; i < g; i++ {
-		cum += t.group[i]
-	}
-	for i := g << 4; i < sym; i++ {
-		cum += uint32(t.count[i])
-	}
-	return cum, uint32(t.count[sym])
-}
-
-// Lookup implements coder.Dist.
-func (t *table) Lookup(target uint32) (sym int, cum, freq uint32) {
-	g := 0
-	for g < 15 && cum+t.group[g] <= target {
-		cum += t.group[g]
-		g++
-	}
-	sym = g << 4
-	for sym < g<<4+15 && cum+uint32(t.count[sym]) <= target {
-		cum += uint32(t.count[sym])
-		sym++
-	}
-	return sym, cum, uint32(t.count[sym])
-}
+// table is order2's frequency table: 16-bit counts starting at 1, grown
+// by o2Inc and halved past o2Limit.
+type table = freqTable[uint16]
 
 type o2State struct {
 	m      *Order2
@@ -217,7 +150,7 @@ func (s *o2State) reset() {
 	s.hist = [2 * o2MaxPeriod]byte{}
 	for _, ts := range s.tabs {
 		for i := range ts {
-			ts[i].init()
+			ts[i].init(1)
 		}
 	}
 	clear(s.cost)
@@ -262,7 +195,7 @@ func (s *o2State) push(b byte) {
 		// cost in 1/64 bits: log2(total) - log2(freq)
 		bits := log2Fixed(t.total) - log2Fixed(uint32(t.count[b]))
 		c[k] += uint32(bits) - c[k]>>o2Decay
-		t.add(b)
+		t.add(b, o2Inc, o2Limit)
 	}
 	s.hist[s.i%len(s.hist)] = b
 	s.i++

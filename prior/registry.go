@@ -46,6 +46,14 @@ type Info struct {
 	// TextFormat, if set, is the serialization the prior uses when none
 	// (or raw) is asked for: the prior reads text.
 	TextFormat string
+	// SignFirst: the prior reads raw floats with each float's bytes in
+	// big-endian order (sign and exponent first); the codec codes raw
+	// floats that way for it.
+	SignFirst bool
+	// Float16: the prior also codes 16-bit floats (bfloat16, float16),
+	// built with period 2; the codec gives it a file's 16-bit tensors when
+	// the file has no float32 ones.
+	Float16 bool
 	// Window is the prior's default number of symbols per window (0: the
 	// codec's default).
 	Window int

@@ -17,6 +17,7 @@ const maxNPYHeader = 1 << 20
 type npyDType struct {
 	itemSize  int64
 	float32LE bool
+	float16LE bool // "<f2": IEEE binary16, little-endian
 }
 
 // parseDescr interprets a NumPy descr string such as "<f4", "|u1",
@@ -75,7 +76,7 @@ func parseDescr(s string) (npyDType, error) {
 	if !ok {
 		return npyDType{}, formatErrorf("npy", "npy: unsupported dtype descr %q", s)
 	}
-	return npyDType{itemSize: n, float32LE: s == "<f4"}, nil
+	return npyDType{itemSize: n, float32LE: s == "<f4", float16LE: s == "<f2"}, nil
 }
 
 // npyHeader is the decoded header dict of an .npy file.
@@ -146,6 +147,8 @@ func parseNPY(r io.ReaderAt, size int64) (*Layout, error) {
 	kind := Other
 	if dt.float32LE {
 		kind = Float32LE
+	} else if dt.float16LE {
+		kind = Float16LE
 	}
 	l.add(Segment{Offset: dataStart, Length: dataLen, Kind: kind, DType: h.descr, Shape: h.shape, FortranOrder: h.fortran})
 	return l, nil

@@ -412,8 +412,13 @@ func parsePT(r io.ReaderAt, size int64) (*Layout, error) {
 				seg.Shape = t.Shape
 			}
 		}
-		if s.DType == "F32" && pt.ByteOrder == "little" {
-			seg.Kind = Float32LE
+		if pt.ByteOrder == "little" {
+			switch s.DType {
+			case "F32":
+				seg.Kind = Float32LE
+			case "BF16", "F16":
+				seg.Kind = Float16LE
+			}
 		}
 		l.add(seg)
 		off, prev = s.Offset+s.Length, s.Key

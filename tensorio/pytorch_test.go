@@ -215,7 +215,7 @@ func TestPTViewsLayout(t *testing.T) {
 			got = append(got, s.Kind.String()+" "+s.Name+" "+s.DType+" "+shapeString(s.Shape))
 		}
 	}
-	want := []string{"float32le slice F32 (30,)", "float32le expanded F32 (3,)", "other half_slice F16 (8,)"}
+	want := []string{"float32le slice F32 (30,)", "float32le expanded F32 (3,)", "float16le half_slice F16 (8,)"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("segments %q, want %q", got, want)
 	}

@@ -102,8 +102,11 @@ func parseSafetensors(r io.ReaderAt, size int64) (*Layout, error) {
 		}
 		l.add(Segment{Offset: off, Length: t.begin - off, Kind: Other, Name: "padding"})
 		kind := Other
-		if t.info.Dtype == "F32" {
+		switch t.info.Dtype {
+		case "F32":
 			kind = Float32LE
+		case "BF16", "F16":
+			kind = Float16LE
 		}
 		l.add(Segment{Offset: t.begin, Length: t.end - t.begin, Kind: kind, Name: t.name, DType: t.info.Dtype, Shape: t.info.Shape})
 		off, prev = t.end, t.name

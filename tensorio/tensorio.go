@@ -76,7 +76,19 @@ type Kind uint8
 const (
 	Other     Kind = iota // anything but little-endian float32
 	Float32LE             // little-endian IEEE 754 binary32 values
+	Float16LE             // little-endian 16-bit floats: bfloat16 or IEEE binary16 (DType says which)
 )
+
+// Width returns the bytes per value of a float kind, 0 for Other.
+func (k Kind) Width() int {
+	switch k {
+	case Float32LE:
+		return 4
+	case Float16LE:
+		return 2
+	}
+	return 0
+}
 
 func (k Kind) String() string {
 	switch k {
@@ -84,6 +96,8 @@ func (k Kind) String() string {
 		return "other"
 	case Float32LE:
 		return "float32le"
+	case Float16LE:
+		return "float16le"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -120,10 +134,10 @@ func (l *Layout) Check() error {
 		if s.Length <= 0 {
 			return fmt.Errorf("tensorio: segment %d has length %d", i, s.Length)
 		}
-		if s.Kind == Float32LE && s.Length%4 != 0 {
-			return fmt.Errorf("tensorio: float32 segment %d has length %d, not a multiple of 4", i, s.Length)
+		if w := s.Kind.Width(); w > 0 && s.Length%int64(w) != 0 {
+			return fmt.Errorf("tensorio: %v segment %d has length %d, not a multiple of %d", s.Kind, i, s.Length, w)
 		}
-		if s.Kind != Other && s.Kind != Float32LE {
+		if s.Kind != Other && s.Kind != Float32LE && s.Kind != Float16LE {
 			return fmt.Errorf("tensorio: segment %d has unknown kind %v", i, s.Kind)
 		}
 		if s.Length > l.Size-off {

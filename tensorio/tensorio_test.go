@@ -110,7 +110,7 @@ func TestNumPyFiles(t *testing.T) {
 	}{
 		{"f32_c.npy", Float32LE, "<f4", []int64{3, 4}, false, true},
 		{"f32_fortran.npy", Float32LE, "<f4", []int64{3, 4}, true, true},
-		{"f16.npy", Other, "<f2", []int64{5}, false, true},
+		{"f16.npy", Float16LE, "<f2", []int64{5}, false, true},
 		{"f64_scalar.npy", Other, "<f8", []int64{}, false, true},
 		{"i64.npy", Other, "<i8", []int64{2, 3}, false, true},
 		{"f32_be.npy", Other, ">f4", []int64{3, 4}, false, true},
@@ -199,7 +199,7 @@ func TestWriteNPYLayouts(t *testing.T) {
 		{"<f4", []int64{64, 33}, false, 4, Float32LE},
 		{"<f4", []int64{7, 5, 3}, true, 4, Float32LE},
 		{"<f4", []int64{}, false, 4, Float32LE},
-		{"<f2", []int64{100}, false, 2, Other},
+		{"<f2", []int64{100}, false, 2, Float16LE},
 		{"<V2", []int64{10, 10}, false, 2, Other}, // ml_dtypes bfloat16 as np.save writes it
 		{"bfloat16", []int64{3}, false, 2, Other},
 		{"<f8", []int64{2, 2}, false, 8, Other},
@@ -369,7 +369,7 @@ func TestSafetensorsFiles(t *testing.T) {
 	for _, s := range l.Segments {
 		got = append(got, seg{s.Name, s.DType, s.Kind, s.Length})
 	}
-	want := []seg{{"header", "", Other, 256}, {"a.weight", "F32", Float32LE, 24}, {"b.half", "F16", Other, 8}, {"c.int", "I64", Other, 24}}
+	want := []seg{{"header", "", Other, 256}, {"a.weight", "F32", Float32LE, 24}, {"b.half", "F16", Float16LE, 8}, {"c.int", "I64", Other, 24}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("mixed.safetensors segments\n got %v\nwant %v", got, want)
 	}
@@ -393,7 +393,7 @@ func TestSafetensorsFiles(t *testing.T) {
 		got = append(got, seg{s.Name, s.DType, s.Kind, s.Length})
 	}
 	hl := l.Segments[0].Length
-	want = []seg{{"header", "", Other, hl}, {"x", "F32", Float32LE, 8}, {"padding", "", Other, 4}, {"y", "BF16", Other, 4}, {"tail", "", Other, 2}}
+	want = []seg{{"header", "", Other, hl}, {"x", "F32", Float32LE, 8}, {"padding", "", Other, 4}, {"y", "BF16", Float16LE, 4}, {"tail", "", Other, 2}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("gaps.safetensors segments\n got %v\nwant %v", got, want)
 	}
@@ -438,8 +438,11 @@ func TestWriteSafetensors(t *testing.T) {
 			continue
 		}
 		wantKind := Other
-		if tn.DType == "F32" {
+		switch tn.DType {
+		case "F32":
 			wantKind = Float32LE
+		case "F16", "BF16":
+			wantKind = Float16LE
 		}
 		if !ok || s.Kind != wantKind || s.DType != tn.DType || !reflect.DeepEqual(s.Shape, tn.Shape) || !bytes.Equal(segData(file, s), tn.Data) {
 			t.Errorf("%s: segment %+v (found %v)", tn.Name, s, ok)

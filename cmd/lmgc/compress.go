@@ -20,7 +20,8 @@ func init() {
 func runCompress(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compress", stderr)
 	out := fs.String("o", "", "output file (default IN.lmgc; - for stdout); for a folder IN, the output folder (default: next to each file)")
-	pr := fs.String("prior", "order2", "probability model: "+priorHelp())
+	pr := fs.String("prior", "", "probability model (default: the one of --level): "+priorHelp())
+	level := fs.String("level", "", "operating point when no --prior is given: fast (default: fcm; order2 for text formats) or strong (fcm2; cm for text formats)")
 	model := fs.String("model", "", "llm prior: the GGUF model file")
 	mode := fs.String("mode", "constrained", "llm prior: constrained (hex digits only, separators free) or paper (the reference pipeline)")
 	prompt := fs.String("prompt", "", "llm prior, constrained mode: fixed text after BOS")
@@ -43,6 +44,9 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: lmgc compress [flags] IN|FOLDER|- [-o OUT]", errUsage)
+	}
+	if *pr, err = levelPrior(*level, *pr, *format); err != nil {
+		return err
 	}
 	in := pos[0]
 	folder := isDir(in)
@@ -302,16 +306,19 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	}
 	o := h.Original
 	fmt.Fprintf(stdout, "original:      %s, %d bytes, %s, sha256 %s\n", o.Name, o.Size, o.Format, o.SHA256)
-	nf, no := 0, 0
+	nf, no, kind := 0, 0, "float32"
 	for _, s := range o.Segments {
-		if s.Kind == "float32le" {
+		switch s.Kind {
+		case "float32le":
 			nf++
-		} else {
+		case "float16le":
+			nf, kind = nf+1, "16-bit float"
+		default:
 			no++
 		}
 	}
-	fmt.Fprintf(stdout, "segments:      %d float32 (%d bytes), %d other (%d bytes, %s -> %d bytes)\n",
-		nf, h.FloatBytes, no, h.Other.Symbols, h.OtherCodec, h.Other.Length)
+	fmt.Fprintf(stdout, "segments:      %d %s (%d bytes), %d other (%d bytes, %s -> %d bytes)\n",
+		nf, kind, h.FloatBytes, no, h.Other.Symbols, h.OtherCodec, h.Other.Length)
 	for _, s := range o.Segments {
 		if s.Name != "" || s.DType != "" {
 			fmt.Fprintf(stdout, "  %-9s %-24s %-5s %v %d bytes\n", s.Kind, s.Name, s.DType, s.Shape, s.Length)
@@ -337,4 +344,33 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "file:          %d bytes, %.2f%% of the original\n", size,
 		100*float64(size)/max(float64(o.Size), 1))
 	return nil
+}
+
+// Operating points of compress --level: the prior for raw floats and the
+// one for text formats (the float priors code raw floats only).
+var levels = map[string][2]string{
+	"fast":   {"fcm", "order2"},
+	"strong": {"fcm2", "cm"},
+}
+
+// levelPrior returns the prior to use: the one given, or that of the level
+// (default fast) for the serialization format.
+func levelPrior(level, pr, format string) (string, error) {
+	if pr != "" {
+		if level != "" {
+			return "", fmt.Errorf("%w: give --prior or --level, not both", errUsage)
+		}
+		return pr, nil
+	}
+	if level == "" {
+		level = "fast"
+	}
+	l, ok := levels[level]
+	if !ok {
+		return "", fmt.Errorf("%w: --level %q (fast or strong)", errUsage, level)
+	}
+	if format != "" && format != codec.FormatRaw {
+		return l[1], nil
+	}
+	return l[0], nil
 }

@@ -72,6 +72,7 @@ type Matrix struct {
 	Rows, Cols int
 	Data       []byte
 	rowSize    int
+	packed     []byte // the panel layout of Data, when Pack made one (gemm.go)
 }
 
 // NewMatrix checks that data holds exactly rows rows of cols elements of
@@ -165,6 +166,10 @@ func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
 			}
 		})
 	case Q8_0:
+		if m.packed != nil {
+			matMulQ8Packed(dst, m, x, batch, threads)
+			return
+		}
 		rs := m.rowSize
 		xq := make([]byte, batch*rs)
 		for b := 0; b < batch; b++ {

@@ -220,6 +220,11 @@ func (l *loader) matrix(name string, rows, cols int) *kernels.Matrix {
 		l.fail("tensor %s: %v", name, err)
 		return nil
 	}
+	if mat.Pack() && native {
+		// MatMul now reads the packed copy; the mapped source is read
+		// only by Row (embedding lookups), a page at a time.
+		l.f.DropPages(data)
+	}
 	return mat
 }
 

@@ -100,22 +100,44 @@ func packQ8(data []byte, rows, nb int) []byte {
 func q8Activations(x []float32, batch, cols int) []byte {
 	nb := cols / BlockQ8Len
 	out := make([]byte, batch*nb*q8ActBlock)
-	tmp := make([]byte, nb*BlockQ8Size)
-	for b := 0; b < batch; b++ {
-		QuantizeQ8(tmp, x[b*cols:(b+1)*cols])
-		for k := 0; k < nb; k++ {
-			src := tmp[k*BlockQ8Size : (k+1)*BlockQ8Size]
-			o := out[(b*nb+k)*q8ActBlock : (b*nb+k+1)*q8ActBlock]
-			copy(o[:BlockQ8Len], src[2:])
-			var sum int32
-			for _, q := range src[2:] {
-				sum += int32(int8(q))
-			}
-			putU32(o[BlockQ8Len:], math.Float32bits(f16Table[uint16(src[0])|uint16(src[1])<<8]))
-			putU32(o[BlockQ8Len+4:], uint32(-128*sum))
-		}
-	}
+	q8ActQuant(out, x[:batch*cols])
 	return out
+}
+
+// q8ActQuant writes the activation blocks of x (len a multiple of 32)
+// into out; the installed version must equal q8ActQuantGeneric bit for bit.
+var q8ActQuant = q8ActQuantGeneric
+
+// q8ActQuantGeneric is QuantizeQ8, block by block, then the sum.
+func q8ActQuantGeneric(out []byte, x []float32) {
+	var tmp [BlockQ8Size]byte
+	for k := 0; k < len(x)/BlockQ8Len; k++ {
+		QuantizeQ8(tmp[:], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
+		o := out[k*q8ActBlock : (k+1)*q8ActBlock]
+		copy(o[:BlockQ8Len], tmp[2:])
+		var sum int32
+		for _, q := range tmp[2:] {
+			sum += int32(int8(q))
+		}
+		putU32(o[BlockQ8Len:], math.Float32bits(f16Table[uint16(tmp[0])|uint16(tmp[1])<<8]))
+		putU32(o[BlockQ8Len+4:], uint32(-128*sum))
+	}
+}
+
+// q8ActScales does QuantizeQ8's per-block scalar part for blocks of
+// maxima amax: it writes each block's widened fp16 scale d = amax/127
+// into its activation block and returns id = 127/amax (0 if amax = 0) in
+// amax's place.
+func q8ActScales(out []byte, amax []float32) {
+	for k, a := range amax {
+		d := a / 127
+		var id float32
+		if a != 0 {
+			id = 127 / a
+		}
+		putU32(out[k*q8ActBlock+BlockQ8Len:], math.Float32bits(f16Table[F32ToF16(d)]))
+		amax[k] = id
+	}
 }
 
 func putU32(b []byte, v uint32) {

@@ -13,10 +13,35 @@ func q8PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 //go:noescape
 func q8PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
+//go:noescape
+func q8AmaxAVX512(x *float32, nb int, amax *float32)
+
+//go:noescape
+func q8QuantAVX512(x *float32, nb int, id *float32, out *byte)
+
+// q8ActQuantAVX512 is q8ActQuantGeneric with the per-value work in
+// AVX-512 (the block maxima and the rounding: see gemm_amd64.s) and the
+// per-block scales in Go, a chunk of blocks at a time.
+func q8ActQuantAVX512(out []byte, x []float32) {
+	var amax [64]float32
+	nb := len(x) / BlockQ8Len
+	for k := 0; k < nb; k += len(amax) {
+		n := min(len(amax), nb-k)
+		xs := x[k*BlockQ8Len : (k+n)*BlockQ8Len]
+		o := out[k*q8ActBlock : (k+n)*q8ActBlock]
+		q8AmaxAVX512(&xs[0], n, &amax[0])
+		q8ActScales(o, amax[:n])
+		q8QuantAVX512(&xs[0], n, &amax[0], &o[0])
+	}
+}
+
 // q8PanelsVNNI are the AVX-512 VNNI panel kernels.
 var q8PanelsVNNI = []q8PanelWidth{{8, q8PanelVNNI8}, {4, q8PanelVNNI4}, {1, q8PanelVNNI1}}
 
 func init() {
+	if cpu.X86.HasAVX512F {
+		q8ActQuant = q8ActQuantAVX512
+	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
 		q8Panels = q8PanelsVNNI
 	}

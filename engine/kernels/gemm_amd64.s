@@ -193,3 +193,98 @@ done1:
 	VMOVUPS Z18, (DI)
 	VZEROUPPER
 	RET
+
+// func q8AmaxAVX512(x *float32, nb int, amax *float32)
+//
+// amax[k] = max |x[32k+j]| over j, for k < nb, as QuantizeQ8: the maximum
+// of the absolute values where a NaN never wins (VMAXPS returns its
+// second source, the running maximum, when the first is a NaN). Maxima
+// are exact, so the lane order does not matter.
+TEXT ·q8AmaxAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ amax+16(FP), DI
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	TESTQ CX, CX
+	JZ    amaxdone
+
+amaxloop:
+	VPXORD     Z0, Z0, Z0
+	VPANDD     (SI), Z31, Z1
+	VPANDD     64(SI), Z31, Z2
+	VMAXPS     Z0, Z1, Z0
+	VMAXPS     Z0, Z2, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS     Y0, Y1, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS     X0, X1, X0
+	VPSHUFD    $0x4e, X0, X1
+	VMAXPS     X0, X1, X0
+	VPSHUFD    $0xb1, X0, X1
+	VMAXPS     X0, X1, X0
+	VMOVSS     X0, (DI)
+	ADDQ       $128, SI
+	ADDQ       $4, DI
+	DECQ       CX
+	JNZ        amaxloop
+
+amaxdone:
+	VZEROUPPER
+	RET
+
+// func q8QuantAVX512(x *float32, nb int, id *float32, out *byte)
+//
+// For k < nb: the 32 values q[j] = roundEven(float32(x[32k+j] * id[k]))
+// of QuantizeQ8 (NaN to 0, clamped to [-128, 127], ties to even: VMULPS,
+// then a clamp in float32, then VCVTPS2DQ in the default round-to-even
+// mode, NaN lanes zeroed by a mask) go to out[40k:40k+32], and
+// -128*sum(q) to out[40k+36:40k+40] (the panel kernels' activation
+// block; bytes 32..35, the scale, are left alone).
+TEXT ·q8QuantAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ id+16(FP), BX
+	MOVQ out+24(FP), DI
+	MOVL $0x42fe0000, AX // 127.0
+	VPBROADCASTD AX, Z30
+	MOVL $0xc3000000, AX // -128.0
+	VPBROADCASTD AX, Z29
+	TESTQ CX, CX
+	JZ    qdone
+
+qloop:
+	VBROADCASTSS (BX), Z0
+	VMULPS       (SI), Z0, Z1
+	VMULPS       64(SI), Z0, Z2
+	VCMPPS       $7, Z1, Z1, K1 // ordered: not NaN
+	VCMPPS       $7, Z2, Z2, K2
+	VMAXPS       Z29, Z1, Z1
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z1, Z1
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ.Z  Z1, K1, Z1
+	VCVTPS2DQ.Z  Z2, K2, Z2
+	VPMOVDB      Z1, (DI)
+	VPMOVDB      Z2, 16(DI)
+	VPADDD       Z1, Z2, Z1
+	VEXTRACTI64X4 $1, Z1, Y2
+	VPADDD       Y1, Y2, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X1, X2, X1
+	VPSHUFD      $0x4e, X1, X2
+	VPADDD       X1, X2, X1
+	VPSHUFD      $0xb1, X1, X2
+	VPADDD       X1, X2, X1
+	VMOVD        X1, AX
+	IMULL        $-128, AX
+	MOVL         AX, 36(DI)
+	ADDQ         $128, SI
+	ADDQ         $4, BX
+	ADDQ         $40, DI
+	DECQ         CX
+	JNZ          qloop
+
+qdone:
+	VZEROUPPER
+	RET

@@ -181,3 +181,45 @@ func reportOps(b *testing.B, opsPerIter, cpuSeconds float64) {
 		b.ReportMetric(ops/cpuSeconds/1e9, "GOP/cpu-s")
 	}
 }
+
+// TestQ8ActQuant checks the installed activation quantizer against
+// q8ActQuantGeneric (QuantizeQ8) bit for bit, with zero blocks, NaN and
+// infinite values, subnormal maxima (127/amax overflows to +Inf) and
+// values that round to ties.
+func TestQ8ActQuant(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, nb := range []int{1, 2, 63, 64, 65, 200} {
+		x := randActs(r, 1, nb*BlockQ8Len)
+		for k := 0; k < nb; k++ {
+			v := x[k*BlockQ8Len : (k+1)*BlockQ8Len]
+			switch r.IntN(8) {
+			case 0:
+				v[r.IntN(32)] = float32(math.NaN())
+			case 1:
+				v[r.IntN(32)] = float32(math.Inf(1 - 2*r.IntN(2)))
+			case 2:
+				for j := range v {
+					v[j] = float32(r.NormFloat64()) * 1e-44
+				}
+			case 3:
+				for j := range v {
+					v[j] = float32(r.IntN(255)-127) / 2 // amax 63.5: ties at x.5
+				}
+			case 4:
+				for j := range v {
+					v[j] = float32(r.NormFloat64() * 1e37)
+				}
+			}
+		}
+		want := make([]byte, nb*q8ActBlock)
+		got := make([]byte, nb*q8ActBlock)
+		q8ActQuantGeneric(want, x)
+		q8ActQuant(got, x)
+		for i := range want {
+			if got[i] != want[i] {
+				k := i / q8ActBlock
+				t.Fatalf("%d blocks: block %d byte %d = %#x, want %#x (block %v)", nb, k, i%q8ActBlock, got[i], want[i], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
+			}
+		}
+	}
+}

@@ -4,31 +4,34 @@ import (
 	"math"
 )
 
-// Panel MatMul for Q8_0 weights: the weights are repacked once (Pack) so
-// that one vector register holds the same 4 consecutive weights of 16
-// consecutive rows, and a kernel (assembly, see gemm_amd64.s) forms the
-// exact int32 block sums of 16 rows at once for a tile of activation
-// columns, with no horizontal reduction. The vector lanes are outputs
-// (rows), never parts of a sum, so each output's operations are
-// dotQ8Ref's, in its order, and the result is the same bits as the
+// Panel MatMul for Q8_0, Q4_0 and Q5_0 weights: the weights are repacked
+// once (Pack) so that one vector register holds the same 4 consecutive
+// weights of 16 consecutive rows, and a kernel (assembly, see
+// gemm_amd64.s) forms the exact int32 block sums of 16 rows at once for a
+// tile of activation columns, with no horizontal reduction. The vector
+// lanes are outputs (rows), never parts of a sum, so each output's
+// operations are its reference kernel's (dotQ8Ref, dotQ4_0Ref,
+// dotQ5_0Ref), in its order, and the result is the same bits as the
 // row-by-row path.
 //
 // Packed layout: panel p holds rows 16p..16p+15 (the last one padded with
-// zero rows); its blocks k = 0..nb-1 follow one another, each
-// q8PanelBlock bytes:
+// zero rows, whose outputs are dropped); its blocks k = 0..nb-1 follow
+// one another, each panelFormat.block bytes: the 16 rows' fp16 scales
+// (row r at 2r), then the weights as described at the top of
+// gemm_amd64.s (Q8_0: w+128 as unsigned bytes, 4 consecutive weights of
+// a row per dword; Q4_0, Q5_0: the file's nibble bytes, 4 per row and
+// dword, and Q5_0's 32-bit qh per row). The packed matrix is the size of
+// the file's (plus the padding rows).
 //
-//	[0, 32)    the 16 rows' fp16 scales of block k, row r at 2r
-//	[32, 544)  8 groups g of 64 bytes; row r's weights 4g..4g+3 of block k
-//	           at 32+64g+4r, each stored as w+128 (unsigned byte)
-//
-// Activations go to q8ActBlock-byte blocks per column: the 32 int8 values
-// as QuantizeQ8 makes them, the float32 scale dx (the fp16 scale widened),
-// and the int32 -128*sum(q), which takes the +128 of the weights back out:
-// sum((w+128)*q) - 128*sum(q) = sum(w*q), exactly.
+// Activations are quantized per call to Q8_0 (QuantizeQ8, exactly) and
+// laid out in q8ActBlock-byte blocks per column: the 32 int8 values (in
+// the nibble order for Q4_0 and Q5_0: 0-3, 16-19, 4-7, 20-23, ...), the
+// float32 scale dx (the fp16 scale widened) and the int32 -off*sum(q),
+// which takes the weights' offset back out: sum(u*q) - off*sum(q) =
+// sum((u-off)*q) exactly, u the unsigned stored weight.
 const (
-	q8PanelRows  = 16
-	q8PanelBlock = 2*q8PanelRows + q8PanelRows*BlockQ8Len
-	q8ActBlock   = BlockQ8Len + 8
+	panelRows  = 16
+	q8ActBlock = BlockQ8Len + 8
 )
 
 // q8ChunkBytes bounds the activation bytes a thread works through per
@@ -36,91 +39,124 @@ const (
 // that the tests can make chunks small).
 var q8ChunkBytes = 192 << 10
 
-// q8PanelKernel computes the 16 rows of one panel against ncol columns
-// (the kernels' widths: q8PanelWidths); nil when no kernel is installed.
-type q8PanelKernel func(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+// panelKernel computes the 16 rows of one panel against a tile of
+// columns; see gemm_amd64.s.
+type panelKernel func(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
-// q8Panels are the installed panel kernels by column count, widest first;
-// empty when none is installed (then Pack does nothing).
-var q8Panels []q8PanelWidth
-
-type q8PanelWidth struct {
+type panelWidth struct {
 	cols   int
-	kernel q8PanelKernel
+	kernel panelKernel
+}
+
+// panelFormat is the panel layout and kernels of one weight type.
+type panelFormat struct {
+	block    int   // bytes of one panel block (16 rows)
+	blockIn  int   // bytes of one block of a row in the file
+	off      int32 // the stored unsigned weight minus off is the weight
+	permuted bool  // activations in the nibble order
+	// put writes row r's block b (the file's bytes) into panel block o.
+	put func(o []byte, r int, b []byte)
+	// kernels by column count, widest first (the last has 1 column).
+	kernels []panelWidth
+}
+
+// panelFormats are the types with installed panel kernels (none without
+// assembly: then Pack does nothing and MatMul keeps its row path).
+var panelFormats = map[Type]*panelFormat{}
+
+// The layouts, installed with their kernels by the architecture's init.
+var (
+	panelQ8_0 = panelFormat{block: 32 + 16*BlockQ8Len, blockIn: BlockQ8Size, off: 128, put: putQ8_0}
+	panelQ4_0 = panelFormat{block: 32 + 16*16, blockIn: BlockQ4_0Size, off: 8, permuted: true, put: putQ4_0}
+	panelQ5_0 = panelFormat{block: 32 + 16*20, blockIn: BlockQ5_0Size, off: 16, permuted: true, put: putQ5_0}
+)
+
+func putQ8_0(o []byte, r int, b []byte) {
+	o[2*r], o[2*r+1] = b[0], b[1]
+	for g := 0; g < BlockQ8Len/4; g++ {
+		for j := 0; j < 4; j++ {
+			o[32+64*g+4*r+j] = b[2+4*g+j] ^ 0x80
+		}
+	}
+}
+
+func putQ4_0(o []byte, r int, b []byte) {
+	o[2*r], o[2*r+1] = b[0], b[1]
+	for g := 0; g < 4; g++ {
+		copy(o[32+64*g+4*r:32+64*g+4*r+4], b[2+4*g:])
+	}
+}
+
+func putQ5_0(o []byte, r int, b []byte) {
+	o[2*r], o[2*r+1] = b[0], b[1]
+	for g := 0; g < 4; g++ {
+		copy(o[32+64*g+4*r:32+64*g+4*r+4], b[6+4*g:])
+	}
+	copy(o[288+4*r:288+4*r+4], b[2:6])
 }
 
 // Pack lays the matrix out for the installed panel MatMul kernel, when
-// there is one for its type (today Q8_0 with AVX-512 VNNI), and reports
-// whether it did. The packed copy is about the size of Data (rows are
-// padded to a multiple of 16); after Pack, MatMul reads only the copy and
+// there is one for its type (Q8_0, Q4_0 and Q5_0 with AVX-512 VNNI), and
+// reports whether it did. The packed copy is the size of Data (plus rows
+// padding the last panel); after Pack, MatMul reads only the copy and
 // Data is read only by Row, so a caller whose Data is a file mapping may
-// let the kernel drop those pages. The results of MatMul do not change.
+// let the system drop those pages. The results of MatMul do not change.
 func (m *Matrix) Pack() bool {
 	if m.packed != nil {
 		return true
 	}
-	if m.Type != Q8_0 || len(q8Panels) == 0 {
+	f := panelFormats[m.Type]
+	if f == nil {
 		return false
 	}
-	m.packed = packQ8(m.Data, m.Rows, m.Cols/BlockQ8Len)
+	m.packed = f.pack(m.Data, m.Rows, m.rowSize/f.blockIn)
 	return true
 }
 
-// packQ8 repacks rows Q8_0 rows of nb blocks into the panel layout.
-func packQ8(data []byte, rows, nb int) []byte {
-	panels := (rows + q8PanelRows - 1) / q8PanelRows
-	rs := nb * BlockQ8Size
-	out := make([]byte, panels*nb*q8PanelBlock)
-	for p := 0; p < panels; p++ {
+// pack repacks rows rows of nb blocks into the panel layout.
+func (f *panelFormat) pack(data []byte, rows, nb int) []byte {
+	panels := (rows + panelRows - 1) / panelRows
+	rs := nb * f.blockIn
+	out := make([]byte, panels*nb*f.block)
+	for row := 0; row < rows; row++ {
+		p, r := row/panelRows, row%panelRows
 		for k := 0; k < nb; k++ {
-			o := out[(p*nb+k)*q8PanelBlock : (p*nb+k+1)*q8PanelBlock]
-			for r := 0; r < q8PanelRows; r++ {
-				row := p*q8PanelRows + r
-				if row >= rows {
-					for g := 0; g < BlockQ8Len/4; g++ {
-						copy(o[32+64*g+4*r:32+64*g+4*r+4], []byte{0x80, 0x80, 0x80, 0x80}) // w = 0, scale 0
-					}
-					continue
-				}
-				src := data[row*rs+k*BlockQ8Size : row*rs+(k+1)*BlockQ8Size]
-				o[2*r], o[2*r+1] = src[0], src[1]
-				for g := 0; g < BlockQ8Len/4; g++ {
-					for j := 0; j < 4; j++ {
-						o[32+64*g+4*r+j] = src[2+4*g+j] ^ 0x80
-					}
-				}
-			}
+			f.put(out[(p*nb+k)*f.block:(p*nb+k+1)*f.block], r, data[row*rs+k*f.blockIn:])
 		}
 	}
 	return out
 }
 
-// q8Activations quantizes batch columns of cols values with QuantizeQ8
-// and lays them out in the panel kernels' activation blocks.
-func q8Activations(x []float32, batch, cols int) []byte {
-	nb := cols / BlockQ8Len
-	out := make([]byte, batch*nb*q8ActBlock)
-	q8ActQuant(out, x[:batch*cols])
-	return out
-}
+// nibbleOrder[j] is the element at byte j of a permuted activation block.
+var nibbleOrder = func() (p [BlockQ8Len]int) {
+	for j := range p {
+		p[j] = j/8*4 + j%4 + 16*(j/4%2)
+	}
+	return p
+}()
 
 // q8ActQuant writes the activation blocks of x (len a multiple of 32)
-// into out; the installed version must equal q8ActQuantGeneric bit for bit.
+// into out, for weights of offset off, permuted or not; the installed
+// version must equal q8ActQuantGeneric bit for bit.
 var q8ActQuant = q8ActQuantGeneric
 
 // q8ActQuantGeneric is QuantizeQ8, block by block, then the sum.
-func q8ActQuantGeneric(out []byte, x []float32) {
+func q8ActQuantGeneric(out []byte, x []float32, off int32, permuted bool) {
 	var tmp [BlockQ8Size]byte
 	for k := 0; k < len(x)/BlockQ8Len; k++ {
 		QuantizeQ8(tmp[:], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
 		o := out[k*q8ActBlock : (k+1)*q8ActBlock]
-		copy(o[:BlockQ8Len], tmp[2:])
 		var sum int32
-		for _, q := range tmp[2:] {
-			sum += int32(int8(q))
+		for j := range BlockQ8Len {
+			e := j
+			if permuted {
+				e = nibbleOrder[j]
+			}
+			o[j] = tmp[2+e]
+			sum += int32(int8(tmp[2+j]))
 		}
 		putU32(o[BlockQ8Len:], math.Float32bits(f16Table[uint16(tmp[0])|uint16(tmp[1])<<8]))
-		putU32(o[BlockQ8Len+4:], uint32(-128*sum))
+		putU32(o[BlockQ8Len+4:], uint32(-off*sum))
 	}
 }
 
@@ -144,42 +180,44 @@ func putU32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
-// matMulQ8Packed is MatMul for a packed Q8_0 matrix. Threads take
-// contiguous ranges of panels (rows); each thread goes through the batch
-// in chunks of columns whose activations fit q8ChunkBytes, and within a
-// chunk reuses each panel block for a tile of columns.
-func matMulQ8Packed(dst []float32, m *Matrix, x []float32, batch, threads int) {
+// matMulPacked is MatMul for a packed matrix. Threads take contiguous
+// ranges of panels (rows); each thread goes through the batch in chunks
+// of columns whose activations fit q8ChunkBytes, and within a chunk
+// reuses each panel block for a tile of columns.
+func matMulPacked(dst []float32, m *Matrix, x []float32, batch, threads int) {
+	f := panelFormats[m.Type]
 	nb := m.Cols / BlockQ8Len
-	xa := q8Activations(x, batch, m.Cols)
 	xstride := nb * q8ActBlock
-	widest := q8Panels[0].cols
+	xa := make([]byte, batch*xstride)
+	q8ActQuant(xa, x[:batch*m.Cols], f.off, f.permuted)
+	widest := f.kernels[0].cols
 	chunk := max(widest, q8ChunkBytes/xstride/widest*widest)
-	panels := (m.Rows + q8PanelRows - 1) / q8PanelRows
+	panels := (m.Rows + panelRows - 1) / panelRows
 	dstride := 4 * m.Rows
 	ParallelFor(panels, threads, func(lo, hi int) {
-		var tmp [q8PanelRows * 8]float32
+		var tmp [panelRows * 8]float32
 		for c0 := 0; c0 < batch; c0 += chunk {
 			c1 := min(batch, c0+chunk)
 			for p := lo; p < hi; p++ {
-				w := &m.packed[p*nb*q8PanelBlock]
-				r0 := p * q8PanelRows
+				w := &m.packed[p*nb*f.block]
+				r0 := p * panelRows
 				for c := c0; c < c1; {
-					pw := q8Panels[len(q8Panels)-1]
-					for _, k := range q8Panels {
-						if k.cols <= c1-c {
-							pw = k
+					k := f.kernels[len(f.kernels)-1]
+					for _, kk := range f.kernels {
+						if kk.cols <= c1-c {
+							k = kk
 							break
 						}
 					}
-					if r0+q8PanelRows <= m.Rows {
-						pw.kernel(w, nb, &xa[c*xstride], xstride, &dst[c*m.Rows+r0], dstride)
+					if r0+panelRows <= m.Rows {
+						k.kernel(w, nb, &xa[c*xstride], xstride, &dst[c*m.Rows+r0], dstride)
 					} else {
-						pw.kernel(w, nb, &xa[c*xstride], xstride, &tmp[0], 4*q8PanelRows)
-						for j := 0; j < pw.cols; j++ {
-							copy(dst[(c+j)*m.Rows+r0:(c+j+1)*m.Rows], tmp[j*q8PanelRows:j*q8PanelRows+m.Rows-r0])
+						k.kernel(w, nb, &xa[c*xstride], xstride, &tmp[0], 4*panelRows)
+						for j := 0; j < k.cols; j++ {
+							copy(dst[(c+j)*m.Rows+r0:(c+j+1)*m.Rows], tmp[j*panelRows:j*panelRows+m.Rows-r0])
 						}
 					}
-					c += pw.cols
+					c += k.cols
 				}
 			}
 		}

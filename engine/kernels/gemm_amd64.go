@@ -14,15 +14,37 @@ func q8PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q8PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q4PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q8AmaxAVX512(x *float32, nb int, amax *float32)
 
 //go:noescape
-func q8QuantAVX512(x *float32, nb int, id *float32, out *byte)
+func q8QuantAVX512(x *float32, nb int, id *float32, out *byte, mul int, perm int)
 
 // q8ActQuantAVX512 is q8ActQuantGeneric with the per-value work in
 // AVX-512 (the block maxima and the rounding: see gemm_amd64.s) and the
 // per-block scales in Go, a chunk of blocks at a time.
-func q8ActQuantAVX512(out []byte, x []float32) {
+func q8ActQuantAVX512(out []byte, x []float32, off int32, permuted bool) {
+	perm := 0
+	if permuted {
+		perm = 1
+	}
 	var amax [64]float32
 	nb := len(x) / BlockQ8Len
 	for k := 0; k < nb; k += len(amax) {
@@ -31,18 +53,22 @@ func q8ActQuantAVX512(out []byte, x []float32) {
 		o := out[k*q8ActBlock : (k+n)*q8ActBlock]
 		q8AmaxAVX512(&xs[0], n, &amax[0])
 		q8ActScales(o, amax[:n])
-		q8QuantAVX512(&xs[0], n, &amax[0], &o[0])
+		q8QuantAVX512(&xs[0], n, &amax[0], &o[0], int(-off), perm)
 	}
 }
 
-// q8PanelsVNNI are the AVX-512 VNNI panel kernels.
-var q8PanelsVNNI = []q8PanelWidth{{8, q8PanelVNNI8}, {4, q8PanelVNNI4}, {1, q8PanelVNNI1}}
-
 func init() {
-	if cpu.X86.HasAVX512F {
-		q8ActQuant = q8ActQuantAVX512
+	if !cpu.X86.HasAVX512F {
+		return
 	}
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		q8Panels = q8PanelsVNNI
+	q8ActQuant = q8ActQuantAVX512
+	if !cpu.X86.HasAVX512VNNI || !cpu.X86.HasAVX512BW {
+		return
 	}
+	panelQ8_0.kernels = []panelWidth{{8, q8PanelVNNI8}, {4, q8PanelVNNI4}, {1, q8PanelVNNI1}}
+	panelQ4_0.kernels = []panelWidth{{8, q4PanelVNNI8}, {4, q4PanelVNNI4}, {1, q4PanelVNNI1}}
+	panelQ5_0.kernels = []panelWidth{{8, q5PanelVNNI8}, {4, q5PanelVNNI4}, {1, q5PanelVNNI1}}
+	panelFormats[Q8_0] = &panelQ8_0
+	panelFormats[Q4_0] = &panelQ4_0
+	panelFormats[Q5_0] = &panelQ5_0
 }

@@ -54,61 +54,73 @@ func randActs(r *rand.Rand, batch, cols int) []float32 {
 	return x
 }
 
-// TestPackedMatMulQ8 checks MatMul on packed Q8_0 matrices (the installed
-// panel kernels, if any) against dotQ8Ref bit for bit: row counts around
-// the panel height, batches of 1 to 70 (every tile width and remainder),
-// 1 to 3 threads, and column chunks smaller than the batch.
-func TestPackedMatMulQ8(t *testing.T) {
+// TestPackedMatMul checks MatMul on packed Q8_0, Q4_0 and Q5_0 matrices
+// (the installed panel kernels, if any) against the reference dot
+// products bit for bit: row counts around the panel height, batches of 1
+// to 70 (every tile width and remainder), 1 to 3 threads, and column
+// chunks smaller than the batch.
+func TestPackedMatMul(t *testing.T) {
 	defer func(c int) { q8ChunkBytes = c }(q8ChunkBytes)
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, sh := range []struct{ rows, nb int }{{1, 1}, {15, 2}, {16, 3}, {17, 1}, {37, 4}, {64, 2}, {100, 18}} {
-		data := randQ8Rows(r, sh.rows, sh.nb)
-		cols := sh.nb * BlockQ8Len
-		m, err := NewMatrix(Q8_0, sh.rows, cols, data)
-		if err != nil {
-			t.Fatal(err)
+	for _, typ := range []Type{Q8_0, Q4_0, Q5_0} {
+		dotRef := dotQ8Ref
+		if typ != Q8_0 {
+			dotRef = traits[typ].dotRef
 		}
-		packed := m.Pack()
-		if packed != (len(q8Panels) > 0) {
-			t.Fatalf("Pack() = %v with %d panel kernels", packed, len(q8Panels))
-		}
-		for _, batch := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 31, 70} {
-			x := randActs(r, batch, cols)
-			want := make([]float32, batch*sh.rows)
-			xq := make([]byte, sh.nb*BlockQ8Size)
-			for b := 0; b < batch; b++ {
-				QuantizeQ8(xq, x[b*cols:(b+1)*cols])
-				for i := 0; i < sh.rows; i++ {
-					want[b*sh.rows+i] = dotQ8Ref(data[i*m.rowSize:(i+1)*m.rowSize], xq)
-				}
+		for _, sh := range []struct{ rows, nb int }{{1, 1}, {15, 2}, {16, 3}, {17, 1}, {37, 4}, {64, 2}, {100, 18}} {
+			var data []byte
+			if typ == Q8_0 {
+				data = randQ8Rows(r, sh.rows, sh.nb)
+			} else {
+				data = randBlocks(r, typ, sh.rows*sh.nb)
 			}
-			for threads := 1; threads <= 3; threads++ {
-				q8ChunkBytes = []int{192 << 10, 1, 5 * sh.nb * q8ActBlock}[threads-1]
-				got := make([]float32, batch*sh.rows)
-				MatMul(got, m, x, batch, threads)
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%dx%d, batch %d, %d threads: out[%d][%d] = %g (%#x), reference %g (%#x)",
-							sh.rows, cols, batch, threads, i/sh.rows, i%sh.rows, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			cols := sh.nb * BlockQ8Len
+			m, err := NewMatrix(typ, sh.rows, cols, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if packed := m.Pack(); packed != (panelFormats[typ] != nil) {
+				t.Fatalf("%v: Pack() = %v", typ, packed)
+			}
+			for _, batch := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 31, 70} {
+				x := randActs(r, batch, cols)
+				want := make([]float32, batch*sh.rows)
+				xq := make([]byte, sh.nb*BlockQ8Size)
+				for b := 0; b < batch; b++ {
+					QuantizeQ8(xq, x[b*cols:(b+1)*cols])
+					for i := 0; i < sh.rows; i++ {
+						want[b*sh.rows+i] = dotRef(data[i*m.rowSize:(i+1)*m.rowSize], xq)
+					}
+				}
+				for threads := 1; threads <= 3; threads++ {
+					q8ChunkBytes = []int{192 << 10, 1, 5 * sh.nb * q8ActBlock}[threads-1]
+					got := make([]float32, batch*sh.rows)
+					MatMul(got, m, x, batch, threads)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v %dx%d, batch %d, %d threads: out[%d][%d] = %g (%#x), reference %g (%#x)",
+								typ, sh.rows, cols, batch, threads, i/sh.rows, i%sh.rows, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+						}
 					}
 				}
 			}
 		}
 	}
+	t.Logf("panel kernels installed for %d types", len(panelFormats))
 }
 
-// TestPackQ8Layout checks the panel layout against its definition.
+// TestPackQ8Layout checks the Q8_0 panel layout against its definition.
 func TestPackQ8Layout(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	const rows, nb = 19, 3
 	data := randQ8Rows(r, rows, nb)
-	p := packQ8(data, rows, nb)
-	if len(p) != 2*nb*q8PanelBlock {
+	p := panelQ8_0.pack(data, rows, nb)
+	if len(p) != 2*nb*panelQ8_0.block {
 		t.Fatalf("packed %d bytes", len(p))
 	}
 	for row := 0; row < 32; row++ {
 		for k := 0; k < nb; k++ {
-			o := p[((row/16)*nb+k)*q8PanelBlock:]
+			o := p[((row/16)*nb+k)*panelQ8_0.block:]
 			r := row % 16
 			var want [BlockQ8Size]byte
 			if row < rows {
@@ -118,7 +130,11 @@ func TestPackQ8Layout(t *testing.T) {
 				t.Fatalf("row %d block %d: scale %x %x", row, k, o[2*r], o[2*r+1])
 			}
 			for j := 0; j < BlockQ8Len; j++ {
-				if got := o[32+64*(j/4)+4*r+j%4] ^ 0x80; got != want[2+j] {
+				got := o[32+64*(j/4)+4*r+j%4]
+				if row < rows {
+					got ^= 0x80 // stored w+128; padding rows are zero bytes
+				}
+				if got != want[2+j] {
 					t.Fatalf("row %d block %d weight %d: %d, want %d", row, k, j, int8(got), int8(want[2+j]))
 				}
 			}
@@ -213,12 +229,17 @@ func TestQ8ActQuant(t *testing.T) {
 		}
 		want := make([]byte, nb*q8ActBlock)
 		got := make([]byte, nb*q8ActBlock)
-		q8ActQuantGeneric(want, x)
-		q8ActQuant(got, x)
-		for i := range want {
-			if got[i] != want[i] {
-				k := i / q8ActBlock
-				t.Fatalf("%d blocks: block %d byte %d = %#x, want %#x (block %v)", nb, k, i%q8ActBlock, got[i], want[i], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
+		for _, c := range []struct {
+			off  int32
+			perm bool
+		}{{128, false}, {8, true}, {16, true}} {
+			q8ActQuantGeneric(want, x, c.off, c.perm)
+			q8ActQuant(got, x, c.off, c.perm)
+			for i := range want {
+				if got[i] != want[i] {
+					k := i / q8ActBlock
+					t.Fatalf("%d blocks, %+v: block %d byte %d = %#x, want %#x (block %v)", nb, c, k, i%q8ActBlock, got[i], want[i], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
+				}
 			}
 		}
 	}

@@ -72,7 +72,7 @@ type Matrix struct {
 	Rows, Cols int
 	Data       []byte
 	rowSize    int
-	packed     []byte // the panel layout of Data, when Pack made one (gemm.go)
+	packed     []byte // Data in the panel layout, when Pack made it (gemm.go)
 }
 
 // NewMatrix checks that data holds exactly rows rows of cols elements of
@@ -138,6 +138,10 @@ func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
 		return
 	}
 	x = x[:batch*m.Cols]
+	if m.packed != nil {
+		matMulPacked(dst, m, x, batch, threads)
+		return
+	}
 	switch m.Type {
 	case F32:
 		ParallelFor(m.Rows, threads, func(lo, hi int) {
@@ -166,10 +170,6 @@ func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
 			}
 		})
 	case Q8_0:
-		if m.packed != nil {
-			matMulQ8Packed(dst, m, x, batch, threads)
-			return
-		}
 		rs := m.rowSize
 		xq := make([]byte, batch*rs)
 		for b := 0; b < batch; b++ {

@@ -142,11 +142,12 @@ func TestPackQ8Layout(t *testing.T) {
 	}
 }
 
-// BenchmarkMatMulQ8Shapes compares the row-by-row Q8_0 MatMul ("rows")
-// with the packed panel one ("panel") at SmolLM2-135M and TinyLlama-1.1B
-// layer shapes, one thread. GOP/s counts 2 operations per weight and
-// column.
-func BenchmarkMatMulQ8Shapes(b *testing.B) {
+// BenchmarkMatMulShapes compares the row-by-row MatMul ("rows") with the
+// packed panel one ("panel", where a panel kernel is installed) per
+// weight type at SmolLM2-135M and TinyLlama-1.1B layer shapes, one
+// thread. GOP/s counts 2 operations per weight and column. Select with
+// e.g. -bench 'MatMulShapes/Q8_0/tiny'.
+func BenchmarkMatMulShapes(b *testing.B) {
 	shapes := []struct {
 		name       string
 		rows, cols int
@@ -159,30 +160,41 @@ func BenchmarkMatMulQ8Shapes(b *testing.B) {
 		{"tiny_down_2048x5632", 2048, 5632},
 	}
 	r := rand.New(rand.NewPCG(3, 3))
-	for _, sh := range shapes {
-		data := randQ8Rows(r, sh.rows, sh.cols/BlockQ8Len)
-		plain, _ := NewMatrix(Q8_0, sh.rows, sh.cols, data)
-		packed, _ := NewMatrix(Q8_0, sh.rows, sh.cols, data)
-		if !packed.Pack() {
-			packed = nil
-		}
-		for _, batch := range []int{1, 8, 64, 256} {
-			x := randVec(r, batch*sh.cols, 1)
-			dst := make([]float32, batch*sh.rows)
-			for _, v := range []struct {
-				name string
-				m    *Matrix
-			}{{"rows", plain}, {"panel", packed}} {
-				if v.m == nil || (v.name == "rows" && batch*sh.rows*sh.cols > 1<<28) {
-					continue
-				}
-				b.Run(fmt.Sprintf("%s/batch%d/%s", sh.name, batch, v.name), func(b *testing.B) {
-					cpu0 := processCPU()
-					for b.Loop() {
-						MatMul(dst, v.m, x, batch, 1)
+	for _, typ := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q6_K} {
+		for _, sh := range shapes {
+			rs, err := RowSize(typ, sh.cols)
+			if err != nil {
+				continue // K-quants need rows of 256
+			}
+			var data []byte
+			if typ == Q8_0 {
+				data = randQ8Rows(r, sh.rows, sh.cols/BlockQ8Len)
+			} else {
+				data = randBlocks(r, typ, sh.rows*rs/traits[typ].blockSize)
+			}
+			plain, _ := NewMatrix(typ, sh.rows, sh.cols, data)
+			packed, _ := NewMatrix(typ, sh.rows, sh.cols, data)
+			if !packed.Pack() {
+				packed = nil
+			}
+			for _, batch := range []int{1, 8, 64, 256} {
+				x := randVec(r, batch*sh.cols, 1)
+				dst := make([]float32, batch*sh.rows)
+				for _, v := range []struct {
+					name string
+					m    *Matrix
+				}{{"rows", plain}, {"panel", packed}} {
+					if v.m == nil || (v.name == "rows" && batch*sh.rows*sh.cols > 1<<28) {
+						continue
 					}
-					reportOps(b, float64(2*sh.rows*sh.cols*batch), processCPU()-cpu0)
-				})
+					b.Run(fmt.Sprintf("%v/%s/batch%d/%s", typ, sh.name, batch, v.name), func(b *testing.B) {
+						cpu0 := processCPU()
+						for b.Loop() {
+							MatMul(dst, v.m, x, batch, 1)
+						}
+						reportOps(b, float64(2*sh.rows*sh.cols*batch), processCPU()-cpu0)
+					})
+				}
 			}
 		}
 	}

@@ -211,7 +211,7 @@ func sameBits(a, b []float32) int {
 	return -1
 }
 
-var testTypes = []gguf.Type{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0}
+var testTypes = []gguf.Type{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0, gguf.Q4_0, gguf.Q5_0}
 
 // TestDeterminism checks the contract: the logits of a window are
 // bit-identical whole-window, token by token, in uneven chunks,

@@ -50,12 +50,15 @@ type panelWidth struct {
 
 // panelFormat is the panel layout and kernels of one weight type.
 type panelFormat struct {
-	block    int   // bytes of one panel block (16 rows)
-	blockIn  int   // bytes of one block of a row in the file
-	off      int32 // the stored unsigned weight minus off is the weight
-	permuted bool  // activations in the nibble order
+	block   int // bytes of one panel block (16 rows)
+	blockIn int // bytes of one block of a row in the file
 	// put writes row r's block b (the file's bytes) into panel block o.
 	put func(o []byte, r int, b []byte)
+	// actLen and actBlock are the values and bytes of an activation
+	// block (one per weight block); acts writes the activation blocks of
+	// x (whole blocks) into out.
+	actLen, actBlock int
+	acts             func(out []byte, x []float32)
 	// kernels by column count, widest first (the last has 1 column).
 	kernels []panelWidth
 }
@@ -66,10 +69,63 @@ var panelFormats = map[Type]*panelFormat{}
 
 // The layouts, installed with their kernels by the architecture's init.
 var (
-	panelQ8_0 = panelFormat{block: 32 + 16*BlockQ8Len, blockIn: BlockQ8Size, off: 128, put: putQ8_0}
-	panelQ4_0 = panelFormat{block: 32 + 16*16, blockIn: BlockQ4_0Size, off: 8, permuted: true, put: putQ4_0}
-	panelQ5_0 = panelFormat{block: 32 + 16*20, blockIn: BlockQ5_0Size, off: 16, permuted: true, put: putQ5_0}
+	panelQ8_0 = panelFormat{block: 32 + 16*BlockQ8Len, blockIn: BlockQ8Size, put: putQ8_0,
+		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 128, false) }}
+	panelQ4_0 = panelFormat{block: 32 + 16*16, blockIn: BlockQ4_0Size, put: putQ4_0,
+		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 8, true) }}
+	panelQ5_0 = panelFormat{block: 32 + 16*20, blockIn: BlockQ5_0Size, put: putQ5_0,
+		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 16, true) }}
+	panelQ4_K = panelFormat{block: q4kPanelBlock, blockIn: BlockQ4_KSize, put: putQ4_K,
+		actLen: BlockKLen, actBlock: q8KActBlock, acts: q8KActs}
 )
+
+// Q4_K panel super-block (16 rows), q4kPanelBlock bytes:
+//
+//	[0, 32)      d of the 16 rows (fp16, row r at 2r)
+//	[32, 64)     dmin
+//	[64, 192)    sc[s] of row r at 64+16s+r (the 6-bit scales, one byte each)
+//	[192, 320)   mn[s] of row r at 192+16s+r
+//	[320, 2368)  for the sub-block pair g (0..3) and 4-byte group j (0..7),
+//	             64 bytes at 320+64(8g+j): row r's qs[32g+4j..32g+4j+4] at
+//	             4r (low nibbles: sub-block 2g, high: 2g+1)
+//
+// A Q8_K activation block, q8KActBlock bytes: the 256 int8 q, the 8
+// int32 sums bsums[2s]+bsums[2s+1] of the sub-blocks' q, the float32 d,
+// 4 bytes of padding.
+const (
+	q4kPanelBlock = 320 + 16*128
+	q8KActBlock   = BlockKLen + 32 + 8
+)
+
+func putQ4_K(o []byte, r int, b []byte) {
+	o[2*r], o[2*r+1] = b[0], b[1]
+	o[32+2*r], o[33+2*r] = b[2], b[3]
+	for s := 0; s < 8; s++ {
+		sc, mn := scaleMinK4(s, b[4:16])
+		o[64+16*s+r], o[192+16*s+r] = byte(sc), byte(mn)
+	}
+	for g := 0; g < 4; g++ {
+		for j := 0; j < 8; j++ {
+			copy(o[320+64*(8*g+j)+4*r:320+64*(8*g+j)+4*r+4], b[16+32*g+4*j:])
+		}
+	}
+}
+
+// q8KActs quantizes x with QuantizeQ8K and lays the blocks out as above.
+func q8KActs(out []byte, x []float32) {
+	var tmp [BlockQ8KSize]byte
+	for k := 0; k < len(x)/BlockKLen; k++ {
+		QuantizeQ8K(tmp[:], x[k*BlockKLen:(k+1)*BlockKLen])
+		o := out[k*q8KActBlock : (k+1)*q8KActBlock]
+		copy(o[:BlockKLen], tmp[4:4+BlockKLen])
+		bsums := tmp[4+BlockKLen:]
+		for s := 0; s < 8; s++ {
+			bs := int32(int16(uint16(bsums[4*s])|uint16(bsums[4*s+1])<<8)) + int32(int16(uint16(bsums[4*s+2])|uint16(bsums[4*s+3])<<8))
+			putU32(o[BlockKLen+4*s:], uint32(bs))
+		}
+		copy(o[BlockKLen+32:BlockKLen+36], tmp[0:4])
+	}
+}
 
 func putQ8_0(o []byte, r int, b []byte) {
 	o[2*r], o[2*r+1] = b[0], b[1]
@@ -186,10 +242,10 @@ func putU32(b []byte, v uint32) {
 // reuses each panel block for a tile of columns.
 func matMulPacked(dst []float32, m *Matrix, x []float32, batch, threads int) {
 	f := panelFormats[m.Type]
-	nb := m.Cols / BlockQ8Len
-	xstride := nb * q8ActBlock
+	nb := m.Cols / f.actLen
+	xstride := nb * f.actBlock
 	xa := make([]byte, batch*xstride)
-	q8ActQuant(xa, x[:batch*m.Cols], f.off, f.permuted)
+	f.acts(xa, x[:batch*m.Cols])
 	widest := f.kernels[0].cols
 	chunk := max(widest, q8ChunkBytes/xstride/widest*widest)
 	panels := (m.Rows + panelRows - 1) / panelRows

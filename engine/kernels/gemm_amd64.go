@@ -32,6 +32,12 @@ func q5PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q5PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q8AmaxAVX512(x *float32, nb int, amax *float32)
 
 //go:noescape
@@ -71,4 +77,6 @@ func init() {
 	panelFormats[Q8_0] = &panelQ8_0
 	panelFormats[Q4_0] = &panelQ4_0
 	panelFormats[Q5_0] = &panelQ5_0
+	panelQ4_K.kernels = []panelWidth{{4, q4kPanelVNNI4}, {1, q4kPanelVNNI1}}
+	panelFormats[Q4_K] = &panelQ4_K
 }

@@ -77,6 +77,8 @@ var (
 		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 16, true) }}
 	panelQ4_K = panelFormat{block: q4kPanelBlock, blockIn: BlockQ4_KSize, put: putQ4_K,
 		actLen: BlockKLen, actBlock: q8KActBlock, acts: q8KActs}
+	panelQ6_K = panelFormat{block: 16 * BlockQ6_KSize, blockIn: BlockQ6_KSize, put: putQ6_K,
+		actLen: BlockKLen, actBlock: q6KActBlock, acts: q6KActs}
 )
 
 // Q4_K panel super-block (16 rows), q4kPanelBlock bytes:
@@ -96,6 +98,58 @@ const (
 	q4kPanelBlock = 320 + 16*128
 	q8KActBlock   = BlockKLen + 32 + 8
 )
+
+// Q6_K panel super-block (16 rows), 16*210 bytes (the file's size), with
+// u = q+32 the unsigned 6-bit weights in element order:
+//
+//	[0, 32)       d of the 16 rows (fp16)
+//	[32, 288)     int8 scale of sub-block s (16 values) of row r at 32+16s+r
+//	[288, 2336)   low nibbles: for sub-block s and p = 0, 1, 64 bytes at
+//	              288+64(2s+p); byte i of row r's dword holds elements
+//	              16s+8p+i (low nibble) and 16s+8p+4+i (high nibble)
+//	[2336, 3360)  high 2 bits: 64 bytes at 2336+64s; byte i of row r's
+//	              dword holds element 16s+4k+i's bits 4-5 at bits 2k, 2k+1
+//
+// An activation block for Q6_K, q6KActBlock bytes: the 256 int8 q, the 16
+// int32 -32*bsums[s], the float32 d, 4 bytes of padding.
+const q6KActBlock = BlockKLen + 64 + 8
+
+func putQ6_K(o []byte, r int, b []byte) {
+	var q [BlockKLen]int32
+	q6_K(b, &q)
+	o[2*r], o[2*r+1] = b[208], b[209]
+	for s := 0; s < 16; s++ {
+		o[32+16*s+r] = b[192+s]
+		for p := 0; p < 2; p++ {
+			for i := 0; i < 4; i++ {
+				lo, hi := q[16*s+8*p+i]+32, q[16*s+8*p+4+i]+32
+				o[288+64*(2*s+p)+4*r+i] = byte(lo&0xf | (hi&0xf)<<4)
+			}
+		}
+		for i := 0; i < 4; i++ {
+			var h byte
+			for k := 0; k < 4; k++ {
+				h |= byte((q[16*s+4*k+i]+32)>>4&3) << (2 * k)
+			}
+			o[2336+64*s+4*r+i] = h
+		}
+	}
+}
+
+// q6KActs quantizes x with QuantizeQ8K and lays the blocks out for Q6_K.
+func q6KActs(out []byte, x []float32) {
+	var tmp [BlockQ8KSize]byte
+	for k := 0; k < len(x)/BlockKLen; k++ {
+		QuantizeQ8K(tmp[:], x[k*BlockKLen:(k+1)*BlockKLen])
+		o := out[k*q6KActBlock : (k+1)*q6KActBlock]
+		copy(o[:BlockKLen], tmp[4:4+BlockKLen])
+		bsums := tmp[4+BlockKLen:]
+		for s := 0; s < 16; s++ {
+			putU32(o[BlockKLen+4*s:], uint32(-32*int32(int16(uint16(bsums[2*s])|uint16(bsums[2*s+1])<<8))))
+		}
+		copy(o[BlockKLen+64:BlockKLen+68], tmp[0:4])
+	}
+}
 
 func putQ4_K(o []byte, r int, b []byte) {
 	o[2*r], o[2*r+1] = b[0], b[1]

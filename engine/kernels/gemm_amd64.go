@@ -38,6 +38,12 @@ func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride 
 func q4kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q6kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q8AmaxAVX512(x *float32, nb int, amax *float32)
 
 //go:noescape
@@ -79,4 +85,6 @@ func init() {
 	panelFormats[Q5_0] = &panelQ5_0
 	panelQ4_K.kernels = []panelWidth{{4, q4kPanelVNNI4}, {1, q4kPanelVNNI1}}
 	panelFormats[Q4_K] = &panelQ4_K
+	panelQ6_K.kernels = []panelWidth{{4, q6kPanelVNNI4}, {1, q6kPanelVNNI1}}
+	panelFormats[Q6_K] = &panelQ6_K
 }

@@ -54,7 +54,8 @@ func randActs(r *rand.Rand, batch, cols int) []float32 {
 	return x
 }
 
-// TestPackedMatMul checks MatMul on packed Q8_0, Q4_0, Q5_0 and Q4_K matrices
+// TestPackedMatMul checks MatMul on packed matrices of every type with a
+// panel layout
 // (the installed panel kernels, if any) against the reference dot
 // products bit for bit: row counts around the panel height, batches of 1
 // to 70 (every tile width and remainder), 1 to 3 threads, and column
@@ -62,7 +63,7 @@ func randActs(r *rand.Rand, batch, cols int) []float32 {
 func TestPackedMatMul(t *testing.T) {
 	defer func(c int) { q8ChunkBytes = c }(q8ChunkBytes)
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []Type{Q8_0, Q4_0, Q5_0, Q4_K} {
+	for _, typ := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q6_K} {
 		dotRef, act, blockLen := dotQ8Ref, actQ8_0, BlockQ8Len
 		if typ != Q8_0 {
 			dotRef, act, blockLen = traits[typ].dotRef, traits[typ].act, traits[typ].blockLen

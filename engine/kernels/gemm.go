@@ -138,17 +138,11 @@ func putQ6_K(o []byte, r int, b []byte) {
 
 // q6KActs quantizes x with QuantizeQ8K and lays the blocks out for Q6_K.
 func q6KActs(out []byte, x []float32) {
-	var tmp [BlockQ8KSize]byte
-	for k := 0; k < len(x)/BlockKLen; k++ {
-		QuantizeQ8K(tmp[:], x[k*BlockKLen:(k+1)*BlockKLen])
-		o := out[k*q6KActBlock : (k+1)*q6KActBlock]
-		copy(o[:BlockKLen], tmp[4:4+BlockKLen])
-		bsums := tmp[4+BlockKLen:]
+	q8KLayout(out, x, q6KActBlock, func(o, bsums []byte) {
 		for s := 0; s < 16; s++ {
-			putU32(o[BlockKLen+4*s:], uint32(-32*int32(int16(uint16(bsums[2*s])|uint16(bsums[2*s+1])<<8))))
+			putU32(o[4*s:], uint32(-32*int32(i16At(bsums[2*s:]))))
 		}
-		copy(o[BlockKLen+64:BlockKLen+68], tmp[0:4])
-	}
+	})
 }
 
 func putQ4_K(o []byte, r int, b []byte) {
@@ -165,21 +159,30 @@ func putQ4_K(o []byte, r int, b []byte) {
 	}
 }
 
-// q8KActs quantizes x with QuantizeQ8K and lays the blocks out as above.
+// q8KActs quantizes x with QuantizeQ8K and lays the blocks out for Q4_K.
 func q8KActs(out []byte, x []float32) {
+	q8KLayout(out, x, q8KActBlock, func(o, bsums []byte) {
+		for s := 0; s < 8; s++ {
+			putU32(o[4*s:], uint32(int32(i16At(bsums[4*s:]))+int32(i16At(bsums[4*s+2:]))))
+		}
+	})
+}
+
+// q8KLayout quantizes x with QuantizeQ8K into blocks of blk bytes: the
+// 256 q, then what sums writes from the block's bsums, then at blk-8 the
+// float32 d.
+func q8KLayout(out []byte, x []float32, blk int, sums func(o, bsums []byte)) {
 	var tmp [BlockQ8KSize]byte
 	for k := 0; k < len(x)/BlockKLen; k++ {
 		QuantizeQ8K(tmp[:], x[k*BlockKLen:(k+1)*BlockKLen])
-		o := out[k*q8KActBlock : (k+1)*q8KActBlock]
+		o := out[k*blk : (k+1)*blk]
 		copy(o[:BlockKLen], tmp[4:4+BlockKLen])
-		bsums := tmp[4+BlockKLen:]
-		for s := 0; s < 8; s++ {
-			bs := int32(int16(uint16(bsums[4*s])|uint16(bsums[4*s+1])<<8)) + int32(int16(uint16(bsums[4*s+2])|uint16(bsums[4*s+3])<<8))
-			putU32(o[BlockKLen+4*s:], uint32(bs))
-		}
-		copy(o[BlockKLen+32:BlockKLen+36], tmp[0:4])
+		sums(o[BlockKLen:blk-8], tmp[4+BlockKLen:])
+		copy(o[blk-8:blk-4], tmp[0:4])
 	}
 }
+
+func i16At(b []byte) int16 { return int16(uint16(b[0]) | uint16(b[1])<<8) }
 
 func putQ8_0(o []byte, r int, b []byte) {
 	o[2*r], o[2*r+1] = b[0], b[1]

@@ -2,6 +2,8 @@
 
 package kernels
 
+//go:generate python3 gemm_gen.py
+
 import "golang.org/x/sys/cpu"
 
 //go:noescape

@@ -4,15 +4,15 @@ import (
 	"math"
 )
 
-// Panel MatMul for Q8_0, Q4_0 and Q5_0 weights: the weights are repacked
+// Panel MatMul for Q8_0, Q4_0, Q4_1, Q5_0, Q4_K and Q6_K weights: the
+// weights are repacked
 // once (Pack) so that one vector register holds the same 4 consecutive
 // weights of 16 consecutive rows, and a kernel (assembly, see
 // gemm_amd64.s) forms the exact int32 block sums of 16 rows at once for a
 // tile of activation columns, with no horizontal reduction. The vector
 // lanes are outputs (rows), never parts of a sum, so each output's
-// operations are its reference kernel's (dotQ8Ref, dotQ4_0Ref,
-// dotQ5_0Ref), in its order, and the result is the same bits as the
-// row-by-row path.
+// operations are its reference kernel's (dotQ8Ref, dotQ4_0Ref, ...), in
+// its order, and the result is the same bits as the row-by-row path.
 //
 // Packed layout: panel p holds rows 16p..16p+15 (the last one padded with
 // zero rows, whose outputs are dropped); its blocks k = 0..nb-1 follow
@@ -20,11 +20,13 @@ import (
 // (row r at 2r), then the weights as described at the top of
 // gemm_amd64.s (Q8_0: w+128 as unsigned bytes, 4 consecutive weights of
 // a row per dword; Q4_0, Q5_0: the file's nibble bytes, 4 per row and
-// dword, and Q5_0's 32-bit qh per row). The packed matrix is the size of
-// the file's (plus the padding rows).
+// dword, and Q5_0's 32-bit qh per row; Q4_1, Q4_K, Q6_K below). The
+// packed matrix is the size of the file's (Q4_K: 148 bytes per 144; plus
+// the padding rows).
 //
-// Activations are quantized per call to Q8_0 (QuantizeQ8, exactly) and
-// laid out in q8ActBlock-byte blocks per column: the 32 int8 values (in
+// Activations are quantized per call to the type's format (Q8_0 with
+// QuantizeQ8 for Q8_0, Q4_0, Q5_0; Q8_1 and Q8_K for the others, below)
+// and, for the Q8_0 ones, laid out in q8ActBlock-byte blocks per column: the 32 int8 values (in
 // the nibble order for Q4_0 and Q5_0: 0-3, 16-19, 4-7, 20-23, ...), the
 // float32 scale dx (the fp16 scale widened) and the int32 -off*sum(q),
 // which takes the weights' offset back out: sum(u*q) - off*sum(q) =
@@ -73,6 +75,8 @@ var (
 		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 128, false) }}
 	panelQ4_0 = panelFormat{block: 32 + 16*16, blockIn: BlockQ4_0Size, put: putQ4_0,
 		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 8, true) }}
+	panelQ4_1 = panelFormat{block: 64 + 16*16, blockIn: BlockQ4_1Size, put: putQ4_1,
+		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: q81Acts}
 	panelQ5_0 = panelFormat{block: 32 + 16*20, blockIn: BlockQ5_0Size, put: putQ5_0,
 		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 16, true) }}
 	panelQ4_K = panelFormat{block: q4kPanelBlock, blockIn: BlockQ4_KSize, put: putQ4_K,
@@ -200,6 +204,31 @@ func putQ4_0(o []byte, r int, b []byte) {
 	}
 }
 
+// putQ4_1: the 16 rows' d, then their m (fp16), then the nibbles as Q4_0.
+func putQ4_1(o []byte, r int, b []byte) {
+	o[2*r], o[2*r+1] = b[0], b[1]
+	o[32+2*r], o[33+2*r] = b[2], b[3]
+	for g := 0; g < 4; g++ {
+		copy(o[64+64*g+4*r:64+64*g+4*r+4], b[4+4*g:])
+	}
+}
+
+// q81Acts quantizes x with QuantizeQ8_1 for Q4_1: per block the q in the
+// nibble order, the widened d, and in place of the offset term the
+// widened s (the Q4_1 kernel's m_w*s_x).
+func q81Acts(out []byte, x []float32) {
+	var tmp [BlockQ8_1Size]byte
+	for k := 0; k < len(x)/BlockQ8Len; k++ {
+		QuantizeQ8_1(tmp[:], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
+		o := out[k*q8ActBlock : (k+1)*q8ActBlock]
+		for j := range BlockQ8Len {
+			o[j] = tmp[4+nibbleOrder[j]]
+		}
+		putU32(o[BlockQ8Len:], math.Float32bits(f16At(tmp[0:])))
+		putU32(o[BlockQ8Len+4:], math.Float32bits(f16At(tmp[2:])))
+	}
+}
+
 func putQ5_0(o []byte, r int, b []byte) {
 	o[2*r], o[2*r+1] = b[0], b[1]
 	for g := 0; g < 4; g++ {
@@ -209,7 +238,8 @@ func putQ5_0(o []byte, r int, b []byte) {
 }
 
 // Pack lays the matrix out for the installed panel MatMul kernel, when
-// there is one for its type (Q8_0, Q4_0 and Q5_0 with AVX-512 VNNI), and
+// there is one for its type (Q8_0, Q4_0, Q4_1, Q5_0, Q4_K and Q6_K with
+// AVX-512 VNNI), and
 // reports whether it did. The packed copy is the size of Data (plus rows
 // padding the last panel); after Pack, MatMul reads only the copy and
 // Data is read only by Row, so a caller whose Data is a file mapping may

@@ -34,6 +34,12 @@ func q5PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q5PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q41PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
@@ -85,6 +91,8 @@ func init() {
 	panelFormats[Q8_0] = &panelQ8_0
 	panelFormats[Q4_0] = &panelQ4_0
 	panelFormats[Q5_0] = &panelQ5_0
+	panelQ4_1.kernels = []panelWidth{{4, q41PanelVNNI4}, {1, q41PanelVNNI1}}
+	panelFormats[Q4_1] = &panelQ4_1
 	panelQ4_K.kernels = []panelWidth{{4, q4kPanelVNNI4}, {1, q4kPanelVNNI1}}
 	panelFormats[Q4_K] = &panelQ4_K
 	panelQ6_K.kernels = []panelWidth{{4, q6kPanelVNNI4}, {1, q6kPanelVNNI1}}

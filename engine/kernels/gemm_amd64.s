@@ -101,6 +101,32 @@
 	VMULPS S, T, T; \
 	VADDPS T, ACC, ACC
 
+// Q4_1: d to Z8, m to Z30, the nibbles as Q4_0's.
+#define LOADQ41 \
+	VCVTPH2PS (SI), Z8; \
+	VCVTPH2PS 32(SI), Z30; \
+	NIBBLES(64, Z0, Z1); \
+	NIBBLES(128, Z2, Z3); \
+	NIBBLES(192, Z4, Z5); \
+	NIBBLES(256, Z6, Z7)
+
+// Q4_1: T = the exact int32 sums q_w*q_x (no offset).
+#define DOTC41(P, T) \
+	VPXORD T, T, T; \
+	VPDPBUSD.BCST 0(P), Z0, T; \
+	VPDPBUSD.BCST 4(P), Z1, T; \
+	VPDPBUSD.BCST 8(P), Z2, T; \
+	VPDPBUSD.BCST 12(P), Z3, T; \
+	VPDPBUSD.BCST 16(P), Z4, T; \
+	VPDPBUSD.BCST 20(P), Z5, T; \
+	VPDPBUSD.BCST 24(P), Z6, T; \
+	VPDPBUSD.BCST 28(P), Z7, T
+
+// Q4_1: ACC = ACC + float32(m_w * s_x), s_x at 36(P); S is scratch.
+#define MUPD(P, S, ACC) \
+	VMULPS.BCST 36(P), Z30, S; \
+	VADDPS S, ACC, ACC
+
 // q5ctl<>+64b: VPSHUFB control copying byte b of each dword to its 4 bytes.
 DATA q5ctl<>+0(SB)/8, $0x0404040400000000
 DATA q5ctl<>+8(SB)/8, $0x0c0c0c0c08080808
@@ -599,6 +625,103 @@ q5PanelVNNI1loop:
 	JNZ  q5PanelVNNI1loop
 
 q5PanelVNNI1done:
+	MOVQ dst+32(FP), DI
+	VMOVUPS Z18, (DI)
+	VZEROUPPER
+	RET
+
+// func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+// func q41PanelVNNI1(...)
+//
+// Q4_1 (panel block: 16 fp16 d, 16 fp16 m, then the nibbles as Q4_0's;
+// activation block: Q8_1's q in the nibble order, dx, and s_x = the
+// block's fp16 s widened): per block and column the exact sum s of
+// q_w*q_x, accD = accD + float32(float32(dw*dx) * float32(s)) and
+// accM = accM + float32(m_w * s_x); the result accD + accM: dotQ4_1Ref's
+// order.
+TEXT ·q41PanelVNNI4(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ x+16(FP), AX
+	MOVQ xstride+24(FP), DX
+	LEAQ (AX)(DX*1), BX
+	LEAQ (BX)(DX*1), DI
+	LEAQ (DI)(DX*1), R8
+	MOVL $0x0f0f0f0f, R13
+	VPBROADCASTD R13, Z31
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	TESTQ CX, CX
+	JZ    q41PanelVNNI4done
+
+q41PanelVNNI4loop:
+	LOADQ41
+	DOTC41(AX, Z10)
+	DOTC41(BX, Z11)
+	DOTC41(DI, Z12)
+	DOTC41(R8, Z13)
+	FUPD(AX, Z10, Z9, Z18)
+	MUPD(AX, Z9, Z22)
+	FUPD(BX, Z11, Z9, Z19)
+	MUPD(BX, Z9, Z23)
+	FUPD(DI, Z12, Z9, Z20)
+	MUPD(DI, Z9, Z24)
+	FUPD(R8, Z13, Z9, Z21)
+	MUPD(R8, Z9, Z25)
+	ADDQ $320, SI
+	ADDQ $40, AX
+	ADDQ $40, BX
+	ADDQ $40, DI
+	ADDQ $40, R8
+	DECQ CX
+	JNZ  q41PanelVNNI4loop
+
+q41PanelVNNI4done:
+	VADDPS Z22, Z18, Z18
+	VADDPS Z23, Z19, Z19
+	VADDPS Z24, Z20, Z20
+	VADDPS Z25, Z21, Z21
+	MOVQ dst+32(FP), DI
+	MOVQ dstride+40(FP), DX
+	VMOVUPS Z18, (DI)
+	ADDQ    DX, DI
+	VMOVUPS Z19, (DI)
+	ADDQ    DX, DI
+	VMOVUPS Z20, (DI)
+	ADDQ    DX, DI
+	VMOVUPS Z21, (DI)
+	VZEROUPPER
+	RET
+
+TEXT ·q41PanelVNNI1(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ x+16(FP), AX
+	MOVL $0x0f0f0f0f, R13
+	VPBROADCASTD R13, Z31
+	VPXORD Z22, Z22, Z22
+	VPXORD Z18, Z18, Z18
+	TESTQ CX, CX
+	JZ    q41PanelVNNI1done
+
+q41PanelVNNI1loop:
+	LOADQ41
+	DOTC41(AX, Z10)
+	FUPD(AX, Z10, Z9, Z18)
+	MUPD(AX, Z9, Z22)
+	ADDQ $320, SI
+	ADDQ $40, AX
+	DECQ CX
+	JNZ  q41PanelVNNI1loop
+
+q41PanelVNNI1done:
+	VADDPS Z22, Z18, Z18
 	MOVQ dst+32(FP), DI
 	VMOVUPS Z18, (DI)
 	VZEROUPPER

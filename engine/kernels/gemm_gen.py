@@ -107,6 +107,43 @@ PROSE = r'''//go:build amd64 && !noasm
 	VMULPS S, T, T; \
 	VADDPS T, ACC, ACC
 
+// Q4_1: d to Z8, m to Z30, the nibbles as Q4_0's.
+#define LOADQ41 \
+	VCVTPH2PS (SI), Z8; \
+	VCVTPH2PS 32(SI), Z30; \
+	NIBBLES(64, Z0, Z1); \
+	NIBBLES(128, Z2, Z3); \
+	NIBBLES(192, Z4, Z5); \
+	NIBBLES(256, Z6, Z7)
+
+// Q4_1: T = the exact int32 sums q_w*q_x (no offset).
+#define DOTC41(P, T) \
+	VPXORD T, T, T; \
+	VPDPBUSD.BCST 0(P), Z0, T; \
+	VPDPBUSD.BCST 4(P), Z1, T; \
+	VPDPBUSD.BCST 8(P), Z2, T; \
+	VPDPBUSD.BCST 12(P), Z3, T; \
+	VPDPBUSD.BCST 16(P), Z4, T; \
+	VPDPBUSD.BCST 20(P), Z5, T; \
+	VPDPBUSD.BCST 24(P), Z6, T; \
+	VPDPBUSD.BCST 28(P), Z7, T
+
+// Q4_1: ACC = ACC + float32(m_w * s_x), s_x at 36(P); S is scratch.
+#define MUPD(P, S, ACC) \
+	VMULPS.BCST 36(P), Z30, S; \
+	VADDPS S, ACC, ACC
+
+'''
+
+Q41_HEADER = r'''// func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+// func q41PanelVNNI1(...)
+//
+// Q4_1 (panel block: 16 fp16 d, 16 fp16 m, then the nibbles as Q4_0's;
+// activation block: Q8_1's q in the nibble order, dx, and s_x = the
+// block's fp16 s widened): per block and column the exact sum s of
+// q_w*q_x, accD = accD + float32(float32(dw*dx) * float32(s)) and
+// accM = accM + float32(m_w * s_x); the result accD + accM: dotQ4_1Ref's
+// order.
 '''
 
 Q4K_HEADER = r'''// func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -294,8 +331,9 @@ def prologue(L, fn, w, setup, accs):
     L(f'{fn}loop:')
 
 
-def epilogue(L, fn, w, block, actblock, accs):
-    """Advances the pointers, closes the loop and stores the results."""
+def epilogue(L, fn, w, block, actblock, accs, finish=()):
+    """Advances the pointers, closes the loop, runs finish and stores the
+    results."""
     L(f'\tADDQ ${block}, SI')
     for c in range(w):
         L(f'\tADDQ ${actblock}, {PTRS[c]}')
@@ -303,6 +341,8 @@ def epilogue(L, fn, w, block, actblock, accs):
     L(f'\tJNZ  {fn}loop')
     L('')
     L(f'{fn}done:')
+    for line in finish:
+        L('\t' + line)
     L('\tMOVQ dst+32(FP), DI')
     if w > 1:
         L('\tMOVQ dstride+40(FP), DX')
@@ -338,6 +378,26 @@ def small_blocks():
             for c in range(w):
                 L(f'\tFUPD({PTRS[c]}, Z{10+c}, Z9, {accs[c]})')
             epilogue(L, fn, w, block, 40, accs)
+    return '\n'.join(out)
+
+
+def q41():
+    """Q4_1: 16 rows x 4, 1 columns; accD in Z18-Z21, accM in Z22-Z25,
+    the result accD + accM."""
+    out = []
+    L = out.append
+    accD = [f'Z{18+c}' for c in range(4)]
+    accM = [f'Z{22+c}' for c in range(4)]
+    for w in (4, 1):
+        fn = f'q41PanelVNNI{w}'
+        prologue(L, fn, w, NIBBLE_MASK + [f'VPXORD {a}, {a}, {a}' for a in accM[:w]], accD)
+        L('\tLOADQ41')
+        for c in range(w):
+            L(f'\tDOTC41({PTRS[c]}, Z{10+c})')
+        for c in range(w):
+            L(f'\tFUPD({PTRS[c]}, Z{10+c}, Z9, {accD[c]})')
+            L(f'\tMUPD({PTRS[c]}, Z9, {accM[c]})')
+        epilogue(L, fn, w, 320, 40, accD, [f'VADDPS {accM[c]}, {accD[c]}, {accD[c]}' for c in range(w)])
     return '\n'.join(out)
 
 
@@ -437,4 +497,4 @@ def q6k():
 
 if __name__ == '__main__':
     with open('gemm_amd64.s', 'w') as f:
-        f.write(PROSE + tables() + small_blocks() + '\n' + Q4K_HEADER + q4k() + '\n' + Q6K_HEADER + q6k() + '\n' + QUANT)
+        f.write(PROSE + tables() + small_blocks() + '\n' + Q41_HEADER + q41() + '\n' + Q4K_HEADER + q4k() + '\n' + Q6K_HEADER + q6k() + '\n' + QUANT)

@@ -63,7 +63,7 @@ func randActs(r *rand.Rand, batch, cols int) []float32 {
 func TestPackedMatMul(t *testing.T) {
 	defer func(c int) { q8ChunkBytes = c }(q8ChunkBytes)
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q6_K} {
+	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K} {
 		dotRef, act, blockLen := dotQ8Ref, actQ8_0, BlockQ8Len
 		if typ != Q8_0 {
 			dotRef, act, blockLen = traits[typ].dotRef, traits[typ].act, traits[typ].blockLen
@@ -164,7 +164,7 @@ func BenchmarkMatMulShapes(b *testing.B) {
 		{"tiny_down_2048x5632", 2048, 5632},
 	}
 	r := rand.New(rand.NewPCG(3, 3))
-	for _, typ := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q6_K} {
+	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K} {
 		for _, sh := range shapes {
 			rs, err := RowSize(typ, sh.cols)
 			if err != nil {

@@ -227,7 +227,9 @@ func (l *loader) matrix(name string, rows, cols int) *kernels.Matrix {
 		l.fail("tensor %s: %v", name, err)
 		return nil
 	}
-	if l.pack && mat.Pack() && native {
+	// Weights converted to Q8_0 above live on the heap, where a packed
+	// copy would double them: they keep the row-by-row kernels.
+	if l.pack && native && mat.Pack() {
 		// MatMul now reads the packed copy; the mapped source is read
 		// only by Row (embedding lookups), a page at a time.
 		l.f.DropPages(data)

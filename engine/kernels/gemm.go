@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"sync"
 )
 
 // Panel MatMul for Q8_0, Q4_0, Q4_1, Q5_0, Q4_K and Q6_K weights: the
@@ -323,6 +324,9 @@ func putU32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
+// actPool recycles the activation buffers of matMulPacked.
+var actPool = sync.Pool{New: func() any { return new([]byte) }}
+
 // matMulPacked is MatMul for a packed matrix. Threads take contiguous
 // ranges of panels (rows); each thread goes through the batch in chunks
 // of columns whose activations fit q8ChunkBytes, and within a chunk
@@ -331,8 +335,13 @@ func matMulPacked(dst []float32, m *Matrix, x []float32, batch, threads int) {
 	f := panelFormats[m.Type]
 	nb := m.Cols / f.actLen
 	xstride := nb * f.actBlock
-	xa := make([]byte, batch*xstride)
-	f.acts(xa, x[:batch*m.Cols])
+	buf := actPool.Get().(*[]byte)
+	defer actPool.Put(buf)
+	if cap(*buf) < batch*xstride {
+		*buf = make([]byte, batch*xstride)
+	}
+	xa := (*buf)[:batch*xstride]
+	f.acts(xa, x[:batch*m.Cols]) // writes every byte the kernels read
 	widest := f.kernels[0].cols
 	chunk := max(widest, q8ChunkBytes/xstride/widest*widest)
 	panels := (m.Rows + panelRows - 1) / panelRows

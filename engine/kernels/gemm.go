@@ -6,14 +6,14 @@ import (
 )
 
 // Panel MatMul for Q8_0, Q4_0, Q4_1, Q5_0, Q4_K and Q6_K weights: the
-// weights are repacked
-// once (Pack) so that one vector register holds the same 4 consecutive
-// weights of 16 consecutive rows, and a kernel (assembly, see
-// gemm_amd64.s) forms the exact int32 block sums of 16 rows at once for a
-// tile of activation columns, with no horizontal reduction. The vector
-// lanes are outputs (rows), never parts of a sum, so each output's
-// operations are its reference kernel's (dotQ8Ref, dotQ4_0Ref, ...), in
-// its order, and the result is the same bits as the row-by-row path.
+// weights are repacked once (Pack) so that one vector register holds the
+// same 4 consecutive weights of 16 consecutive rows, and a kernel
+// (assembly, see gemm_amd64.s) forms the exact int32 block sums of 16 rows
+// at once for a tile of activation columns, with no horizontal reduction.
+// The vector lanes are outputs (rows), never parts of a sum, so each
+// output's operations are its reference kernel's (dotQ8Ref, dotQ4_0Ref,
+// ...), in its order, and the result is the same bits as the row-by-row
+// path.
 //
 // Packed layout: panel p holds rows 16p..16p+15 (the last one padded with
 // zero rows, whose outputs are dropped); its blocks k = 0..nb-1 follow
@@ -26,12 +26,13 @@ import (
 // the padding rows).
 //
 // Activations are quantized per call to the type's format (Q8_0 with
-// QuantizeQ8 for Q8_0, Q4_0, Q5_0; Q8_1 and Q8_K for the others, below)
-// and, for the Q8_0 ones, laid out in q8ActBlock-byte blocks per column: the 32 int8 values (in
-// the nibble order for Q4_0 and Q5_0: 0-3, 16-19, 4-7, 20-23, ...), the
-// float32 scale dx (the fp16 scale widened) and the int32 -off*sum(q),
-// which takes the weights' offset back out: sum(u*q) - off*sum(q) =
-// sum((u-off)*q) exactly, u the unsigned stored weight.
+// QuantizeQ8 for Q8_0, Q4_0, Q5_0; Q8_1 and Q8_K for the others, below).
+// The Q8_0 ones are laid out in q8ActBlock-byte blocks per column: the 32
+// int8 values (in the nibble order for Q4_0 and Q5_0: 0-3, 16-19, 4-7,
+// 20-23, ...), the float32 scale dx (the fp16 scale widened) and the
+// int32 -off*sum(q), which takes the weights' offset back out:
+// sum(u*q) - off*sum(q) = sum((u-off)*q) exactly, u the unsigned stored
+// weight.
 const (
 	panelRows  = 16
 	q8ActBlock = BlockQ8Len + 8

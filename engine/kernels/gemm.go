@@ -246,6 +246,8 @@ func putQ5_0(o []byte, r int, b []byte) {
 // padding the last panel); after Pack, MatMul reads only the copy and
 // Data is read only by Row, so a caller whose Data is a file mapping may
 // let the system drop those pages. The results of MatMul do not change.
+// Pack is meant for load time: it must not run while the matrix is in use
+// by MatMul in another goroutine.
 func (m *Matrix) Pack() bool {
 	if m.packed != nil {
 		return true

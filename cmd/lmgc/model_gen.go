@@ -19,13 +19,13 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("model gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	shape := fs.String("shape", "", "model shape `NAME` (see --list)")
-	typ := fs.String("type", "q8_0", "weight matrix `type`: f32, f16, bf16 or q8_0 (norms and biases stay f32)")
+	typ := fs.String("type", "q8_0", "weight matrix `type`: f32, f16, bf16, q8_0, q4_0, q5_0, or q4_k_m (llama.cpp's mixture of q4_K and q6_K); norms and biases stay f32")
 	seed := fs.Uint64("seed", 1, "random `seed`; the same seed, shape and type give the same file")
 	out := fs.String("o", "", "output `FILE.gguf`")
 	list := fs.Bool("list", false, "list the shapes and exit")
 	quiet := fs.Bool("q", false, "no progress line on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lmgc model gen --shape NAME [--type f32|f16|bf16|q8_0] [--seed S] -o FILE.gguf")
+		fmt.Fprintln(stderr, "usage: lmgc model gen --shape NAME [--type f32|f16|bf16|q8_0|q4_0|q5_0|q4_k_m] [--seed S] -o FILE.gguf")
 		fmt.Fprintln(stderr, "\nWrites a model with random weights and the metadata layout, tensor names and")
 		fmt.Fprintln(stderr, "shapes llama.cpp uses for the named model, with its real tokenizer vocabulary.")
 		fs.PrintDefaults()
@@ -60,11 +60,17 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	t, err := gguf.ParseType(*typ)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	var opts modelgen.Options
+	if strings.EqualFold(*typ, "q4_k_m") {
+		opts.Mix = "q4_k_m"
+	} else {
+		t, err := gguf.ParseType(*typ)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		opts.Type = t
 	}
-	opts := modelgen.Options{Type: t, Seed: *seed}
+	opts.Seed = *seed
 	w, err := modelgen.Build(s, opts)
 	if err != nil {
 		return err
@@ -74,7 +80,7 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if size > 8<<30 {
-		fmt.Fprintf(stderr, "warning: %s in %s is %.1f GB; q8_0 is about a quarter of f32\n", s.Name, t, float64(size)/1e9)
+		fmt.Fprintf(stderr, "warning: %s in %s is %.1f GB; q8_0 is about a quarter of f32\n", s.Name, *typ, float64(size)/1e9)
 	}
 	if !*quiet {
 		opts.Progress = stderr
@@ -83,7 +89,7 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s %s, seed %d, %d bytes\n", *out, s.Name, t, *seed, n)
+	fmt.Fprintf(stdout, "wrote %s: %s %s, seed %d, %d bytes\n", *out, s.Name, *typ, *seed, n)
 	if s.Vocab == modelgen.VocabSmolLM {
 		fmt.Fprintf(stdout, "note: %s\n", strings.TrimSpace(modelgen.SmolLMNote))
 	}

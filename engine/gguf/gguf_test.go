@@ -288,6 +288,14 @@ func TestOpen(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data["c"]) {
 		t.Errorf("mmapped data differs (%v)", err)
 	}
+	// Dropped pages come back from the file; slices outside the mapping
+	// (here a heap copy) are left alone.
+	heap := bytes.Clone(got)
+	f.DropPages(f.mapped)
+	f.DropPages(heap)
+	if !bytes.Equal(got, data["c"]) || !bytes.Equal(heap, data["c"]) {
+		t.Error("data differs after DropPages")
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}

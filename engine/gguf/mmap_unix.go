@@ -4,6 +4,7 @@ package gguf
 
 import (
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,4 +22,20 @@ func mmapFile(fh *os.File, size int64) ([]byte, func() error, error) {
 		return nil, nil, err
 	}
 	return data, func() error { return unix.Munmap(data) }, nil
+}
+
+// dropPages tells the kernel that the whole pages inside b, a part of a
+// read-only file mapping, are not needed now: they leave the process's
+// resident set and are read back from the file if touched again.
+func dropPages(b []byte) {
+	page := uintptr(os.Getpagesize())
+	if len(b) == 0 {
+		return
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo, hi := (start+page-1)&^(page-1), (start+uintptr(len(b)))&^(page-1)
+	if hi <= lo {
+		return
+	}
+	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), lo-start)), hi-lo), unix.MADV_DONTNEED)
 }

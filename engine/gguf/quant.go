@@ -221,7 +221,7 @@ func dequantQ6_K(b []byte, y []float32) {
 // CanQuantize reports whether Quantize supports type t.
 func CanQuantize(t Type) bool {
 	switch t {
-	case F32, F16, BF16, Q8_0, Q4_0:
+	case F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K:
 		return true
 	}
 	return false
@@ -229,9 +229,10 @@ func CanQuantize(t Type) bool {
 
 // Quantize converts src to type t, appending to dst and returning the
 // extended slice. len(src) must be a multiple of the block size. F16 and
-// BF16 round to nearest even; Q8_0 and Q4_0 follow ggml's
-// quantize_row_q8_0_ref and quantize_row_q4_0_ref (the deterministic
-// reference quantizers llama.cpp uses to create model files).
+// BF16 round to nearest even; Q8_0, Q4_0 and Q5_0 follow ggml's
+// quantize_row_q8_0_ref, quantize_row_q4_0_ref and quantize_row_q5_0_ref
+// (the deterministic reference quantizers llama.cpp uses to create model
+// files); Q4_K and Q6_K use simpler quantizers of lmgc's own (quant_k.go).
 func Quantize(t Type, src []float32, dst []byte) ([]byte, error) {
 	if !CanQuantize(t) {
 		return dst, fmt.Errorf("gguf: cannot quantize to tensor type %s (%d)", t, uint32(t))
@@ -261,6 +262,18 @@ func Quantize(t Type, src []float32, dst []byte) ([]byte, error) {
 		for b := 0; b < len(src); b += 32 {
 			dst = quantQ4_0(src[b:b+32], dst)
 		}
+	case Q5_0:
+		for b := 0; b < len(src); b += 32 {
+			dst = quantQ5_0(src[b:b+32], dst)
+		}
+	case Q4_K:
+		for b := 0; b < len(src); b += 256 {
+			dst = quantQ4_K(src[b:b+256], dst)
+		}
+	case Q6_K:
+		for b := 0; b < len(src); b += 256 {
+			dst = quantQ6_K(src[b:b+256], dst)
+		}
 	}
 	return dst, nil
 }
@@ -276,6 +289,17 @@ func roundHalfAway(x float32) int32 {
 		q--
 	}
 	return q
+}
+
+// largest returns the first value of x of largest magnitude.
+func largest(x []float32) float32 {
+	var amax, mx float32
+	for _, v := range x {
+		if a := abs32(v); amax < a {
+			amax, mx = a, v
+		}
+	}
+	return mx
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
@@ -302,13 +326,7 @@ func quantQ8_0(x []float32, dst []byte) []byte {
 // quantQ4_0 follows quantize_row_q4_0_ref: d = max/-8 where max is the
 // value of largest magnitude; q = min(15, trunc(x/d + 8.5)).
 func quantQ4_0(x []float32, dst []byte) []byte {
-	var amax, mx float32
-	for _, v := range x {
-		if a := abs32(v); amax < a {
-			amax, mx = a, v
-		}
-	}
-	d := mx / -8
+	d := largest(x) / -8
 	var id float32
 	if d != 0 {
 		id = 1 / d

@@ -297,7 +297,7 @@ func TestDequantizeKQuants(t *testing.T) {
 
 func TestQuantizeRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	src := make([]float32, 32*64)
+	src := make([]float32, 256*8)
 	for i := range src {
 		src[i] = float32(rng.NormFloat64()) * 0.02
 	}
@@ -314,6 +314,11 @@ func TestQuantizeRoundTrip(t *testing.T) {
 		{BF16, func(a float32) float32 { return a / 128 }},
 		{Q8_0, func(a float32) float32 { return a/127/2*1.001 + a/2048 }}, // rounding + f16 scale
 		{Q4_0, func(a float32) float32 { return a/8*1.01 + a/8/1024*8 }},
+		{Q5_0, func(a float32) float32 { return a/16*1.01 + a/16/1024*16 }},
+		// K-quants: the bound is set by the super-block's largest step (the
+		// blocks of this test have similar amax); no value clips.
+		{Q4_K, func(a float32) float32 { return a / 8 }},
+		{Q6_K, func(a float32) float32 { return a / 24 }},
 	} {
 		data, err := Quantize(c.typ, src, nil)
 		if err != nil {
@@ -371,8 +376,8 @@ func TestDequantizeErrors(t *testing.T) {
 			t.Errorf("%s %d bytes n=%d: no error", c.typ, c.data, c.n)
 		}
 	}
-	if _, err := Quantize(Q4_K, make([]float32, 256), nil); err == nil {
-		t.Error("Quantize q4_K: no error")
+	if _, err := Quantize(Q5_K, make([]float32, 256), nil); err == nil {
+		t.Error("Quantize q5_K: no error")
 	}
 	if _, err := Quantize(Q8_0, make([]float32, 33), nil); err == nil {
 		t.Error("Quantize 33 values to q8_0: no error")

@@ -24,6 +24,7 @@ import (
 	"math/bits"
 	"os"
 	"sort"
+	"unsafe"
 )
 
 // Magic is the first four bytes of every GGUF file.
@@ -711,4 +712,21 @@ func (f *File) Int32s(key string) ([]int32, bool) {
 func (f *File) Architecture() string {
 	s, _ := f.String("general.architecture")
 	return s
+}
+
+// DropPages tells the system that b, a slice returned by TensorData of a
+// memory-mapped file, will not be read for a while (the caller keeps its
+// own copy, e.g. a repacked matrix): its pages leave the process's
+// resident set and come back from the file if b is read again. Where the
+// file is not mapped (or b is not inside the mapping) it does nothing.
+func (f *File) DropPages(b []byte) {
+	if len(b) == 0 || len(f.mapped) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base+uintptr(len(b)) > uintptr(len(f.mapped)) {
+		return
+	}
+	dropPages(b)
 }

@@ -72,6 +72,7 @@ type Matrix struct {
 	Rows, Cols int
 	Data       []byte
 	rowSize    int
+	packed     []byte // Data in the panel layout, when Pack made it (gemm.go)
 }
 
 // NewMatrix checks that data holds exactly rows rows of cols elements of
@@ -137,6 +138,10 @@ func MatMul(dst []float32, m *Matrix, x []float32, batch, threads int) {
 		return
 	}
 	x = x[:batch*m.Cols]
+	if m.packed != nil {
+		matMulPacked(dst, m, x, batch, threads)
+		return
+	}
 	switch m.Type {
 	case F32:
 		ParallelFor(m.Rows, threads, func(lo, hi int) {

@@ -34,6 +34,7 @@ type Model struct {
 	output   *kernels.Matrix
 	kqScale  float32
 	gqaRatio int
+	noPack   bool // withoutPacking: leave the weights in the file's layout
 }
 
 type layer struct {
@@ -59,6 +60,11 @@ func WithThreads(n int) Option {
 	}
 }
 
+// withoutPacking makes Load keep every weight matrix in the file's layout
+// (kernels.Matrix.Pack not called), so that MatMul takes its row-by-row
+// path: for tests and benchmarks that compare the two paths.
+func withoutPacking() Option { return func(m *Model) { m.noPack = true } }
+
 // Load builds a Model from a GGUF file. The file must stay open (not
 // Closed) while the Model is used, since the weights are read from its
 // memory mapping.
@@ -79,7 +85,7 @@ func Load(f *gguf.File, opts ...Option) (*Model, error) {
 	for _, o := range opts {
 		o(m)
 	}
-	l := loader{f: f}
+	l := loader{f: f, pack: !m.noPack}
 	m.tokEmbd = l.matrix("token_embd.weight", -1, cfg.Dim)
 	if m.tokEmbd != nil {
 		cfg.Vocab = m.tokEmbd.Rows
@@ -145,8 +151,9 @@ func (m *Model) VocabSize() int { return m.cfg.Vocab }
 
 // loader reads tensors, remembering the first error.
 type loader struct {
-	f   *gguf.File
-	err error
+	f    *gguf.File
+	pack bool // lay matrices out for the installed panel kernels
+	err  error
 }
 
 func (l *loader) fail(format string, args ...any) {
@@ -219,6 +226,13 @@ func (l *loader) matrix(name string, rows, cols int) *kernels.Matrix {
 	if err != nil {
 		l.fail("tensor %s: %v", name, err)
 		return nil
+	}
+	// Weights converted to Q8_0 above live on the heap, where a packed
+	// copy would double them: they keep the row-by-row kernels.
+	if l.pack && native && mat.Pack() {
+		// MatMul now reads the packed copy; the mapped source is read
+		// only by Row (embedding lookups), a page at a time.
+		l.f.DropPages(data)
 	}
 	return mat
 }

@@ -211,12 +211,13 @@ func sameBits(a, b []float32) int {
 	return -1
 }
 
-var testTypes = []gguf.Type{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0}
+var testTypes = []gguf.Type{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0, gguf.Q4_0, gguf.Q5_0}
 
 // TestDeterminism checks the contract: the logits of a window are
 // bit-identical whole-window, token by token, in uneven chunks,
-// interleaved with other sequences in one batch, and with 1, 2 or 4
-// threads, for every architecture and weight type.
+// interleaved with other sequences in one batch, with 1, 2 or 4 threads,
+// and with or without the weights packed for the panel kernels, for every
+// architecture and weight type.
 func TestDeterminism(t *testing.T) {
 	const n = 20
 	for _, arch := range []string{"llama", "qwen2", "gemma3"} {
@@ -242,6 +243,11 @@ func TestDeterminism(t *testing.T) {
 					check(fmt.Sprintf("%d threads, chunks", th), forwardAll(t, mt, toks, []int{2, 9}))
 				}
 				check("interleaved", interleaved(t, m1, toks))
+				// The row-by-row kernels (weights not packed) give the same bits
+				// as the panel kernels where those are installed.
+				mr := loadTiny(t, spec, WithThreads(2), withoutPacking())
+				check("row kernels", forwardAll(t, mr, toks, []int{n}))
+				check("row kernels, chunks", forwardAll(t, mr, toks, []int{1, 6, 13}))
 			})
 		}
 	}

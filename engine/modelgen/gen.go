@@ -3,6 +3,7 @@ package modelgen
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/lmgc/lmgc/engine/gguf"
@@ -11,10 +12,13 @@ import (
 
 // Options control the weights of a generated model.
 type Options struct {
-	// Type of the 2-D weight matrices: gguf.F32, F16, BF16 or Q8_0.
-	// Norm weights and biases (1-D tensors) are always F32, as in
+	// Type of the 2-D weight matrices: gguf.F32, F16, BF16, Q8_0, Q4_0 or
+	// Q5_0. Norm weights and biases (1-D tensors) are always F32, as in
 	// llama.cpp's own conversions.
 	Type gguf.Type
+	// Mix, when not empty, names a mixture of matrix types that replaces
+	// Type, as llama-quantize's file types: "q4_k_m" (see mixQ4_K_M).
+	Mix string
 	// Seed of the pseudo-random weights; the same seed, shape and type
 	// give the same file, byte for byte, on every platform.
 	Seed uint64
@@ -25,7 +29,42 @@ type Options struct {
 
 // fileType is llama.cpp's general.file_type (enum llama_ftype) for the
 // matrix type.
-var fileType = map[gguf.Type]uint32{gguf.F32: 0, gguf.F16: 1, gguf.Q8_0: 7, gguf.BF16: 32}
+var fileType = map[gguf.Type]uint32{gguf.F32: 0, gguf.F16: 1, gguf.Q4_0: 2, gguf.Q8_0: 7, gguf.Q5_0: 8, gguf.BF16: 32}
+
+// A mix picks the type of each weight matrix from its name, its layer
+// (-1 outside the blocks) and its row length.
+type mix struct {
+	fileType uint32
+	pick     func(name string, layer, layers int, cols int64, tied bool) gguf.Type
+}
+
+var mixes = map[string]mix{"q4_k_m": {15, mixQ4_K_M}}
+
+// mixQ4_K_M is llama-quantize's Q4_K_M choice (llama_tensor_get_type):
+// Q6_K for the output projection (the token embeddings when they are
+// tied to it) and for attn_v and ffn_down in the layers of
+// useMoreBits, Q4_K elsewhere; a matrix whose rows are not a multiple of
+// 256 values takes llama.cpp's fallback, Q5_0 for Q4_K and Q8_0 for Q6_K.
+func mixQ4_K_M(name string, layer, layers int, cols int64, tied bool) gguf.Type {
+	t := gguf.Q4_K
+	switch {
+	case name == "output.weight" || (tied && name == "token_embd.weight"):
+		t = gguf.Q6_K
+	case layer >= 0 && (strings.HasSuffix(name, ".attn_v.weight") || strings.HasSuffix(name, ".ffn_down.weight")) && useMoreBits(layer, layers):
+		t = gguf.Q6_K
+	}
+	if cols%256 != 0 {
+		if t == gguf.Q6_K {
+			return gguf.Q8_0
+		}
+		return gguf.Q5_0
+	}
+	return t
+}
+
+// useMoreBits is llama.cpp's use_more_bits: the first and last eighth of
+// the layers and every third one between.
+func useMoreBits(i, n int) bool { return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2 }
 
 // Standard deviations of the random weights. Token embeddings and the
 // output projection use logitStd/sqrt(Embd) so that the logits of a
@@ -54,8 +93,14 @@ const (
 // Writer.Tensors describe the file without producing it.
 func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	ft, ok := fileType[opts.Type]
-	if !ok {
-		return nil, fmt.Errorf("modelgen: unsupported weight type %s (use f32, f16, bf16 or q8_0)", opts.Type)
+	mx, isMix := mixes[opts.Mix]
+	switch {
+	case opts.Mix != "" && !isMix:
+		return nil, fmt.Errorf("modelgen: unknown type mixture %q (use q4_k_m)", opts.Mix)
+	case isMix:
+		ft = mx.fileType
+	case !ok:
+		return nil, fmt.Errorf("modelgen: unsupported weight type %s (use f32, f16, bf16, q8_0, q4_0, q5_0 or the q4_k_m mixture)", opts.Type)
 	}
 	if (s.KeyLen == 0 && s.Embd%s.Heads != 0) || s.Heads%s.KVHeads != 0 {
 		return nil, fmt.Errorf("modelgen: shape %s: %d heads do not divide width %d or are not a multiple of %d KV heads", s.Name, s.Heads, s.Embd, s.KVHeads)
@@ -66,7 +111,11 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	}
 	w := gguf.NewWriter()
 	a := s.Arch
-	desc := fmt.Sprintf("random weights (lmgc model gen, seed %d, %s); not a trained model", opts.Seed, opts.Type)
+	typeName := opts.Type.String()
+	if isMix {
+		typeName = opts.Mix
+	}
+	desc := fmt.Sprintf("random weights (lmgc model gen, seed %d, %s); not a trained model", opts.Seed, typeName)
 	if s.Vocab == VocabSmolLM {
 		desc += "; " + SmolLMNote
 	}
@@ -105,6 +154,11 @@ func Build(s Shape, opts Options) (*gguf.Writer, error) {
 	embStd := float32(logitStd / sqrt64(float64(s.Embd)))
 	add := func(name string, k kind, std float32, shape ...int64) error {
 		typ := opts.Type
+		if isMix {
+			layer := -1
+			fmt.Sscanf(name, "blk.%d.", &layer)
+			typ = mx.pick(name, layer, s.Layers, shape[0], s.Tied)
+		}
 		if k == kindNorm || k == kindBias {
 			typ = gguf.F32
 		}

@@ -128,7 +128,10 @@ func TestGenerateTiny(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, typ := range []gguf.Type{gguf.F32, gguf.F16, gguf.Q8_0} {
+		for _, typ := range []gguf.Type{gguf.F32, gguf.F16, gguf.Q8_0, gguf.Q4_0, gguf.Q5_0} {
+			if (typ == gguf.Q4_0 || typ == gguf.Q5_0) && name != "tiny-llama" {
+				continue // one shape is enough for the quantizers
+			}
 			path := filepath.Join(dir, fmt.Sprintf("%s-%s.gguf", name, typ))
 			var prog bytes.Buffer
 			n, err := Generate(path, s, Options{Type: typ, Seed: 7, Progress: &prog})
@@ -351,4 +354,70 @@ func TestFillThreads(t *testing.T) {
 	if !bytes.Equal(outs[0], outs[1]) || !bytes.Equal(outs[0], outs[2]) {
 		t.Error("output depends on GOMAXPROCS")
 	}
+}
+
+// TestMixQ4_K_M checks the Q4_K_M mixture's choice of types on the real
+// shapes (dry runs) and generates a small model with K-quant matrices.
+func TestMixQ4_K_M(t *testing.T) {
+	for _, c := range []struct {
+		shape string
+		want  map[string]gguf.Type
+	}{
+		{"tinyllama-1.1b", map[string]gguf.Type{
+			"token_embd.weight": gguf.Q4_K, "output.weight": gguf.Q6_K,
+			"blk.0.attn_q.weight": gguf.Q4_K, "blk.0.attn_v.weight": gguf.Q6_K, "blk.0.ffn_down.weight": gguf.Q6_K,
+			"blk.3.attn_v.weight": gguf.Q4_K, "blk.3.ffn_down.weight": gguf.Q4_K, "blk.4.ffn_down.weight": gguf.Q6_K,
+			"blk.21.attn_v.weight": gguf.Q6_K, "blk.0.ffn_up.weight": gguf.Q4_K, "blk.0.attn_norm.weight": gguf.F32,
+		}},
+		{"smollm2-135m", map[string]gguf.Type{ // rows of 576: the fallbacks
+			"token_embd.weight": gguf.Q8_0, "blk.0.attn_q.weight": gguf.Q5_0, "blk.0.attn_v.weight": gguf.Q8_0,
+			"blk.0.ffn_down.weight": gguf.Q6_K, "blk.4.ffn_down.weight": gguf.Q4_K, "blk.5.ffn_down.weight": gguf.Q6_K, "blk.0.ffn_up.weight": gguf.Q5_0,
+		}},
+	} {
+		s, err := Lookup(c.shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Build(s, Options{Mix: "q4_k_m", Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]gguf.Type{}
+		for _, ti := range w.Tensors() {
+			got[ti.Name] = ti.Type
+		}
+		for name, typ := range c.want {
+			if got[name] != typ {
+				t.Errorf("%s: %s is %v, want %v", c.shape, name, got[name], typ)
+			}
+		}
+		for _, kv := range w.KVs() {
+			if kv.Key == "general.file_type" && kv.Value != uint32(15) {
+				t.Errorf("%s: file type %v", c.shape, kv.Value)
+			}
+		}
+	}
+	if _, err := Build(Shapes()[0], Options{Mix: "q3_k_s"}); err == nil {
+		t.Error("unknown mixture: no error")
+	}
+	// A small shape whose rows are multiples of 256, written and read back.
+	s, _ := Lookup("tiny-llama")
+	s.Name, s.Embd, s.FFN = "tiny-llama-256", 256, 512
+	path := filepath.Join(t.TempDir(), "k.gguf")
+	if _, err := Generate(path, s, Options{Mix: "q4_k_m", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seen := map[gguf.Type]bool{}
+	for _, ti := range f.Tensors {
+		seen[ti.Type] = true
+	}
+	if !seen[gguf.Q4_K] || !seen[gguf.Q6_K] {
+		t.Errorf("types in the file: %v", seen)
+	}
+	checkWeights(t, f, s)
 }

@@ -35,8 +35,10 @@ for m in SmolLM2-135M-Instruct.Q4_1.gguf gemma-3-270m-q4_k_m.gguf \
 	args+=(--model "$dir/$m" --model "$ctl")
 done
 [ ${#args[@]} -gt 0 ] || { echo "no model installed: run scripts/models.sh" >&2; exit 1; }
+abl=()  # the ablations run on SmolLM2 when it is installed
+[ -f "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" ] && abl=(--formats iso,hn,hc,hcs,hsemi --windows "$windows" \
+	--ablation-model "$dir/SmolLM2-135M-Instruct.Q4_1.gguf")
 nice -n 10 "$lmgc" bench -v --quiet --data "$data" --subsets 1 --per-subset "$files" --seed 1 \
 	--max-bytes 16384 --chunks 8 --priors order2,cm "${args[@]}" --modes constrained,paper \
 	--llm-floats "$floats" --llm-files "$files" --llm-format hs --llm-window 512 \
-	--formats iso,hn,hc,hcs,hsemi --windows "$windows" \
-	--ablation-model "$dir/SmolLM2-135M-Instruct.Q4_1.gguf" --out "$out"
+	"${abl[@]}" --out "$out"

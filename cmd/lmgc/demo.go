@@ -149,7 +149,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	n = min(n*4, len(floats))
 	slice := floats[:n]
 	fmt.Fprintf(stdout, "\nLM-GC with %s on the first %d floats (%d bytes, raw float32;\n", lm.label, n/4, n)
-	fmt.Fprintf(stdout, "\"streams\" is the coded payload without the ~700-byte .lmgc header, \"ideal\" is -sum log2 p / 8):\n")
+	fmt.Fprintf(stdout, "\"streams\" is the coded payload without the .lmgc header, \"ideal\" is -sum log2 p / 8):\n")
 	if lm.note != "" {
 		fmt.Fprintf(stdout, "(%s)\n", lm.note)
 	}

@@ -504,6 +504,17 @@ func (c *dataCache) llmHead(i int) ([]byte, error) {
 	return h, err
 }
 
+// onHead returns a measurement of m on a file's LLM head.
+func (c *dataCache) onHead(m func([]byte) sample) func(int) sample {
+	return func(i int) sample {
+		data, err := c.llmHead(i)
+		if err != nil {
+			return sample{err: err}
+		}
+		return m(data)
+	}
+}
+
 // chunkSample returns the chunks of data sampled for chunked runs.
 func (c *dataCache) chunkSample(i int, data []byte) []byte {
 	n := len(data) / baseline.ChunkSize
@@ -578,14 +589,8 @@ func planSet(cfg *Config, name string, subsets [][]int, codecs []baseline.Codec,
 		return spec{
 			row: Row{Set: name, Group: group, Method: method, Variant: variant,
 				Scope: llmScope + fmt.Sprintf(", window %d", window), HasIdeal: true},
-			files: llmFiles,
-			measure: func(i int) sample {
-				data, err := cache.llmHead(i)
-				if err != nil {
-					return sample{err: err}
-				}
-				return measurePrior(data, opt)
-			},
+			files:   llmFiles,
+			measure: cache.onHead(func(data []byte) sample { return measurePrior(data, opt) }),
 		}
 	}
 	if len(cfg.Models) > 0 {
@@ -619,29 +624,17 @@ func llmReferences(cfg *Config, name string, files []int, scope string, codecs [
 	var specs []spec
 	for _, c := range codecs {
 		specs = append(specs, spec{
-			row:   Row{Set: name, Group: GroupLLMRef, Method: c.Name(), Variant: "unchunked", Scope: scope},
-			files: files,
-			measure: func(i int) sample {
-				data, err := cache.llmHead(i)
-				if err != nil {
-					return sample{err: err}
-				}
-				return measureCodec(c, data, false)
-			},
+			row:     Row{Set: name, Group: GroupLLMRef, Method: c.Name(), Variant: "unchunked", Scope: scope},
+			files:   files,
+			measure: cache.onHead(func(data []byte) sample { return measureCodec(c, data, false) }),
 		})
 	}
 	for _, p := range cfg.Priors {
 		opt := codec.Options{Prior: p, Threads: cfg.Threads}
 		specs = append(specs, spec{
-			row:   Row{Set: name, Group: GroupLLMRef, Method: "lmgc " + p, Variant: "raw", Scope: scope, HasIdeal: true},
-			files: files,
-			measure: func(i int) sample {
-				data, err := cache.llmHead(i)
-				if err != nil {
-					return sample{err: err}
-				}
-				return measurePrior(data, opt)
-			},
+			row:     Row{Set: name, Group: GroupLLMRef, Method: "lmgc " + p, Variant: "raw", Scope: scope, HasIdeal: true},
+			files:   files,
+			measure: cache.onHead(func(data []byte) sample { return measurePrior(data, opt) }),
 		})
 	}
 	return specs

@@ -43,6 +43,7 @@ const (
 	GroupBaseline = "baseline"        // Variant "unchunked" or "chunked"
 	GroupPrior    = "prior"           // lmgc's order2 / cm priors on the same data
 	GroupLLM      = "llm"             // the LLM prior per model and mode
+	GroupLLMRef   = "llm-reference"   // codecs and priors on the LLM rows' slices
 	GroupWindow   = "ablation-window" // LLM prior, paper mode, by context window
 	GroupBytes    = "ablation-group"  // LLM prior, paper mode, by bytes per group
 	GroupFormat   = "ablation-format" // LLM prior, paper mode, by serialization
@@ -503,6 +504,17 @@ func (c *dataCache) llmHead(i int) ([]byte, error) {
 	return h, err
 }
 
+// onHead returns a measurement of m on a file's LLM head.
+func (c *dataCache) onHead(m func([]byte) sample) func(int) sample {
+	return func(i int) sample {
+		data, err := c.llmHead(i)
+		if err != nil {
+			return sample{err: err}
+		}
+		return m(data)
+	}
+}
+
 // chunkSample returns the chunks of data sampled for chunked runs.
 func (c *dataCache) chunkSample(i int, data []byte) []byte {
 	n := len(data) / baseline.ChunkSize
@@ -577,15 +589,12 @@ func planSet(cfg *Config, name string, subsets [][]int, codecs []baseline.Codec,
 		return spec{
 			row: Row{Set: name, Group: group, Method: method, Variant: variant,
 				Scope: llmScope + fmt.Sprintf(", window %d", window), HasIdeal: true},
-			files: llmFiles,
-			measure: func(i int) sample {
-				data, err := cache.llmHead(i)
-				if err != nil {
-					return sample{err: err}
-				}
-				return measurePrior(data, opt)
-			},
+			files:   llmFiles,
+			measure: cache.onHead(func(data []byte) sample { return measurePrior(data, opt) }),
 		}
+	}
+	if len(cfg.Models) > 0 {
+		specs = append(specs, llmReferences(cfg, name, llmFiles, llmScope, codecs, cache)...)
 	}
 	for _, m := range cfg.Models {
 		for _, mode := range cfg.Modes {
@@ -603,6 +612,30 @@ func planSet(cfg *Config, name string, subsets [][]int, codecs []baseline.Codec,
 		for _, f := range cfg.Formats {
 			specs = append(specs, llmRow(GroupFormat, m, llm.Paper, f, 4, cfg.LLMWindow, f))
 		}
+	}
+	return specs
+}
+
+// llmReferences lists the rows that put the LLM rows in context: each
+// codec (unchunked: an LLM slice is at most a few chunks) and each prior
+// on exactly the data the LLM rows code, the first LLMFloats floats of the
+// same files.
+func llmReferences(cfg *Config, name string, files []int, scope string, codecs []baseline.Codec, cache *dataCache) []spec {
+	var specs []spec
+	for _, c := range codecs {
+		specs = append(specs, spec{
+			row:     Row{Set: name, Group: GroupLLMRef, Method: c.Name(), Variant: "unchunked", Scope: scope},
+			files:   files,
+			measure: cache.onHead(func(data []byte) sample { return measureCodec(c, data, false) }),
+		})
+	}
+	for _, p := range cfg.Priors {
+		opt := codec.Options{Prior: p, Threads: cfg.Threads}
+		specs = append(specs, spec{
+			row:     Row{Set: name, Group: GroupLLMRef, Method: "lmgc " + p, Variant: "raw", Scope: scope, HasIdeal: true},
+			files:   files,
+			measure: cache.onHead(func(data []byte) sample { return measurePrior(data, opt) }),
+		})
 	}
 	return specs
 }

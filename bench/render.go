@@ -270,6 +270,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		table(w, []string{"set", "model, mode", first, "coded file", "coded streams", "ideal", "tokens/float", "MB/s", "scope"}, rows)
 	}
+	llmRows("Codecs and lmgc priors on the LLM rows' slices", GroupLLMRef, "variant")
 	llmRows("LLM prior: paper vs constrained mode", GroupLLM, "format")
 	llmRows("Ablation: context window (paper mode)", GroupWindow, "window")
 	llmRows("Ablation: bytes per group (paper mode)", GroupBytes, "grouping")

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/lmgc/lmgc/engine/gguf"
@@ -19,13 +20,15 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("model gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	shape := fs.String("shape", "", "model shape `NAME` (see --list)")
-	typ := fs.String("type", "q8_0", "weight matrix `type`: f32, f16, bf16, q8_0, q4_0, q5_0, or q4_k_m (llama.cpp's mixture of q4_K and q6_K); norms and biases stay f32")
+	like := fs.String("like", "", "the pretraining control of `FILE.gguf`: its metadata, tokenizer and tensor shapes, random weights (quantized types other than q8_0/q4_0 become --type, q8_0 or f16)")
+	typ := fs.String("type", "q8_0", "weight matrix `type`: f32, f16, bf16, q8_0, q4_0, q5_0, or q4_k_m (llama.cpp's mixture of q4_K and q6_K); norms and biases stay f32; with --like, q8_0 or f16")
 	seed := fs.Uint64("seed", 1, "random `seed`; the same seed, shape and type give the same file")
 	out := fs.String("o", "", "output `FILE.gguf`")
 	list := fs.Bool("list", false, "list the shapes and exit")
 	quiet := fs.Bool("q", false, "no progress line on stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: lmgc model gen --shape NAME [--type f32|f16|bf16|q8_0|q4_0|q5_0|q4_k_m] [--seed S] -o FILE.gguf")
+		fmt.Fprintln(stderr, "       lmgc model gen --like REAL.gguf [--type q8_0|f16] [--seed S] -o FILE.gguf")
 		fmt.Fprintln(stderr, "\nWrites a model with random weights and the metadata layout, tensor names and")
 		fmt.Fprintln(stderr, "shapes llama.cpp uses for the named model, with its real tokenizer vocabulary.")
 		fs.PrintDefaults()
@@ -53,12 +56,8 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	if *shape == "" || *out == "" {
-		return fmt.Errorf("%w: --shape and -o are required", errUsage)
-	}
-	s, err := modelgen.Lookup(*shape)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if (*shape == "") == (*like == "") || *out == "" {
+		return fmt.Errorf("%w: one of --shape and --like, and -o, are required", errUsage)
 	}
 	var opts modelgen.Options
 	if strings.EqualFold(*typ, "q4_k_m") {
@@ -71,6 +70,16 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 		opts.Type = t
 	}
 	opts.Seed = *seed
+	if *like != "" {
+		if opts.Mix != "" {
+			return fmt.Errorf("%w: --like takes --type q8_0 or f16, not a mixture", errUsage)
+		}
+		return genLike(*like, *out, opts, *quiet, stdout, stderr)
+	}
+	s, err := modelgen.Lookup(*shape)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	w, err := modelgen.Build(s, opts)
 	if err != nil {
 		return err
@@ -93,5 +102,27 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	if s.Vocab == modelgen.VocabSmolLM {
 		fmt.Fprintf(stdout, "note: %s\n", strings.TrimSpace(modelgen.SmolLMNote))
 	}
+	return nil
+}
+
+// genLike writes the random-weight control of the model file src.
+func genLike(src, out string, opts modelgen.Options, quiet bool, stdout, stderr io.Writer) error {
+	if err := checkRegular("model", src); err != nil {
+		return err
+	}
+	f, err := gguf.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if !quiet {
+		opts.Progress = stderr
+	}
+	n, err := modelgen.GenerateLike(out, f, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: the metadata, tokenizer and tensor shapes of %s with random weights (seed %d; quantized tensors of other types as %s), %d bytes\n",
+		out, filepath.Base(src), opts.Seed, opts.Type, n)
 	return nil
 }

@@ -238,6 +238,12 @@ func Generate(path string, s Shape, opts Options) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return write(path, w, s.Name, opts)
+}
+
+// write writes the model of w to path through a temporary file renamed
+// into place when complete, reporting progress under name.
+func write(path string, w *gguf.Writer, name string, opts Options) (int64, error) {
 	total, err := w.Size()
 	if err != nil {
 		return 0, err
@@ -249,7 +255,7 @@ func Generate(path string, s Shape, opts Options) (int64, error) {
 	defer tmp.Abort() // a no-op after Commit
 	var out io.Writer = tmp
 	if opts.Progress != nil {
-		out = &progress{w: tmp, out: opts.Progress, total: total, name: s.Name, start: time.Now()}
+		out = &progress{w: tmp, out: opts.Progress, total: total, name: name, start: time.Now()}
 	}
 	n, err := w.WriteTo(out)
 	if err != nil {

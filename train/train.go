@@ -45,9 +45,15 @@ type Config struct {
 	Momentum float64 // SGD momentum, default 0.9
 	Decay    float64 // weight decay, default 5e-4 (SGD) or 0.1 (AdamW)
 	Warmup   int     // linear warm-up steps before the cosine (default 0, the paper's recipe)
-	Augment  *bool   // random crop (pad 4) + horizontal flip; default on for 3-channel data
-	Eval     bool    // evaluate on the test split at the end of each epoch and of the run
-	EvalMax  int     // if > 0, evaluate on at most this many test images
+	// CosineEpochs, if > 0, steps the cosine once per epoch with period
+	// CosineEpochs epochs, as the reference's CosineAnnealingLR(T_max=200)
+	// does (lr_e = peak·(1+cos(π·e/CosineEpochs))/2 for epoch e, so a run of
+	// a few epochs stays near the peak); 0 runs the cosine per step over the
+	// whole run.
+	CosineEpochs int
+	Augment      *bool // random crop (pad 4) + horizontal flip; default on for 3-channel data
+	Eval         bool  // evaluate on the test split at the end of each epoch and of the run
+	EvalMax      int   // if > 0, evaluate on at most this many test images
 
 	LogEvery int                                 // print a line every LogEvery steps (default 50)
 	Log      io.Writer                           // loss/accuracy lines (may be nil)
@@ -120,6 +126,9 @@ func (cfg *Config) defaults() error {
 			return errors.New("train: Steps and Epochs are both 0; set one")
 		}
 		cfg.Steps = cfg.Epochs * (cfg.Data.Train.N / cfg.Batch)
+	}
+	if cfg.CosineEpochs < 0 {
+		return fmt.Errorf("cosine period of %d epochs is negative", cfg.CosineEpochs)
 	}
 	if cfg.Warmup < 0 || cfg.Warmup >= cfg.Steps {
 		return fmt.Errorf("warm-up of %d steps does not fit a run of %d steps", cfg.Warmup, cfg.Steps)
@@ -201,6 +210,9 @@ func Run(cfg Config) (*Result, error) {
 			}
 		}
 		lr := schedule(cfg.LR, step, cfg.Steps, cfg.Warmup)
+		if cfg.CosineEpochs > 0 && step >= cfg.Warmup {
+			lr = epochSchedule(cfg.LR, epoch, cfg.CosineEpochs)
+		}
 		t0 := time.Now()
 		nn.ZeroGrad(params)
 		logits := model.Forward(ctx, x)
@@ -257,6 +269,13 @@ func schedule(peak float64, step, steps, warmup int) float64 {
 		return peak * float64(step+1) / float64(warmup)
 	}
 	return peak * 0.5 * (1 + math.Cos(math.Pi*float64(step-warmup)/float64(steps-warmup)))
+}
+
+// epochSchedule is PyTorch's CosineAnnealingLR(T_max=period) stepped once
+// per epoch: the learning rate of (0-based) epoch is
+// peak·(1+cos(π·epoch/period))/2.
+func epochSchedule(peak float64, epoch, period int) float64 {
+	return peak * 0.5 * (1 + math.Cos(math.Pi*float64(epoch)/float64(period)))
 }
 
 // Evaluate returns the accuracy of model on the test split, in evaluation

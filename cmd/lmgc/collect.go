@@ -30,6 +30,7 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 128, "batch size")
 	lr := fs.Float64("lr", 0, "peak learning rate (default 0.1 SGD, 1e-3 AdamW for vit)")
 	warmup := fs.Int("warmup", 0, "linear learning-rate warm-up steps before the cosine (0: the paper's recipe)")
+	cosineEpochs := fs.Int("cosine-epochs", 0, "step the cosine once per epoch with this period in epochs (the reference: 200); 0: per step over the run")
 	eval := fs.Bool("eval", true, "report test accuracy after each epoch and at the end")
 	evalMax := fs.Int("eval-max", 0, "evaluate on at most this many test images (0: all)")
 	logEvery := fs.Int("log-every", 50, "print loss and accuracy every N steps")
@@ -50,8 +51,8 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	if *every > 0 && *out == "" {
 		return fmt.Errorf("%w: --every needs --out DIR", errUsage)
 	}
-	if *every < 0 || *steps < 0 || *epochs < 0 || *warmup < 0 || *batch <= 0 || *threads <= 0 {
-		return fmt.Errorf("%w: --every, --steps, --epochs, --warmup must be ≥ 0 and --batch, --threads > 0", errUsage)
+	if *every < 0 || *steps < 0 || *epochs < 0 || *warmup < 0 || *cosineEpochs < 0 || *batch <= 0 || *threads <= 0 {
+		return fmt.Errorf("%w: --every, --steps, --epochs, --warmup, --cosine-epochs must be ≥ 0 and --batch, --threads > 0", errUsage)
 	}
 	switch *arch {
 	case "convnet", "vgg16", "resnet18", "vit":
@@ -80,7 +81,7 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 
 	cfg := train.Config{
 		Arch: *arch, Data: d, Steps: *steps, Epochs: *epochs, Every: *every, Seed: *seed,
-		Threads: *threads, OutDir: *out, Batch: *batch, LR: *lr, Warmup: *warmup, Eval: *eval, EvalMax: *evalMax,
+		Threads: *threads, OutDir: *out, Batch: *batch, LR: *lr, Warmup: *warmup, CosineEpochs: *cosineEpochs, Eval: *eval, EvalMax: *evalMax,
 		LogEvery: *logEvery, Log: log,
 	}
 	bar := newProgress(stderr, false, "train", "steps")

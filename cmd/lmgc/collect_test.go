@@ -40,9 +40,43 @@ func TestCollectMNIST(t *testing.T) {
 		{"collect", "--arch", "alexnet", "--dataset", "mnist", "--steps", "1", "--out", out},
 		{"collect", "--arch", "convnet", "--dataset", filepath.Join(out, "nope"), "--steps", "1", "--out", out},
 		{"collect", "--arch", "convnet", "--dataset", "mnist", "--steps", "5", "--warmup", "5", "--out", out},
+		{"collect", "--arch", "convnet", "--dataset", "mnist", "--steps", "5", "--cosine-epochs", "-1", "--out", out},
 	} {
 		if code, _, errs := lmgc(t, bad...); code == 0 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q", bad, code, errs)
+		}
+	}
+}
+
+// TestCollectReferenceSchedule runs the paper's recipe (lr 0.1, the cosine
+// stepped per epoch over 200 epochs, as the reference's
+// CosineAnnealingLR(T_max=200)) for two steps: both steps of the first
+// epoch run at the peak lr, where the per-run cosine would have halved it
+// for the second (TestSchedule in train checks that one).
+func TestCollectReferenceSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two ConvNet steps")
+	}
+	for _, tc := range []struct {
+		flags []string
+		lr2   string
+	}{
+		{[]string{"--cosine-epochs", "200"}, "lr 0.10000"},
+	} {
+		args := append([]string{"collect", "--arch", "convnet", "--dataset", "mnist", "--steps", "2", "--lr", "0.1",
+			"--seed", "1", "--eval=false", "--log-every", "1"}, tc.flags...)
+		code, stdout, errs := lmgc(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		var step2 string
+		for _, l := range strings.Split(stdout, "\n") {
+			if strings.HasPrefix(l, "step 2/2") {
+				step2 = l
+			}
+		}
+		if !strings.Contains(step2, tc.lr2) {
+			t.Errorf("%v: step 2's log line %q, want %s", tc.flags, step2, tc.lr2)
 		}
 	}
 }

@@ -1,0 +1,483 @@
+#!/usr/bin/python3
+"""PyTorch reference for `lmgc collect` (a check of lmgc, not a dependency).
+
+Trains the reference recipe of hui-po-wang/LM-GC (train_and_collect_grad.py,
+utils/models/convnet.py): ConvNet width 128, depth 3, GroupNorm(128, 128)
+("instancenorm"), ReLU, 2x2 average pooling, first conv padded by 3 on
+28x28 input; SGD lr 0.1, momentum 0.9, weight decay 5e-4, batch 128, mean
+cross-entropy, PyTorch's default initialisation. It reads the same data
+lmgc does (MNIST idx files of the GoMNIST Go module, CIFAR-10 from
+../shared/datasets/cifar10-jpg.tar.gz) and saves the raw minibatch gradient
+(after backward, before the optimizer step) in lmgc collect's layout:
+grad-NNNNNN.safetensors (one F32 tensor per parameter, PyTorch names, in
+parameter order) and grad-NNNNNN.npy (the same floats concatenated, <f4),
+NNNNNN the 0-based step as lmgc numbers it. A log.json holds every step's
+loss and learning rate.
+
+  torchref.py train --dataset mnist|cifar10 --steps N --every K --seed S --out DIR
+                    [--init torch|lmgc] [--order torch|lmgc] [--lr 0.1]
+                    [--tmax-epochs 200 | --cosine-run] [--threads T]
+  torchref.py fixture --out FILE.safetensors    (the Go test's one-step fixture)
+  torchref.py stats DIR...                      (zeros, dead channels, gzip/xz/fpzip)
+
+--init lmgc / --order lmgc reproduce lmgc's own SplitMix64 initialisation,
+shuffling and augmentation (train/nn/rng.go, train/train.go), so that the
+two programs run the same experiment and differ only in their arithmetic;
+the defaults (torch) are the reference's: torch.manual_seed, default
+init, a torch.randperm shuffle, RandomCrop(32, padding=4) on the image
+(black padding) and RandomHorizontalFlip.
+
+Runs with Debian's python3-torch (1.13, CPU), python3-numpy and, for
+CIFAR-10's JPEGs, python3-pil (scripts/setup.sh installs them).
+"""
+
+import argparse
+import glob
+import gzip
+import io
+import json
+import lzma
+import math
+import os
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+M64 = (1 << 64) - 1
+
+MNIST_MODULE = "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63"
+MEAN_STD = {
+    "mnist": ([0.1307], [0.3081]),
+    # lmgc's CIFAR-10 statistics; the reference uses std (0.2023, 0.1994,
+    # 0.2010) (--ref-std), which only rescales the first conv's input.
+    "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
+}
+REF_CIFAR_STD = [0.2023, 0.1994, 0.2010]
+
+
+# ---------------------------------------------------------------- lmgc's RNG
+
+
+class SplitMix64:
+    """train/nn/rng.go, bit for bit."""
+
+    def __init__(self, seed):
+        self.s = seed & M64
+
+    def uint64(self):
+        self.s = (self.s + 0x9E3779B97F4A7C15) & M64
+        z = self.s
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return z ^ (z >> 31)
+
+    def float32(self):
+        return np.float32(self.uint64() >> 40) * np.float32(1.0 / (1 << 24))
+
+    def intn(self, n):
+        thresh = ((1 << 32) - n) % n
+        while True:
+            m = (self.uint64() >> 32) * n
+            if (m & 0xFFFFFFFF) >= thresh:
+                return m >> 32
+
+    def perm(self, n):
+        p = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.intn(i + 1)
+            p[i], p[j] = p[j], p[i]
+        return p
+
+    def uniform(self, n, bound):
+        """nn.uniform: (float32(u*2) - 1) * bound, all in float32."""
+        u = np.array([self.uint64() >> 40 for _ in range(n)], dtype=np.float32)
+        u = u * np.float32(1.0 / (1 << 24))
+        return (u * np.float32(2) - np.float32(1)) * np.float32(bound)
+
+
+# ---------------------------------------------------------------- data
+
+
+def mnist_dir():
+    cache = os.environ.get("GOMODCACHE")
+    if not cache:
+        try:
+            cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            cache = os.path.join(os.environ.get("GOPATH", os.path.expanduser("~/go")), "pkg", "mod")
+    return os.path.join(cache, MNIST_MODULE, "data")
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    if b[:2] == b"\x1f\x8b":
+        b = gzip.decompress(b)
+    nd = b[3]
+    dims = struct.unpack(">" + "I" * nd, b[4 : 4 + 4 * nd])
+    return np.frombuffer(b, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+
+def load_mnist():
+    d = mnist_dir()
+    x = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))
+    return x[:, None, :, :].copy(), y.astype(np.int64)
+
+
+def default_cifar():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.environ.get("LMGC_CIFAR10", os.path.join(here, "..", "..", "..", "shared", "datasets", "cifar10-jpg.tar.gz"))
+
+
+def load_cifar(path, cache_dir):
+    """The ImageFolder tar.gz as lmgc reads it: train/<class>/*.jpg, paths sorted,
+    classes sorted by name. Decoded with PIL (libjpeg), cached as .npz."""
+    cache = os.path.join(cache_dir, "cifar10-train.npz") if cache_dir else None
+    if cache and os.path.exists(cache):
+        z = np.load(cache)
+        return z["x"], z["y"]
+    from PIL import Image
+
+    items = []
+    with tarfile.open(path) as tf:
+        for m in tf.getmembers():
+            parts = m.name.split("/")
+            if m.isfile() and len(parts) >= 3 and parts[-3] == "train":
+                items.append((m.name, parts[-2], tf.extractfile(m).read()))
+    items.sort(key=lambda t: t[0])
+    classes = sorted({c for _, c, _ in items})
+    x = np.empty((len(items), 3, 32, 32), dtype=np.uint8)
+    y = np.empty(len(items), dtype=np.int64)
+    for i, (_, c, b) in enumerate(items):
+        x[i] = np.asarray(Image.open(io.BytesIO(b)).convert("RGB")).transpose(2, 0, 1)
+        y[i] = classes.index(c)
+    if cache:
+        os.makedirs(cache_dir, exist_ok=True)
+        np.savez(cache, x=x, y=y)
+    return x, y
+
+
+def normalize(xb, mean, std):
+    """lmgc's data.Normalize: (float32(v)/255 - mean)/std in float32."""
+    x = xb.astype(np.float32) / np.float32(255)
+    m = np.array(mean, dtype=np.float32)[None, :, None, None]
+    s = np.array(std, dtype=np.float32)[None, :, None, None]
+    return (x - m) / s
+
+
+def crop_flip_lmgc(img, r, pad=4):
+    """train.cropFlip on one normalised CHW image: out[y][x] =
+    img[y+dy][(flip ? w-1-x : x)+dx], zero outside (normalised space)."""
+    c, h, w = img.shape
+    dy, dx = r.intn(2 * pad + 1) - pad, r.intn(2 * pad + 1) - pad
+    flip = r.intn(2) == 1
+    sy = np.arange(h) + dy
+    sx = (w - 1 - np.arange(w) if flip else np.arange(w)) + dx
+    vy, vx = (sy >= 0) & (sy < h), (sx >= 0) & (sx < w)
+    out = np.zeros_like(img)
+    out[:, np.nonzero(vy)[0][:, None], np.nonzero(vx)[0][None, :]] = img[:, sy[vy][:, None], sx[vx][None, :]]
+    return out
+
+
+def crop_flip_torch(xb, g, pad=4):
+    """RandomCrop(32, padding=4) then RandomHorizontalFlip on uint8 NCHW (black padding)."""
+    n, c, h, w = xb.shape
+    padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=np.uint8)
+    padded[:, :, pad : pad + h, pad : pad + w] = xb
+    out = np.empty_like(xb)
+    offs = torch.randint(0, 2 * pad + 1, (n, 2), generator=g).numpy()
+    flips = torch.rand(n, generator=g).numpy() < 0.5
+    for i in range(n):
+        oy, ox = offs[i]
+        v = padded[i, :, oy : oy + h, ox : ox + w]
+        out[i] = v[:, :, ::-1] if flips[i] else v
+    return out
+
+
+# ---------------------------------------------------------------- model
+
+
+def convnet(channel, im_size, classes=10, width=128, depth=3):
+    """utils/models/convnet.py with the reference's defaults."""
+    layers = []
+    c = channel
+    hw = 32 if im_size == 28 else im_size
+    for d in range(depth):
+        layers += [
+            nn.Conv2d(c, width, kernel_size=3, padding=3 if channel == 1 and d == 0 else 1),
+            nn.GroupNorm(width, width, affine=True),
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+        ]
+        c = width
+        hw //= 2
+
+    class ConvNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Linear(c * hw * hw, classes)
+
+        def forward(self, x):
+            out = self.features(x)
+            return self.classifier(out.view(out.size(0), -1))
+
+    return ConvNet()
+
+
+def lmgc_init(model, seed):
+    """nn.NewConvNet's initialisation: U(±1/√fan_in) from SplitMix64(seed),
+    weight then bias, layer by layer; norms weight 1, bias 0."""
+    r = SplitMix64(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                fan_in = m.weight[0].numel()
+                bound = np.float32(1 / math.sqrt(fan_in))
+                m.weight.copy_(torch.from_numpy(r.uniform(m.weight.numel(), bound).reshape(m.weight.shape)))
+                m.bias.copy_(torch.from_numpy(r.uniform(m.bias.numel(), bound)))
+            elif isinstance(m, nn.GroupNorm):
+                m.weight.fill_(1)
+                m.bias.zero_()
+
+
+# ---------------------------------------------------------------- files
+
+
+def write_safetensors(path, tensors, meta):
+    """tensors: list of (name, float32 ndarray), in order."""
+    header, off, blobs = {}, 0, []
+    for name, a in tensors:
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    header["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    n = struct.unpack("<Q", b[:8])[0]
+    header = json.loads(b[8 : 8 + n])
+    meta = header.pop("__metadata__", {})
+    out = []
+    for name, t in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        a, e = t["data_offsets"]
+        assert t["dtype"] == "F32", (path, name, t["dtype"])
+        out.append((name, np.frombuffer(b[8 + n + a : 8 + n + e], dtype="<f4").reshape(t["shape"])))
+    return out, meta
+
+
+def save_gradient(out, model, step, meta):
+    base = os.path.join(out, "grad-%06d" % step)
+    ts = [(n, p.grad.detach().numpy().copy()) for n, p in model.named_parameters()]
+    write_safetensors(base + ".safetensors", ts, meta)
+    flat = np.concatenate([a.reshape(-1) for _, a in ts]).astype("<f4")
+    np.save(base + ".npy.tmp.npy", flat)
+    os.replace(base + ".npy.tmp.npy", base + ".npy")
+
+
+# ---------------------------------------------------------------- train
+
+
+def cmd_train(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    if a.dataset == "mnist":
+        xb, y = load_mnist()
+    else:
+        xb, y = load_cifar(a.cifar, a.cache)
+    mean, std = MEAN_STD[a.dataset]
+    if a.dataset == "cifar10" and a.ref_std:
+        std = REF_CIFAR_STD
+    c, size = xb.shape[1], xb.shape[2]
+    model = convnet(c, size)
+    if a.init == "lmgc":
+        lmgc_init(model, a.seed)
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4)
+    per_epoch = len(y) // a.batch  # lmgc drops the last partial batch
+    augment = c == 3
+    shuffle = SplitMix64(a.seed ^ 0x5EED)
+    g = torch.Generator()
+    g.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    log = {"dataset": a.dataset, "seed": a.seed, "init": a.init, "order": a.order, "lr": a.lr,
+           "steps": a.steps, "batch": a.batch, "torch": torch.__version__, "loss": [], "lr_t": [], "acc": []}
+    t0 = time.time()
+    perm = None
+    for step in range(a.steps):
+        epoch, b = divmod(step, per_epoch)
+        if b == 0:
+            perm = shuffle.perm(len(y)) if a.order == "lmgc" else torch.randperm(len(y), generator=g).tolist()
+        idx = perm[b * a.batch : (b + 1) * a.batch]
+        if a.order == "lmgc":
+            x = normalize(xb[idx], mean, std)
+            if augment:
+                x = np.stack([crop_flip_lmgc(im, shuffle) for im in x])
+        else:
+            raw = xb[idx]
+            if augment:
+                raw = crop_flip_torch(raw, g)
+            x = normalize(raw, mean, std)
+        if a.cosine_run:
+            lr = 0.5 * a.lr * (1 + math.cos(math.pi * step / a.steps))
+        else:  # CosineAnnealingLR(T_max=tmax) stepped per epoch, as the reference
+            lr = 0.5 * a.lr * (1 + math.cos(math.pi * epoch / a.tmax_epochs))
+        for pg in opt.param_groups:
+            pg["lr"] = lr
+        xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y[idx])
+        opt.zero_grad()
+        out = model(xt)
+        loss = F.cross_entropy(out, yt)
+        loss.backward()
+        lv = loss.item()
+        if a.every > 0 and step % a.every == 0:
+            save_gradient(a.out, model, step, {"arch": "convnet", "dataset": a.dataset, "step": step,
+                                               "epoch": epoch, "seed": a.seed, "batch": a.batch, "loss": repr(lv),
+                                               "lr": repr(lr), "note": "torchref.py: raw minibatch gradient of the mean cross-entropy"})
+        opt.step()
+        log["loss"].append(lv)
+        log["lr_t"].append(lr)
+        log["acc"].append(float((out.argmax(1) == yt).float().mean()))
+        if (step + 1) % a.log_every == 0 or step + 1 == a.steps:
+            w = log["loss"][-a.log_every :]
+            print("step %d/%d loss %.4f acc %.2f%% lr %.5f %.2f steps/s" % (
+                step + 1, a.steps, sum(w) / len(w), 100 * np.mean(log["acc"][-a.log_every :]), lr,
+                (step + 1) / (time.time() - t0)), flush=True)
+        if not math.isfinite(lv):
+            print("diverged at step %d" % step, file=sys.stderr)
+            break
+    log["seconds"] = time.time() - t0
+    with open(os.path.join(a.out, "log.json"), "w") as f:
+        json.dump(log, f)
+
+
+# ---------------------------------------------------------------- fixture
+
+
+def cmd_fixture(a):
+    """A small ConvNet step for train/'s Go test: initial weights, two input
+    batches and labels, and what PyTorch computes for them: loss and
+    gradients of step 0, the weights after its SGD step (lr 0.1, momentum
+    0.9, weight decay 5e-4), then loss, gradients and weights of step 1 (so
+    momentum and weight decay are in the check too). Two cases: 1x28x28 input
+    (padding 3, as MNIST) and 3x32x32 (as CIFAR-10)."""
+    torch.manual_seed(a.seed)
+    tensors, meta = [], {"note": "scripts/torchref/torchref.py fixture", "torch": torch.__version__}
+    for case, (c, size, n) in {"mnist": (1, 28, 6), "cifar": (3, 32, 4)}.items():
+        model = convnet(c, size, width=a.width)
+        for name, p in model.named_parameters():
+            tensors.append(("%s/init/%s" % (case, name), p.detach().numpy().astype(np.float32)))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        for step in range(2):
+            x = torch.randn(n, c, size, size) * 1.5
+            yl = torch.randint(0, 10, (n,))
+            tensors.append(("%s/x%d" % (case, step), x.numpy()))
+            tensors.append(("%s/y%d" % (case, step), yl.numpy().astype(np.float32)))
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), yl)
+            loss.backward()
+            tensors.append(("%s/loss%d" % (case, step), np.array([loss.item()], dtype=np.float32)))
+            for name, p in model.named_parameters():
+                tensors.append(("%s/grad%d/%s" % (case, step, name), p.grad.numpy().copy()))
+            opt.step()
+            for name, p in model.named_parameters():
+                tensors.append(("%s/after%d/%s" % (case, step, name), p.detach().numpy().copy()))
+    write_safetensors(a.out, tensors, meta)
+    print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
+
+
+# ---------------------------------------------------------------- stats
+
+
+def fpzip_rate(raw):
+    with tempfile.TemporaryDirectory() as d:
+        i, o = os.path.join(d, "in"), os.path.join(d, "out")
+        with open(i, "wb") as f:
+            f.write(raw)
+        subprocess.run(["fpzip", "-q", "-t", "float", "-1", str(len(raw) // 4), "-i", i, "-o", o], check=True)
+        return os.path.getsize(o) / len(raw)
+
+
+def cmd_stats(a):
+    """Per gradient file: loss, exact zeros (all, per tensor), dead channels
+    per conv layer (output channels whose weight gradient is exactly 0),
+    and gzip -9 / xz -6 / fpzip rates of the .npy's floats."""
+    rows = []
+    for d in a.dirs:
+        for p in sorted(glob.glob(os.path.join(d, "grad-*.safetensors"))):
+            ts, meta = read_safetensors(p)
+            flat = np.concatenate([t.reshape(-1) for _, t in ts]).astype("<f4")
+            raw = flat.tobytes()
+            per = {n: float(np.mean(t == 0)) for n, t in ts}
+            dead = {n: int(np.sum(np.all(t.reshape(t.shape[0], -1) == 0, axis=1)))
+                    for n, t in ts if t.ndim == 4}
+            row = {"file": p, "step": int(meta.get("step", -1)), "loss": float(meta.get("loss", "nan")),
+                   "zeros": float(np.mean(flat == 0)), "per_tensor_zeros": per, "dead_channels": dead,
+                   "gzip9": len(gzip.compress(raw, 9)) / len(raw),
+                   "xz6": len(lzma.compress(raw, preset=6)) / len(raw)}
+            if not a.no_fpzip:
+                row["fpzip"] = fpzip_rate(raw)
+            rows.append(row)
+            print("%s step %d loss %.4f zeros %.2f%% dead %s gzip %.2f%% xz %.2f%% fpzip %s" % (
+                d, row["step"], row["loss"], 100 * row["zeros"], list(dead.values()), 100 * row["gzip9"],
+                100 * row["xz6"], "%.2f%%" % (100 * row["fpzip"]) if "fpzip" in row else "-"), flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--dataset", choices=["mnist", "cifar10"], default="mnist")
+    t.add_argument("--cifar", default=default_cifar())
+    t.add_argument("--cache", default="/tmp/torchref", help="where decoded CIFAR-10 is cached")
+    t.add_argument("--steps", type=int, default=600)
+    t.add_argument("--every", type=int, default=200)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--lr", type=float, default=0.1)
+    t.add_argument("--tmax-epochs", type=int, default=200, help="CosineAnnealingLR T_max in epochs (the reference: 200)")
+    t.add_argument("--cosine-run", action="store_true", help="cosine per step over the run (lmgc's default schedule)")
+    t.add_argument("--init", choices=["torch", "lmgc"], default="torch")
+    t.add_argument("--order", choices=["torch", "lmgc"], default="torch")
+    t.add_argument("--ref-std", action="store_true", help="CIFAR-10 std (0.2023, 0.1994, 0.2010) as the reference")
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--log-every", type=int, default=50)
+    t.add_argument("--out", required=True)
+    f = sub.add_parser("fixture")
+    f.add_argument("--out", required=True)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--width", type=int, default=8)
+    s = sub.add_parser("stats")
+    s.add_argument("dirs", nargs="+")
+    s.add_argument("--json")
+    s.add_argument("--no-fpzip", action="store_true")
+    a = ap.parse_args()
+    {"train": cmd_train, "fixture": cmd_fixture, "stats": cmd_stats}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -61,6 +61,30 @@ type Batched interface {
 	BatchWindows() int
 }
 
+// Scorer is implemented by priors that code a window whose symbols are
+// all known (encoding) faster than a Batch can, one symbol per call: an LLM
+// runs each window's tokens through the model in large batched forwards,
+// as llama.cpp's prompt processing does. Score must give exactly the
+// distributions that Predict and Push on a fresh Batch give, bit for bit;
+// the codec uses it to encode and a Batch to decode.
+type Scorer interface {
+	// Score calls fn(w, t, d) with the distribution d of symbol t of
+	// windows[w] given its symbols 0..t-1, once for every symbol, in order
+	// of t within each window (calls for different windows may
+	// interleave). d is valid only during the call; an error from fn stops
+	// Score and is returned.
+	Score(windows [][]int32, fn func(w, t int, d coder.Dist) error) error
+}
+
+// Sized is implemented by Batched priors whose state per window is large
+// (an LLM's KV cache). The codec decodes as many windows in lock step as
+// its memory budget holds at WindowBytes each, so that one decoding step
+// is as wide a batch as possible.
+type Sized interface {
+	// WindowBytes is the memory one window of a Batch holds.
+	WindowBytes() int64
+}
+
 // Parameterized priors report the parameters that rebuild them; the codec
 // stores them in the file.
 type Parameterized interface {

@@ -24,6 +24,11 @@ type State struct {
 	// Scratch buffers of attend, one per goroutine of a ParallelFor.
 	attnMu   sync.Mutex
 	attnFree []*attnScratch
+
+	// out is the output projection Forward applies: the model's, or the
+	// rows SelectOutputs chose (outRows rows).
+	out     *kernels.Matrix
+	outRows int
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -36,7 +41,7 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 	if nSeq > math.MaxInt32/maxLen || nSeq*maxLen > math.MaxInt/2/kvDim/len(m.layers) {
 		return nil, fmt.Errorf("llama: NewState(%d, %d): KV cache too large", nSeq, maxLen)
 	}
-	s := &State{m: m, nSeq: nSeq, maxLen: maxLen, lens: make([]int, nSeq)}
+	s := &State{m: m, nSeq: nSeq, maxLen: maxLen, lens: make([]int, nSeq), out: m.output, outRows: m.cfg.Vocab}
 	n := nSeq * maxLen * kvDim
 	s.k = make([][]uint16, len(m.layers))
 	s.v = make([][]uint16, len(m.layers))
@@ -51,6 +56,42 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 // (keys and values, binary16, all layers).
 func (m *Model) KVBytes(nSeq, maxLen int) int64 {
 	return int64(nSeq) * int64(maxLen) * int64(m.cfg.KVHeads*m.cfg.HeadDim) * int64(len(m.layers)) * 2 * 2
+}
+
+// SelectOutputs makes Forward compute only the logits of the given tokens
+// (output rows): logits[i][j] is then the logit of rows[j], bit for bit
+// the value a full Forward gives it (each output of the projection depends
+// only on its own row and column), and logits[i] needs only len(rows)
+// elements. A model whose vocabulary is 49k or 262k tokens spends most of a
+// small model's time in the output projection; a prior that needs a few
+// tokens' logits (the hex digits) skips the rest. SelectOutputs(nil)
+// restores the full vocabulary.
+func (s *State) SelectOutputs(rows []int32) error {
+	full := s.m.output
+	if rows == nil {
+		s.out, s.outRows = full, s.m.cfg.Vocab
+		return nil
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("llama: SelectOutputs: no rows")
+	}
+	rs, err := kernels.RowSize(full.Type, full.Cols)
+	if err != nil {
+		return err
+	}
+	data := make([]byte, 0, len(rows)*rs)
+	for _, r := range rows {
+		if r < 0 || int(r) >= full.Rows {
+			return fmt.Errorf("llama: SelectOutputs: row %d out of range [0, %d)", r, full.Rows)
+		}
+		data = append(data, full.Data[int(r)*rs:(int(r)+1)*rs]...)
+	}
+	sub, err := kernels.NewMatrix(full.Type, len(rows), full.Cols, data)
+	if err != nil {
+		return err
+	}
+	s.out, s.outRows = sub, len(rows)
+	return nil
 }
 
 // Reset empties sequence seq.
@@ -80,7 +121,8 @@ func grow(b []float32, n int) []float32 {
 
 // Forward appends tokens[i] to sequence seqs[i], in order (a sequence may
 // appear several times: consecutive positions), and writes the logits of
-// each appended position into logits[i] (length at least VocabSize). A nil
+// each appended position into logits[i] (length at least VocabSize, or the
+// rows chosen by SelectOutputs). A nil
 // logits[i] skips the output projection for that position. On error
 // nothing is changed.
 //
@@ -105,8 +147,8 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		if tokens[i] < 0 || int(tokens[i]) >= c.Vocab {
 			return fmt.Errorf("llama: Forward: token %d out of range [0, %d)", tokens[i], c.Vocab)
 		}
-		if logits[i] != nil && len(logits[i]) < c.Vocab {
-			return fmt.Errorf("llama: Forward: logits[%d] has length %d < vocabulary %d", i, len(logits[i]), c.Vocab)
+		if logits[i] != nil && len(logits[i]) < s.outRows {
+			return fmt.Errorf("llama: Forward: logits[%d] has length %d < %d outputs", i, len(logits[i]), s.outRows)
 		}
 		p, seen := next[seq]
 		if !seen {
@@ -247,11 +289,12 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		}
 	}
 	if len(sel) > 0 {
-		out := grow(b.out, len(sel)*c.Vocab)
+		V := s.outRows
+		out := grow(b.out, len(sel)*V)
 		b.out = out
-		kernels.MatMul(out, m.output, xb, len(sel), m.threads)
+		kernels.MatMul(out, s.out, xb, len(sel), m.threads)
 		for j, i := range sel {
-			copy(logits[i][:c.Vocab], out[j*c.Vocab:(j+1)*c.Vocab])
+			copy(logits[i][:V], out[j*V:(j+1)*V])
 		}
 	}
 	for seq, n := range next {

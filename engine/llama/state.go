@@ -351,8 +351,10 @@ func (s *State) putScratch(sc *attnScratch) {
 // widened to float32 once per call and sequence (widening is exact), for
 // all heads at once, instead of once per head and row; a row is then a
 // plain float32 slice. Narrow heads (fewer elements than the dot lanes)
-// take the dot's tail-only order inline; WeightedSumF16's lane order is
-// reproduced on the widened rows with reused buffers. Entries of the same
+// take the dot's tail-only order inline; wider ones kernels.Scores (Dot's
+// order, AVX2 for widths that are multiples of 16); WeightedSumF16's lane
+// order is kernels.WeightedSumF32 on the widened rows (AVX2 lanes), with
+// reused buffers. Entries of the same
 // sequence in one call (a batched window) widen only the rows they add.
 // When one sequence's widened keys would exceed attnWidenMax elements, each
 // key row is widened as it is used.
@@ -445,13 +447,11 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 				w[t] = d * m.kqScale
 			}
 		default:
-			for t := range w {
-				w[t] = kernels.Dot(qh, kf[t*kvDim:t*kvDim+hd]) * m.kqScale
-			}
+			kernels.Scores(w, qh, kf, kvDim, m.kqScale)
 		}
 		kernels.Softmax(w)
 		roundF16(w)
-		weightedSum(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
+		kernels.WeightedSumF32(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
 	}
 }
 
@@ -468,63 +468,6 @@ func roundF16(x []float32) {
 			x[i] = math.Float32frombits((b + 0xfff + (b>>13)&1) &^ 0x1fff)
 		} else {
 			x[i] = kernels.F16ToF32(kernels.F32ToF16(v))
-		}
-	}
-}
-
-// weightedSum is kernels.WeightedSumF16 on rows already widened to
-// float32: dst[d] = Dot(p, column d of V) bit for bit, where row t of V is
-// v[t*stride : t*stride+len(dst)]. acc (at least Lanes*len(dst) elements)
-// is scratch.
-func weightedSum(dst, p, v []float32, stride int, acc []float32) {
-	const L = kernels.Lanes
-	n, hd := len(p), len(dst)
-	n16 := n - n%L
-	acc = acc[:L*hd]
-	clear(acc)
-	if hd == 8 {
-		// Unrolled for the narrow heads of small models; the same order.
-		for t0 := 0; t0 < n16; t0 += L {
-			for j := 0; j < L; j++ {
-				lane := (*[8]float32)(acc[j*8:])
-				row := (*[8]float32)(v[(t0+j)*stride:])
-				pt := p[t0+j]
-				lane[0] = lane[0] + float32(pt*row[0])
-				lane[1] = lane[1] + float32(pt*row[1])
-				lane[2] = lane[2] + float32(pt*row[2])
-				lane[3] = lane[3] + float32(pt*row[3])
-				lane[4] = lane[4] + float32(pt*row[4])
-				lane[5] = lane[5] + float32(pt*row[5])
-				lane[6] = lane[6] + float32(pt*row[6])
-				lane[7] = lane[7] + float32(pt*row[7])
-			}
-		}
-	} else {
-		for t0 := 0; t0 < n16; t0 += L {
-			for j := 0; j < L; j++ {
-				lane := acc[j*hd : (j+1)*hd]
-				row := v[(t0+j)*stride:][:len(lane)]
-				pt := p[t0+j]
-				for d := range lane {
-					lane[d] = lane[d] + float32(pt*row[d])
-				}
-			}
-		}
-	}
-	for w := L / 2; w >= 1; w /= 2 {
-		for j := 0; j < w; j++ {
-			a, b := acc[j*hd:(j+1)*hd], acc[(j+w)*hd:(j+w+1)*hd]
-			for d := range a {
-				a[d] = a[d] + b[d]
-			}
-		}
-	}
-	copy(dst, acc[:hd])
-	for t := n16; t < n; t++ {
-		row := v[t*stride:][:len(dst)]
-		pt := p[t]
-		for d := range dst {
-			dst[d] = dst[d] + float32(pt*row[d])
 		}
 	}
 }

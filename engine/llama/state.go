@@ -29,6 +29,9 @@ type State struct {
 	// rows SelectOutputs chose (outRows rows).
 	out     *kernels.Matrix
 	outRows int
+
+	// Forward's bookkeeping, reused across calls.
+	pos, next, touched []int
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -112,6 +115,13 @@ type scratch struct {
 	out                          []float32
 }
 
+func growInts(b []int, n int) []int {
+	if cap(b) < n {
+		return make([]int, n)
+	}
+	return b[:n]
+}
+
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
 		return make([]float32, n)
@@ -138,8 +148,20 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	if B == 0 {
 		return nil
 	}
-	pos := make([]int, B)
-	next := make(map[int]int, B)
+	// next[seq] is 1 + the position of seq's last entry so far, 0 for a
+	// sequence not in the call (reused across calls: no allocation).
+	if len(s.next) != s.nSeq {
+		s.next = make([]int, s.nSeq)
+	}
+	next, touched := s.next, s.touched[:0]
+	defer func() {
+		for _, seq := range touched {
+			next[seq] = 0
+		}
+		s.touched = touched[:0]
+	}()
+	s.pos = growInts(s.pos, B)
+	pos := s.pos
 	for i, seq := range seqs {
 		if seq < 0 || seq >= s.nSeq {
 			return fmt.Errorf("llama: Forward: sequence %d out of range [0, %d)", seq, s.nSeq)
@@ -150,15 +172,16 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		if logits[i] != nil && len(logits[i]) < s.outRows {
 			return fmt.Errorf("llama: Forward: logits[%d] has length %d < %d outputs", i, len(logits[i]), s.outRows)
 		}
-		p, seen := next[seq]
-		if !seen {
+		p := next[seq] - 1
+		if p < 0 {
 			p = s.lens[seq]
+			touched = append(touched, seq)
 		}
 		if p >= s.maxLen {
 			return fmt.Errorf("llama: Forward: sequence %d is full (%d positions)", seq, s.maxLen)
 		}
 		pos[i] = p
-		next[seq] = p + 1
+		next[seq] = p + 2
 	}
 
 	dim, hd := c.Dim, c.HeadDim
@@ -297,8 +320,8 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 			copy(logits[i][:V], out[j*V:(j+1)*V])
 		}
 	}
-	for seq, n := range next {
-		s.lens[seq] = n
+	for _, seq := range touched {
+		s.lens[seq] = next[seq] - 1
 	}
 	return nil
 }

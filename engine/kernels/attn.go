@@ -25,6 +25,21 @@ func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
 			lane[d] = lane[d] + float32(pt*f16Table[row[d]])
 		}
 	}
+	reduceLaneRows(dst, acc)
+	for t := n16; t < n; t++ {
+		row := v[t*stride : t*stride+hd]
+		pt := p[t]
+		for d := range dst {
+			dst[d] = dst[d] + float32(pt*f16Table[row[d]])
+		}
+	}
+}
+
+// reduceLaneRows sets dst to the lane tree of Dot applied to the Lanes
+// rows of len(dst) elements of acc, element by element: for w = 8, 4, 2,
+// 1, row j += row j+w for j < w; dst = row 0.
+func reduceLaneRows(dst, acc []float32) {
+	hd := len(dst)
 	for w := Lanes / 2; w >= 1; w /= 2 {
 		for j := 0; j < w; j++ {
 			a, b := acc[j*hd:(j+1)*hd], acc[(j+w)*hd:(j+w+1)*hd]
@@ -34,13 +49,6 @@ func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
 		}
 	}
 	copy(dst, acc[:hd])
-	for t := n16; t < n; t++ {
-		row := v[t*stride : t*stride+hd]
-		pt := p[t]
-		for d := range dst {
-			dst[d] = dst[d] + float32(pt*f16Table[row[d]])
-		}
-	}
 }
 
 // The attention kernels on rows already widened to float32; assembly
@@ -85,15 +93,7 @@ func WeightedSumF32(dst, p, v []float32, stride int, acc []float32) {
 	if n16 > 0 {
 		weightedLanes(acc, p[:n16], v, stride)
 	}
-	for w := Lanes / 2; w >= 1; w /= 2 {
-		for j := 0; j < w; j++ {
-			a, b := acc[j*hd:(j+1)*hd], acc[(j+w)*hd:(j+w+1)*hd]
-			for d := range a {
-				a[d] = a[d] + b[d]
-			}
-		}
-	}
-	copy(dst, acc[:hd])
+	reduceLaneRows(dst, acc)
 	for t := n16; t < n; t++ {
 		row := v[t*stride:][:len(dst)]
 		pt := p[t]

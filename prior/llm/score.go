@@ -66,7 +66,8 @@ func (p *Prior) tokens(dst []scoreEntry, w int, syms []int32) ([]scoreEntry, err
 // Score implements prior.Scorer: the windows' positions go through the
 // model in Forward calls of scoreChunk positions, filled with the windows
 // one after another (a call may hold the end of one window and the start
-// of the next). A position's logits do not depend on the call it is in
+// of the next), each window in a KV cache of its own while it runs (only
+// as many caches as one call spans are allocated). A position's logits do not depend on the call it is in
 // (the engine's contract), so the distributions are those of a Batch, bit
 // for bit; in constrained mode only the 16 digit rows of the output
 // projection are computed.
@@ -74,37 +75,53 @@ func (p *Prior) Score(windows [][]int32, fn func(w, t int, d coder.Dist) error) 
 	if len(windows) == 0 {
 		return nil
 	}
-	st, err := p.model.NewState(len(windows), p.cfg.Window+1)
-	if err != nil {
-		return err
-	}
 	outs := p.vocab
 	if p.cfg.Mode == Constrained {
-		if err := st.SelectOutputs(p.digit); err != nil {
-			return err
-		}
 		outs = len(p.digit)
 	}
 	chunk := max(1, min(scoreChunk, scoreLogitsMax/outs))
-	var (
-		entries []scoreEntry
-		seqs    = make([]int, 0, chunk)
-		toks    = make([]int32, 0, chunk)
-		logits  = make([][]float32, chunk)
-		store   = make([]float32, chunk*outs)
-		freqs   = make([]uint32, outs)
-		dist    = new(coder.Freqs)
-	)
+	var entries []scoreEntry
 	for w, syms := range windows {
+		var err error
 		if entries, err = p.tokens(entries, w, syms); err != nil {
 			return err
 		}
 	}
+	// Window w's cache is sequence w%slots: as many as the windows one
+	// call holds, so that a window's sequence is free (Reset) when it
+	// starts.
+	slots := 1
+	for lo := 0; lo < len(entries); lo += chunk {
+		part := entries[lo:min(len(entries), lo+chunk)]
+		slots = max(slots, part[len(part)-1].w-part[0].w+1)
+	}
+	st, err := p.model.NewState(slots, p.cfg.Window+1)
+	if err != nil {
+		return err
+	}
+	if p.cfg.Mode == Constrained {
+		if err := st.SelectOutputs(p.digit); err != nil {
+			return err
+		}
+	}
+	var (
+		seqs   = make([]int, 0, chunk)
+		toks   = make([]int32, 0, chunk)
+		logits = make([][]float32, chunk)
+		store  = make([]float32, chunk*outs)
+		freqs  = make([]uint32, outs)
+		dist   = new(coder.Freqs)
+	)
+	started := -1 // the last window whose sequence was reset
 	for lo := 0; lo < len(entries); lo += chunk {
 		part := entries[lo:min(len(entries), lo+chunk)]
 		seqs, toks = seqs[:0], toks[:0]
 		for i, e := range part {
-			seqs, toks = append(seqs, e.w), append(toks, e.tok)
+			if e.w != started {
+				st.Reset(e.w % slots)
+				started = e.w
+			}
+			seqs, toks = append(seqs, e.w%slots), append(toks, e.tok)
 			logits[i] = nil
 			if e.t >= 0 {
 				logits[i] = store[i*outs : (i+1)*outs]

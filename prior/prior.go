@@ -6,6 +6,9 @@
 // before it in the same window. A Batch advances many windows by one symbol
 // in one call, so that a model that evaluates windows as one batch (an LLM)
 // can do so; the results must not depend on which windows share a batch.
+// Optional interfaces let such a model go faster: a Scorer codes windows
+// whose symbols are all known (encoding) in wide batches, and Sized tells
+// the codec how many windows' state fit in its memory budget (decoding).
 //
 // Each prior registers itself by name (Register, from an init function in
 // its own file) with a factory that builds it from a Spec; the codec, the

@@ -16,7 +16,7 @@ import (
 // the files decode, whatever the number of windows decoded in lock step.
 func TestScoreMatchesLockStep(t *testing.T) {
 	model := tinyModel(t, 1)
-	data := sampleFloats(t, 1200)
+	data := sampleFloats(t, 800)
 	for _, mode := range []string{llm.Constrained, llm.Paper} {
 		for _, batch := range []int{1, 8} {
 			name := fmt.Sprintf("%s/batch %d", mode, batch)

@@ -52,6 +52,11 @@ type Options struct {
 	// Prompt, Batch. Its Format, BytesPerGroup, SignFirst and Window come
 	// from the fields above.
 	LLM llm.Config
+	// BatchMemory bounds the state a batched prior holds for the windows
+	// it decodes in lock step (an LLM's KV caches): decoding advances as
+	// many windows at once as fit, so that each step is one wide batch
+	// (default DefaultBatchMemory).
+	BatchMemory int64
 	// Estimate computes the ideal size only: no coding, no output.
 	Estimate bool
 	// Progress, if set, is called from worker goroutines with the symbols
@@ -63,6 +68,9 @@ type Options struct {
 	// it next to the output.
 	TempDir string
 }
+
+// DefaultBatchMemory is the default Options.BatchMemory.
+const DefaultBatchMemory = 2 << 30
 
 // DefaultWindow is the default number of symbols per window.
 const DefaultWindow = 1 << 20

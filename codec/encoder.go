@@ -385,27 +385,24 @@ type windowGroup struct {
 	w     []window
 }
 
-// encodeGroup codes a batch of windows, each with its own state of p, the
-// windows advancing in lock step, one symbol each per step.
+// encodeGroup codes a batch of windows, each with its own state of p: in
+// one Score call when p is a prior.Scorer (and scoreWindows is set), else
+// with the windows advancing in lock step, one symbol each per step.
 func encodeGroup(p prior.Prior, g windowGroup, estimate bool, prog *progress) (codedGroup, error) {
+	if sc, ok := p.(prior.Scorer); ok && scoreWindows {
+		return scoreGroup(sc, g, estimate, prog)
+	}
 	windows := g.w
 	n := len(windows)
-	out := codedGroup{coded: make([][]byte, n), ideal: make([]float64, n), syms: make([]int64, n)}
+	gc := newGroupCoder(g, estimate, prog)
 	b, err := p.NewBatch(n)
 	if err != nil {
-		return out, err
-	}
-	bufs := make([]bytes.Buffer, n)
-	encs := make([]*coder.Encoder, n)
-	for k := range windows {
-		encs[k] = coder.NewEncoder(&bufs[k])
+		return gc.out, err
 	}
 	var (
 		active []int
 		syms   []int
 		dists  = make([]coder.Dist, n)
-		bits   = make([]idealBits, n)
-		done   int64
 	)
 	for t := 0; ; t++ {
 		active, syms = active[:0], syms[:0]
@@ -419,37 +416,73 @@ func encodeGroup(p prior.Prior, g windowGroup, estimate bool, prog *progress) (c
 			break
 		}
 		if err := b.Predict(active, dists[:len(active)]); err != nil {
-			return out, err
+			return gc.out, err
 		}
 		for j, k := range active {
-			d := dists[j]
-			cum, f := d.Interval(syms[j])
-			if f == 0 {
-				return out, fmt.Errorf("window %d symbol %d: the prior gives symbol %d no probability", g.first+k, t, syms[j])
+			if err := gc.code(k, t, syms[j], dists[j]); err != nil {
+				return gc.out, err
 			}
-			if !estimate {
-				if err := encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
-					return out, fmt.Errorf("window %d symbol %d: %w", g.first+k, t, err)
-				}
-			}
-			bits[k].add(f, d.Total())
 		}
 		if err := b.Push(active, syms); err != nil {
-			return out, err
-		}
-		if done += int64(len(active)); done >= progressEvery {
-			prog.add(done)
-			done = 0
+			return gc.out, err
 		}
 	}
-	prog.add(done)
-	for k := range windows {
-		if err := encs[k].Close(); err != nil {
-			return out, err
-		}
-		out.coded[k], out.ideal[k], out.syms[k] = bufs[k].Bytes(), bits[k].bits(), int64(windows[k].len())
+	return gc.finish()
+}
+
+// groupCoder range-codes the symbols of a batch of windows, each window in
+// its own stream, and counts their ideal bits.
+type groupCoder struct {
+	g        windowGroup
+	estimate bool
+	prog     *progress
+	out      codedGroup
+	bufs     []bytes.Buffer
+	encs     []*coder.Encoder
+	bits     []idealBits
+	done     int64
+}
+
+func newGroupCoder(g windowGroup, estimate bool, prog *progress) *groupCoder {
+	n := len(g.w)
+	gc := &groupCoder{g: g, estimate: estimate, prog: prog,
+		out:  codedGroup{coded: make([][]byte, n), ideal: make([]float64, n), syms: make([]int64, n)},
+		bufs: make([]bytes.Buffer, n), encs: make([]*coder.Encoder, n), bits: make([]idealBits, n)}
+	for k := range gc.encs {
+		gc.encs[k] = coder.NewEncoder(&gc.bufs[k])
 	}
-	return out, nil
+	return gc
+}
+
+// code codes symbol t of window k, sym, with distribution d.
+func (gc *groupCoder) code(k, t, sym int, d coder.Dist) error {
+	cum, f := d.Interval(sym)
+	if f == 0 {
+		return fmt.Errorf("window %d symbol %d: the prior gives symbol %d no probability", gc.g.first+k, t, sym)
+	}
+	if !gc.estimate {
+		if err := gc.encs[k].EncodeInterval(cum, f, d.Total()); err != nil {
+			return fmt.Errorf("window %d symbol %d: %w", gc.g.first+k, t, err)
+		}
+	}
+	gc.bits[k].add(f, d.Total())
+	if gc.done++; gc.done >= progressEvery {
+		gc.prog.add(gc.done)
+		gc.done = 0
+	}
+	return nil
+}
+
+// finish flushes the streams.
+func (gc *groupCoder) finish() (codedGroup, error) {
+	gc.prog.add(gc.done)
+	for k := range gc.g.w {
+		if err := gc.encs[k].Close(); err != nil {
+			return gc.out, err
+		}
+		gc.out.coded[k], gc.out.ideal[k], gc.out.syms[k] = gc.bufs[k].Bytes(), gc.bits[k].bits(), int64(gc.g.w[k].len())
+	}
+	return gc.out, nil
 }
 
 // spool holds the coded streams until the header is written: in memory

@@ -233,7 +233,7 @@ func (s *floatSource) start(d *Reader, opt Options) {
 	prog := &progress{total: total, fn: opt.Progress}
 	s.own, _ = d.p.(prior.Symbolizer)
 	s.pad = h.Pad
-	batch, workers := schedule(d.p, opt.Threads)
+	batch, workers := decodeSchedule(d.p, opt, len(h.Streams))
 	next := 0
 	produce := func() ([]int, bool, error) {
 		var idx []int

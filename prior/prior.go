@@ -6,6 +6,9 @@
 // before it in the same window. A Batch advances many windows by one symbol
 // in one call, so that a model that evaluates windows as one batch (an LLM)
 // can do so; the results must not depend on which windows share a batch.
+// Optional interfaces let such a model go faster: a Scorer codes windows
+// whose symbols are all known (encoding) in wide batches, and Sized tells
+// the codec how many windows' state fit in its memory budget (decoding).
 //
 // Each prior registers itself by name (Register, from an init function in
 // its own file) with a factory that builds it from a Spec; the codec, the
@@ -71,6 +74,30 @@ type WindowBytes interface {
 // window per worker.
 type Batched interface {
 	BatchWindows() int
+}
+
+// Scorer is implemented by priors that code a window whose symbols are
+// all known (encoding) faster than a Batch can, one symbol per call: an LLM
+// runs each window's tokens through the model in large batched forwards,
+// as llama.cpp's prompt processing does. Score must give exactly the
+// distributions that Predict and Push on a fresh Batch give, bit for bit;
+// the codec uses it to encode and a Batch to decode.
+type Scorer interface {
+	// Score calls fn(w, t, d) with the distribution d of symbol t of
+	// windows[w] given its symbols 0..t-1, once for every symbol, in order
+	// of t within each window (calls for different windows may
+	// interleave). d is valid only during the call; an error from fn stops
+	// Score and is returned.
+	Score(windows [][]int32, fn func(w, t int, d coder.Dist) error) error
+}
+
+// Sized is implemented by Batched priors whose state per window is large
+// (an LLM's KV cache). The codec decodes as many windows in lock step as
+// its memory budget holds at WindowBytes each, so that one decoding step
+// is as wide a batch as possible.
+type Sized interface {
+	// WindowBytes is the memory one window of a Batch holds.
+	WindowBytes() int64
 }
 
 // Parameterized priors report the parameters that rebuild them; the codec

@@ -25,6 +25,21 @@ func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
 			lane[d] = lane[d] + float32(pt*f16Table[row[d]])
 		}
 	}
+	reduceLaneRows(dst, acc)
+	for t := n16; t < n; t++ {
+		row := v[t*stride : t*stride+hd]
+		pt := p[t]
+		for d := range dst {
+			dst[d] = dst[d] + float32(pt*f16Table[row[d]])
+		}
+	}
+}
+
+// reduceLaneRows sets dst to the lane tree of Dot applied to the Lanes
+// rows of len(dst) elements of acc, element by element: for w = 8, 4, 2,
+// 1, row j += row j+w for j < w; dst = row 0.
+func reduceLaneRows(dst, acc []float32) {
+	hd := len(dst)
 	for w := Lanes / 2; w >= 1; w /= 2 {
 		for j := 0; j < w; j++ {
 			a, b := acc[j*hd:(j+1)*hd], acc[(j+w)*hd:(j+w+1)*hd]
@@ -34,11 +49,92 @@ func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
 		}
 	}
 	copy(dst, acc[:hd])
+}
+
+// The attention kernels on rows already widened to float32; assembly
+// versions are installed by attn_amd64.go.
+var (
+	scoreRows     = scoreRowsGeneric
+	weightedLanes = weightedLanesGeneric
+)
+
+// Scores sets out[t] = Dot(q, row t of K) * scale for t < len(out), where
+// row t of K is k[t*stride : t*stride+len(q)]: the attention scores of one
+// query against cached keys, bit for bit those of Dot.
+func Scores(out, q, k []float32, stride int, scale float32) {
+	n, hd := len(out), len(q)
+	if n == 0 {
+		return
+	}
+	if stride < hd || len(k) < (n-1)*stride+hd {
+		panic(fmt.Sprintf("kernels: Scores: %d rows of stride %d and width %d in %d values", n, stride, hd, len(k)))
+	}
+	scoreRows(out, q, k, stride, scale)
+}
+
+func scoreRowsGeneric(out, q, k []float32, stride int, scale float32) {
+	for t := range out {
+		out[t] = Dot(q, k[t*stride:t*stride+len(q)]) * scale
+	}
+}
+
+// WeightedSumF32 is WeightedSumF16 on rows already widened to float32:
+// dst[d] = Dot(p, column d of V) bit for bit, where row t of V is
+// v[t*stride : t*stride+len(dst)]. acc (at least Lanes*len(dst) elements)
+// is scratch, so that a caller can reuse it.
+func WeightedSumF32(dst, p, v []float32, stride int, acc []float32) {
+	n, hd := len(p), len(dst)
+	if n > 0 && (stride < hd || len(v) < (n-1)*stride+hd) || len(acc) < Lanes*hd {
+		panic(fmt.Sprintf("kernels: WeightedSumF32: %d rows of stride %d and width %d in %d values, %d scratch", n, stride, hd, len(v), len(acc)))
+	}
+	n16 := n - n%Lanes
+	acc = acc[:Lanes*hd]
+	clear(acc)
+	if n16 > 0 {
+		weightedLanes(acc, p[:n16], v, stride)
+	}
+	reduceLaneRows(dst, acc)
 	for t := n16; t < n; t++ {
-		row := v[t*stride : t*stride+hd]
+		row := v[t*stride:][:len(dst)]
 		pt := p[t]
 		for d := range dst {
-			dst[d] = dst[d] + float32(pt*f16Table[row[d]])
+			dst[d] = dst[d] + float32(pt*row[d])
+		}
+	}
+}
+
+// weightedLanesGeneric is the lane phase of WeightedSumF32: lane t%Lanes
+// (acc[lane*hd:]) accumulates float32(p[t]*row t of V) for t < len(p), a
+// multiple of Lanes, in increasing t; hd = len(acc)/Lanes.
+func weightedLanesGeneric(acc, p, v []float32, stride int) {
+	hd := len(acc) / Lanes
+	if hd == 8 {
+		// Unrolled for the narrow heads of small models; the same order.
+		for t0 := 0; t0 < len(p); t0 += Lanes {
+			for j := 0; j < Lanes; j++ {
+				lane := (*[8]float32)(acc[j*8:])
+				row := (*[8]float32)(v[(t0+j)*stride:])
+				pt := p[t0+j]
+				lane[0] = lane[0] + float32(pt*row[0])
+				lane[1] = lane[1] + float32(pt*row[1])
+				lane[2] = lane[2] + float32(pt*row[2])
+				lane[3] = lane[3] + float32(pt*row[3])
+				lane[4] = lane[4] + float32(pt*row[4])
+				lane[5] = lane[5] + float32(pt*row[5])
+				lane[6] = lane[6] + float32(pt*row[6])
+				lane[7] = lane[7] + float32(pt*row[7])
+			}
+		}
+		return
+	}
+	for t0 := 0; t0 < len(p); t0 += Lanes {
+		for j := 0; j < Lanes; j++ {
+			lane := acc[j*hd : (j+1)*hd]
+			row := v[(t0+j)*stride:][:len(lane)]
+			pt := p[t0+j]
+			for d := range lane {
+				lane[d] = lane[d] + float32(pt*row[d])
+			}
 		}
 	}
 }

@@ -344,3 +344,68 @@ func TestForwardErrors(t *testing.T) {
 		t.Error("NewState(2^30, 2^30): no error")
 	}
 }
+
+// TestSelectOutputs checks that the logits of chosen output rows are those
+// of the full projection bit for bit, whatever the tied or untied output,
+// weight type, batch shape and threads, and that bad rows are refused.
+func TestSelectOutputs(t *testing.T) {
+	const n = 12
+	rows := []int32{7, 0, 299, 42, 42, 150}
+	for _, typ := range testTypes {
+		for _, tied := range []bool{false, true} {
+			spec := tiny("llama", typ)
+			spec.tied = tied
+			m := loadTiny(t, spec, WithThreads(2))
+			toks := tokenWindow(4, n, spec.vocab)
+			ref := forwardAll(t, m, toks, []int{n})
+			for _, chunk := range []int{n, 1, 5} {
+				st, err := m.NewState(1, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := st.SelectOutputs(rows); err != nil {
+					t.Fatal(err)
+				}
+				for p0 := 0; p0 < n; p0 += chunk {
+					p1 := min(n, p0+chunk)
+					seqs := make([]int, p1-p0)
+					lg := make([][]float32, p1-p0)
+					for i := range lg {
+						if (p0+i)%3 != 1 { // some positions skip the projection
+							lg[i] = make([]float32, len(rows))
+						}
+					}
+					if err := st.Forward(seqs, toks[p0:p1], lg); err != nil {
+						t.Fatal(err)
+					}
+					for i, l := range lg {
+						for j, r := range rows {
+							if l != nil && math.Float32bits(l[j]) != math.Float32bits(ref[p0+i][r]) {
+								t.Fatalf("%v tied=%v chunk %d: position %d row %d: %g, full %g", typ, tied, chunk, p0+i, r, l[j], ref[p0+i][r])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	m := loadTiny(t, tiny("llama", gguf.F32))
+	st, _ := m.NewState(1, 4)
+	for _, bad := range [][]int32{{}, {-1}, {300}} {
+		if err := st.SelectOutputs(bad); err == nil {
+			t.Errorf("SelectOutputs(%v): no error", bad)
+		}
+	}
+	if err := st.SelectOutputs([]int32{3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Forward([]int{0}, []int32{1}, [][]float32{make([]float32, 0)}); err == nil {
+		t.Error("short logits for the selected rows: no error")
+	}
+	if err := st.SelectOutputs(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Forward([]int{0}, []int32{1}, [][]float32{make([]float32, 1)}); err == nil {
+		t.Error("after SelectOutputs(nil), a short logits slice: no error")
+	}
+}

@@ -24,6 +24,14 @@ type State struct {
 	// Scratch buffers of attend, one per goroutine of a ParallelFor.
 	attnMu   sync.Mutex
 	attnFree []*attnScratch
+
+	// out is the output projection Forward applies: the model's, or the
+	// rows SelectOutputs chose (outRows rows).
+	out     *kernels.Matrix
+	outRows int
+
+	// Forward's bookkeeping, reused across calls.
+	pos, next, touched []int
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -36,7 +44,7 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 	if nSeq > math.MaxInt32/maxLen || nSeq*maxLen > math.MaxInt/2/kvDim/len(m.layers) {
 		return nil, fmt.Errorf("llama: NewState(%d, %d): KV cache too large", nSeq, maxLen)
 	}
-	s := &State{m: m, nSeq: nSeq, maxLen: maxLen, lens: make([]int, nSeq)}
+	s := &State{m: m, nSeq: nSeq, maxLen: maxLen, lens: make([]int, nSeq), out: m.output, outRows: m.cfg.Vocab}
 	n := nSeq * maxLen * kvDim
 	s.k = make([][]uint16, len(m.layers))
 	s.v = make([][]uint16, len(m.layers))
@@ -51,6 +59,42 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 // (keys and values, binary16, all layers).
 func (m *Model) KVBytes(nSeq, maxLen int) int64 {
 	return int64(nSeq) * int64(maxLen) * int64(m.cfg.KVHeads*m.cfg.HeadDim) * int64(len(m.layers)) * 2 * 2
+}
+
+// SelectOutputs makes Forward compute only the logits of the given tokens
+// (output rows): logits[i][j] is then the logit of rows[j], bit for bit
+// the value a full Forward gives it (each output of the projection depends
+// only on its own row and column), and logits[i] needs only len(rows)
+// elements. A model whose vocabulary is 49k or 262k tokens spends most of a
+// small model's time in the output projection; a prior that needs a few
+// tokens' logits (the hex digits) skips the rest. SelectOutputs(nil)
+// restores the full vocabulary.
+func (s *State) SelectOutputs(rows []int32) error {
+	full := s.m.output
+	if rows == nil {
+		s.out, s.outRows = full, s.m.cfg.Vocab
+		return nil
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("llama: SelectOutputs: no rows")
+	}
+	rs, err := kernels.RowSize(full.Type, full.Cols)
+	if err != nil {
+		return err
+	}
+	data := make([]byte, 0, len(rows)*rs)
+	for _, r := range rows {
+		if r < 0 || int(r) >= full.Rows {
+			return fmt.Errorf("llama: SelectOutputs: row %d out of range [0, %d)", r, full.Rows)
+		}
+		data = append(data, full.Data[int(r)*rs:(int(r)+1)*rs]...)
+	}
+	sub, err := kernels.NewMatrix(full.Type, len(rows), full.Cols, data)
+	if err != nil {
+		return err
+	}
+	s.out, s.outRows = sub, len(rows)
+	return nil
 }
 
 // Reset empties sequence seq.
@@ -71,6 +115,13 @@ type scratch struct {
 	out                          []float32
 }
 
+func growInts(b []int, n int) []int {
+	if cap(b) < n {
+		return make([]int, n)
+	}
+	return b[:n]
+}
+
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
 		return make([]float32, n)
@@ -80,7 +131,8 @@ func grow(b []float32, n int) []float32 {
 
 // Forward appends tokens[i] to sequence seqs[i], in order (a sequence may
 // appear several times: consecutive positions), and writes the logits of
-// each appended position into logits[i] (length at least VocabSize). A nil
+// each appended position into logits[i] (length at least VocabSize, or the
+// rows chosen by SelectOutputs). A nil
 // logits[i] skips the output projection for that position. On error
 // nothing is changed.
 //
@@ -96,8 +148,20 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	if B == 0 {
 		return nil
 	}
-	pos := make([]int, B)
-	next := make(map[int]int, B)
+	// next[seq] is 1 + the position of seq's last entry so far, 0 for a
+	// sequence not in the call (reused across calls: no allocation).
+	if len(s.next) != s.nSeq {
+		s.next = make([]int, s.nSeq)
+	}
+	next, touched := s.next, s.touched[:0]
+	defer func() {
+		for _, seq := range touched {
+			next[seq] = 0
+		}
+		s.touched = touched[:0]
+	}()
+	s.pos = growInts(s.pos, B)
+	pos := s.pos
 	for i, seq := range seqs {
 		if seq < 0 || seq >= s.nSeq {
 			return fmt.Errorf("llama: Forward: sequence %d out of range [0, %d)", seq, s.nSeq)
@@ -105,18 +169,19 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		if tokens[i] < 0 || int(tokens[i]) >= c.Vocab {
 			return fmt.Errorf("llama: Forward: token %d out of range [0, %d)", tokens[i], c.Vocab)
 		}
-		if logits[i] != nil && len(logits[i]) < c.Vocab {
-			return fmt.Errorf("llama: Forward: logits[%d] has length %d < vocabulary %d", i, len(logits[i]), c.Vocab)
+		if logits[i] != nil && len(logits[i]) < s.outRows {
+			return fmt.Errorf("llama: Forward: logits[%d] has length %d < %d outputs", i, len(logits[i]), s.outRows)
 		}
-		p, seen := next[seq]
-		if !seen {
+		p := next[seq] - 1
+		if p < 0 {
 			p = s.lens[seq]
+			touched = append(touched, seq)
 		}
 		if p >= s.maxLen {
 			return fmt.Errorf("llama: Forward: sequence %d is full (%d positions)", seq, s.maxLen)
 		}
 		pos[i] = p
-		next[seq] = p + 1
+		next[seq] = p + 2
 	}
 
 	dim, hd := c.Dim, c.HeadDim
@@ -247,15 +312,16 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		}
 	}
 	if len(sel) > 0 {
-		out := grow(b.out, len(sel)*c.Vocab)
+		V := s.outRows
+		out := grow(b.out, len(sel)*V)
 		b.out = out
-		kernels.MatMul(out, m.output, xb, len(sel), m.threads)
+		kernels.MatMul(out, s.out, xb, len(sel), m.threads)
 		for j, i := range sel {
-			copy(logits[i][:c.Vocab], out[j*c.Vocab:(j+1)*c.Vocab])
+			copy(logits[i][:V], out[j*V:(j+1)*V])
 		}
 	}
-	for seq, n := range next {
-		s.lens[seq] = n
+	for _, seq := range touched {
+		s.lens[seq] = next[seq] - 1
 	}
 	return nil
 }
@@ -308,8 +374,10 @@ func (s *State) putScratch(sc *attnScratch) {
 // widened to float32 once per call and sequence (widening is exact), for
 // all heads at once, instead of once per head and row; a row is then a
 // plain float32 slice. Narrow heads (fewer elements than the dot lanes)
-// take the dot's tail-only order inline; WeightedSumF16's lane order is
-// reproduced on the widened rows with reused buffers. Entries of the same
+// take the dot's tail-only order inline; wider ones kernels.Scores (Dot's
+// order, AVX2 for widths that are multiples of 16); WeightedSumF16's lane
+// order is kernels.WeightedSumF32 on the widened rows (AVX2 lanes), with
+// reused buffers. Entries of the same
 // sequence in one call (a batched window) widen only the rows they add.
 // When one sequence's widened keys would exceed attnWidenMax elements, each
 // key row is widened as it is used.
@@ -402,13 +470,11 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 				w[t] = d * m.kqScale
 			}
 		default:
-			for t := range w {
-				w[t] = kernels.Dot(qh, kf[t*kvDim:t*kvDim+hd]) * m.kqScale
-			}
+			kernels.Scores(w, qh, kf, kvDim, m.kqScale)
 		}
 		kernels.Softmax(w)
 		roundF16(w)
-		weightedSum(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
+		kernels.WeightedSumF32(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
 	}
 }
 
@@ -425,63 +491,6 @@ func roundF16(x []float32) {
 			x[i] = math.Float32frombits((b + 0xfff + (b>>13)&1) &^ 0x1fff)
 		} else {
 			x[i] = kernels.F16ToF32(kernels.F32ToF16(v))
-		}
-	}
-}
-
-// weightedSum is kernels.WeightedSumF16 on rows already widened to
-// float32: dst[d] = Dot(p, column d of V) bit for bit, where row t of V is
-// v[t*stride : t*stride+len(dst)]. acc (at least Lanes*len(dst) elements)
-// is scratch.
-func weightedSum(dst, p, v []float32, stride int, acc []float32) {
-	const L = kernels.Lanes
-	n, hd := len(p), len(dst)
-	n16 := n - n%L
-	acc = acc[:L*hd]
-	clear(acc)
-	if hd == 8 {
-		// Unrolled for the narrow heads of small models; the same order.
-		for t0 := 0; t0 < n16; t0 += L {
-			for j := 0; j < L; j++ {
-				lane := (*[8]float32)(acc[j*8:])
-				row := (*[8]float32)(v[(t0+j)*stride:])
-				pt := p[t0+j]
-				lane[0] = lane[0] + float32(pt*row[0])
-				lane[1] = lane[1] + float32(pt*row[1])
-				lane[2] = lane[2] + float32(pt*row[2])
-				lane[3] = lane[3] + float32(pt*row[3])
-				lane[4] = lane[4] + float32(pt*row[4])
-				lane[5] = lane[5] + float32(pt*row[5])
-				lane[6] = lane[6] + float32(pt*row[6])
-				lane[7] = lane[7] + float32(pt*row[7])
-			}
-		}
-	} else {
-		for t0 := 0; t0 < n16; t0 += L {
-			for j := 0; j < L; j++ {
-				lane := acc[j*hd : (j+1)*hd]
-				row := v[(t0+j)*stride:][:len(lane)]
-				pt := p[t0+j]
-				for d := range lane {
-					lane[d] = lane[d] + float32(pt*row[d])
-				}
-			}
-		}
-	}
-	for w := L / 2; w >= 1; w /= 2 {
-		for j := 0; j < w; j++ {
-			a, b := acc[j*hd:(j+1)*hd], acc[(j+w)*hd:(j+w+1)*hd]
-			for d := range a {
-				a[d] = a[d] + b[d]
-			}
-		}
-	}
-	copy(dst, acc[:hd])
-	for t := n16; t < n; t++ {
-		row := v[t*stride:][:len(dst)]
-		pt := p[t]
-		for d := range dst {
-			dst[d] = dst[d] + float32(pt*row[d])
 		}
 	}
 }

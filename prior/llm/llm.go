@@ -467,7 +467,16 @@ func (p *Prior) NewBatch(n int) (prior.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{p: p, st: st, pending: make([][]int32, n), coded: make([]int, n),
+	outs := p.vocab
+	if p.cfg.Mode == Constrained {
+		// Only the digits' logits are used: the rest of the output
+		// projection is skipped.
+		if err := st.SelectOutputs(p.digit); err != nil {
+			return nil, err
+		}
+		outs = len(p.digit)
+	}
+	b := &batch{p: p, st: st, outs: outs, pending: make([][]int32, n), coded: make([]int, n),
 		logits: make([][]float32, n), freqs: make([][]uint32, n), dists: make([]*coder.Freqs, n)}
 	for w := 0; w < n; w++ {
 		b.Reset(w)
@@ -478,6 +487,7 @@ func (p *Prior) NewBatch(n int) (prior.Batch, error) {
 type batch struct {
 	p       *Prior
 	st      *llama.State
+	outs    int       // logits per prediction: the vocabulary, or the 16 digits
 	pending [][]int32 // tokens to feed before the next prediction
 	coded   []int     // symbols pushed per window
 	logits  [][]float32
@@ -485,7 +495,7 @@ type batch struct {
 	dists   []*coder.Freqs
 	seqs    []int
 	toks    []int32
-	outs    [][]float32
+	lg      [][]float32
 }
 
 func (b *batch) Reset(w int) {
@@ -498,7 +508,7 @@ func (b *batch) Reset(w int) {
 }
 
 func (b *batch) Predict(windows []int, out []coder.Dist) error {
-	b.seqs, b.toks, b.outs = b.seqs[:0], b.toks[:0], b.outs[:0]
+	b.seqs, b.toks, b.lg = b.seqs[:0], b.toks[:0], b.lg[:0]
 	for _, w := range windows {
 		if w < 0 || w >= len(b.pending) {
 			return fmt.Errorf("llm prior: window %d outside batch of %d", w, len(b.pending))
@@ -507,7 +517,7 @@ func (b *batch) Predict(windows []int, out []coder.Dist) error {
 			return fmt.Errorf("llm prior: window %d predicted twice without a symbol", w)
 		}
 		if b.logits[w] == nil {
-			b.logits[w] = make([]float32, b.p.vocab)
+			b.logits[w] = make([]float32, b.outs)
 		}
 		for j, t := range b.pending[w] {
 			b.seqs = append(b.seqs, w)
@@ -516,29 +526,23 @@ func (b *batch) Predict(windows []int, out []coder.Dist) error {
 			if j == len(b.pending[w])-1 {
 				o = b.logits[w]
 			}
-			b.outs = append(b.outs, o)
+			b.lg = append(b.lg, o)
 		}
 	}
-	if err := b.st.Forward(b.seqs, b.toks, b.outs); err != nil {
+	if err := b.st.Forward(b.seqs, b.toks, b.lg); err != nil {
 		return err
 	}
 	for i, w := range windows {
 		b.pending[w] = b.pending[w][:0]
-		var err error
-		if b.p.cfg.Mode == Paper {
-			if b.freqs[w] == nil {
-				b.freqs[w] = make([]uint32, b.p.vocab)
-			}
-			err = kernels.Quantize(b.logits[w], totalBits, b.freqs[w])
-		} else {
-			if b.freqs[w] == nil {
-				b.freqs[w] = make([]uint32, 16)
-			}
-			err = kernels.QuantizeSubset(b.logits[w], b.p.digit, totalBits, b.freqs[w])
+		if b.freqs[w] == nil {
+			b.freqs[w] = make([]uint32, b.outs)
 		}
-		if err != nil {
+		// In constrained mode the logits are the digits' (in digit
+		// order): QuantizeSubset of the full logits, exactly.
+		if err := kernels.Quantize(b.logits[w], totalBits, b.freqs[w]); err != nil {
 			return err
 		}
+		var err error
 		if b.dists[w] == nil {
 			b.dists[w], err = coder.NewFreqs(b.freqs[w])
 		} else {

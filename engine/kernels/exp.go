@@ -67,3 +67,15 @@ func Exp(x float32) float32 {
 
 // pow2 returns 2^n for -126 <= n <= 127.
 func pow2(n int32) float32 { return math.Float32frombits(uint32(n+127) << 23) }
+
+// expSlice writes dst[i] = Exp(src[i]) (len(dst) >= len(src); dst may be
+// src). Fast versions are installed per CPU and must match Exp bit for bit
+// (TestExpSlice).
+var expSlice = expSliceGeneric
+
+func expSliceGeneric(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = Exp(x)
+	}
+}

@@ -39,10 +39,12 @@ func Softmax(x []float32) {
 			m = v
 		}
 	}
-	var sum float64
 	for i, v := range x {
-		e := Exp(v - m)
-		x[i] = e
+		x[i] = v - m
+	}
+	expSlice(x, x)
+	var sum float64
+	for _, e := range x {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
@@ -59,10 +61,24 @@ func SiLU(x float32) float32 { return x / (1 + Exp(-x)) }
 func SwiGLU(dst, gate, up []float32) {
 	n := len(dst)
 	gate, up = gate[:n], up[:n]
-	for i := range dst {
-		dst[i] = SiLU(gate[i]) * up[i]
+	var e [swigluChunk]float32
+	for lo := 0; lo < n; lo += swigluChunk {
+		hi := min(n, lo+swigluChunk)
+		c := e[:hi-lo]
+		for j := range c {
+			c[j] = -gate[lo+j]
+		}
+		expSlice(c, c)
+		for j, ej := range c {
+			g := gate[lo+j]
+			s := g / (1 + ej) // SiLU(g), its operations in its order
+			dst[lo+j] = s * up[lo+j]
+		}
 	}
 }
+
+// swigluChunk is the number of elements whose Exp SwiGLU takes at once.
+const swigluChunk = 256
 
 // Add writes dst[i] = x[i] + y[i]. dst may alias either input.
 func Add(dst, x, y []float32) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Quantize turns logits into integer frequencies for a range coder:
@@ -51,11 +52,14 @@ func Quantize(logits []float32, totalBits int, dst []uint32) error {
 		return errors.New("kernels: Quantize: every logit is -Inf")
 	}
 	// dst holds the float32 bits of e[i] until the frequencies replace them.
-	var sum float64
+	e := unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(dst))), n)
 	for i, v := range logits {
-		e := Exp(v - m)
-		dst[i] = math.Float32bits(e)
-		sum += float64(e)
+		e[i] = v - m
+	}
+	expSlice(e, e)
+	var sum float64
+	for _, x := range e {
+		sum += float64(x)
 	}
 	k := float64(total-uint64(n)) / sum
 	var got uint64

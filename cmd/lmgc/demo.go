@@ -24,11 +24,12 @@ func init() {
 }
 
 // Defaults of the LLM section's slice (--llm-floats 0): a pretrained
-// model costs several tokens per float at a few tens of tokens per second
-// on a CPU today, coded and then decoded again, so its slice is small;
-// stories260K is a thousand times smaller.
+// model costs 9 positions per float (8 hex digits and a separator) at a
+// few hundred positions per second on a 2-core CPU (docs/BENCHMARKS.md),
+// coded and then decoded again, so its slice is small (256 floats: about
+// half a minute); stories260K is a thousand times smaller.
 const (
-	demoFloatsReal    = 32
+	demoFloatsReal    = 256
 	demoFloatsStories = 2048
 )
 

@@ -19,6 +19,7 @@
 # are appended to the stream unchanged. Nothing here trusts a stream: the Go
 # side compares every decoded result with the original.
 import struct
+import os
 import sys
 
 WIDTHS = (2, 4)
@@ -245,7 +246,13 @@ def _read(f, n):
 
 
 def serve():
-    fin, fout = sys.stdin.buffer, sys.stdout.buffer
+    fin = sys.stdin.buffer
+    # The protocol gets its own copy of fd 1; fd 1 itself (and sys.stdout)
+    # then go to stderr, so that whatever a codec library prints, from
+    # Python or from C, cannot corrupt the framed stream.
+    fout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     # Import every codec's library now, so that no request's time includes
     # an import; the ready byte tells the caller so.
     for _, _, version in CODECS.values():

@@ -421,7 +421,7 @@ func DecodeShard(dst io.WriterAt, src io.ReaderAt, size int64, sh Shard, opt Opt
 	}
 	prog := &progress{total: total, fn: opt.Progress}
 	sym, own := p.(prior.Symbolizer)
-	batch, workers := schedule(p, opt.Threads)
+	batch, workers := decodeSchedule(p, opt, int(end-first))
 	next := int(first)
 	produce := func() ([]int, bool, error) {
 		var idx []int
@@ -487,7 +487,8 @@ func windowOffsets(h *container.Header, sl layout, p prior.Prior) ([]int64, erro
 	case own:
 		floatBytes = wb.WindowFloatBytes
 	case sl.isRaw():
-		floatBytes = func(n int64) (int64, bool) { return n, n%4 == 0 }
+		w := int64(sl.width) // 4, or 2 for 16-bit floats
+		floatBytes = func(n int64) (int64, bool) { return n, n%w == 0 }
 	case sl.chunkSymbols() > 0:
 		c := int64(sl.chunkSymbols())
 		floatBytes = func(n int64) (int64, bool) { return n / c * serial.ChunkSize, n%c == 0 }

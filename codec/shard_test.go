@@ -302,4 +302,8 @@ func TestShardedBF16(t *testing.T) {
 		tensorio.Tensor{Name: "w", DType: "BF16", Shape: []int64{50, 100}, Data: half[:10000]},
 		tensorio.Tensor{Name: "b", DType: "BF16", Shape: []int64{1000}, Data: half[10000:]})
 	checkSharded(t, src, "h.safetensors", Options{Prior: "fcm", Window: 2000}, true, 1, 3)
+	// An odd number of 16-bit floats: the last window is 2 mod 4 bytes.
+	odd := toBF16(gaussian(5999, 1e-3, 6))
+	src = safetensors16(t, tensorio.Tensor{Name: "w", DType: "BF16", Shape: []int64{5999}, Data: odd})
+	checkSharded(t, src, "odd.safetensors", Options{Prior: "fcm", Window: 2000}, true, 1, 3)
 }

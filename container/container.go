@@ -161,6 +161,9 @@ func framed(magic string, version uint32, v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(js) > MaxHeader {
+		return nil, fmt.Errorf("header of %d bytes exceeds the limit of %d (too many windows: use a larger window)", len(js), MaxHeader)
+	}
 	b := append([]byte(magic), 0, 0, 0, 0, 0, 0, 0, 0)
 	binary.LittleEndian.PutUint32(b[8:], version)
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(js)))
@@ -480,6 +483,9 @@ func (f *Reader) checkSizes() error {
 		case "float32le", "float16le":
 			if floatKind != "" && s.Kind != floatKind {
 				return Corruptf("corrupt .lmgc file: segment %d is %s after %s segments (one float width per file)", i, s.Kind, floatKind)
+			}
+			if s.Kind == "float16le" && s.Length%2 != 0 {
+				return Corruptf("corrupt .lmgc file: 16-bit float segment %d has an odd length %d", i, s.Length)
 			}
 			floatKind = s.Kind
 			floats += s.Length

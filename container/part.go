@@ -16,7 +16,7 @@ const PartMagic = "LMGP\r\n\x1a\n"
 const PartVersion = 1
 
 // MaxShards bounds the shard count accepted from a part file.
-const MaxShards = 1 << 20
+const MaxShards = 1 << 14
 
 // ErrNotPart is returned for input that does not start with PartMagic.
 var ErrNotPart = errors.New("not an lmgc part file (wrong magic)")

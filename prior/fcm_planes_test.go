@@ -18,8 +18,17 @@ func TestFCMPlaneCosts(t *testing.T) {
 	if path == "" {
 		t.Skip("diagnostic: set FCM_PROBE to a float32 .npy file")
 	}
-	raw, _ := os.ReadFile(path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 10 || !strings.HasPrefix(string(raw), "\x93NUMPY") {
+		t.Fatalf("%s is not a .npy file", path)
+	}
 	hdr := int(raw[8]) | int(raw[9])<<8
+	if 10+hdr > len(raw) {
+		t.Fatalf("%s: header of %d bytes past the end", path, hdr)
+	}
 	data := raw[10+hdr:]
 	for _, name := range probeNames() {
 		var p Prior

@@ -20,7 +20,7 @@ func runModelGen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("model gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	shape := fs.String("shape", "", "model shape `NAME` (see --list)")
-	like := fs.String("like", "", "the pretraining control of `FILE.gguf`: its metadata, tokenizer and tensor shapes, random weights (quantized types other than q8_0/q4_0 become --type, q8_0 or f16)")
+	like := fs.String("like", "", "the pretraining control of `FILE.gguf`: its metadata, tokenizer and tensor shapes, random weights (tensor types lmgc cannot quantize, such as q4_1, become --type: q8_0 or f16)")
 	typ := fs.String("type", "q8_0", "weight matrix `type`: f32, f16, bf16, q8_0, q4_0, q5_0, or q4_k_m (llama.cpp's mixture of q4_K and q6_K); norms and biases stay f32; with --like, q8_0 or f16")
 	seed := fs.Uint64("seed", 1, "random `seed`; the same seed, shape and type give the same file")
 	out := fs.String("o", "", "output `FILE.gguf`")

@@ -260,6 +260,9 @@ func (m *Matrix) Pack() bool {
 	return true
 }
 
+// Packed reports whether m has been laid out in panels by Pack.
+func (m *Matrix) Packed() bool { return m.packed != nil }
+
 // pack repacks rows rows of nb blocks into the panel layout.
 func (f *panelFormat) pack(data []byte, rows, nb int) []byte {
 	panels := (rows + panelRows - 1) / panelRows

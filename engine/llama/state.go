@@ -93,6 +93,9 @@ func (s *State) SelectOutputs(rows []int32) error {
 	if err != nil {
 		return err
 	}
+	if full.Packed() {
+		sub.Pack() // the panel kernels, as for the full matrix (the same bits)
+	}
 	s.out, s.outRows = sub, len(rows)
 	return nil
 }
@@ -329,7 +332,7 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 // attnWidenMax bounds the float32 copy of one sequence's keys (and one of
 // its values) that attend keeps, in elements. Longer contexts take the
 // row-by-row path. A variable so that tests can exercise both paths.
-var attnWidenMax = 1 << 18
+var attnWidenMax = 1 << 22
 
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {

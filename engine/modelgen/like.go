@@ -16,10 +16,11 @@ import (
 // Weights are drawn like Build's (seeded by opts.Seed and the tensor
 // name): token embeddings and the output projection with standard
 // deviation logitStd/sqrt(width), other matrices matrixStd, norm weights
-// 1 + normStd*N(0,1), biases biasStd. Types: tensors stored as F32, F16,
-// BF16, Q8_0 or Q4_0 keep their type; tensors of other quantized types
-// (Q4_1, Q5_0, Q4_K, Q6_K, ...), for which gguf has no quantizer, are
-// written as opts.Type (Q8_0 or F16). One-dimensional tensors that are
+// 1 + normStd*N(0,1), biases biasStd. Types: tensors of a type gguf can
+// quantize (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K: gguf.CanQuantize)
+// keep their type; tensors of other quantized types (Q4_1, Q5_1, Q5_K,
+// ...) are written as opts.Type (Q8_0 or F16), and only then does
+// general.file_type say opts.Type instead of the source's. One-dimensional tensors that are
 // neither norms nor biases (such as rope_freqs.weight) are not weights
 // learnt from text in the usual sense and are copied unchanged.
 func BuildLike(src *gguf.File, opts Options) (*gguf.Writer, error) {
@@ -37,7 +38,12 @@ func BuildLike(src *gguf.File, opts Options) (*gguf.Writer, error) {
 	name, _ := src.String("general.name")
 	w.AddKV("general.name", strings.TrimSpace(name+" (random weights)"))
 	w.AddKV("general.description", fmt.Sprintf("random weights (lmgc model gen --like, seed %d) with the metadata, tokenizer and tensor shapes of %q; not a trained model", opts.Seed, name))
-	w.AddKV("general.file_type", fileType[opts.Type])
+	for i := range src.Tensors {
+		if _, _, random := likeKind(&src.Tensors[i]); random && !gguf.CanQuantize(src.Tensors[i].Type) {
+			w.AddKV("general.file_type", fileType[opts.Type]) // some tensors change type
+			break
+		}
+	}
 	for i := range src.Tensors {
 		t := &src.Tensors[i]
 		k, std, random := likeKind(t)

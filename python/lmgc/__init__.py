@@ -216,7 +216,9 @@ def decode(data: bytes, to: Optional[str] = None) -> Any:
 
 def _compress_flags(prior, input_format, format, bytes_per_group, sign_first, window, threads,
                     model, mode, prompt, batch, verify):
-    args = ["--prior", prior]
+    # No prior: the CLI's default (its fast level), so that compress(a)
+    # is the file `lmgc compress` writes.
+    args = [] if prior is None else ["--prior", prior]
     if input_format is not None:
         args += ["--input-format", input_format]
     if format is not None:
@@ -260,7 +262,7 @@ def _arg_path(p) -> str:
 
 # --------------------------------------------------------------------- API
 
-def compress(obj: Any, prior: str = "order2", *, input_format: Optional[str] = None,
+def compress(obj: Any, prior: Optional[str] = None, *, input_format: Optional[str] = None,
              format: Optional[str] = None, bytes_per_group: Optional[int] = None,
              sign_first: bool = False, window: Optional[int] = None, threads: Optional[int] = None,
              model=None, mode: Optional[str] = None, prompt: Optional[str] = None,
@@ -273,7 +275,8 @@ def compress(obj: Any, prior: str = "order2", *, input_format: Optional[str] = N
     :func:`encode`). The result is exactly what ``lmgc compress`` writes for
     the file :func:`encode` makes, named as encode names it.
 
-    Options map to the CLI's flags: ``prior`` (``order2``, ``cm``, ``llm``),
+    Options map to the CLI's flags: ``prior`` (None: the CLI's default,
+    ``fcm``; or ``order2``, ``cm``, ``fcm2``, ``llm``),
     ``input_format`` (``raw``, ``npy``, ``safetensors``), ``format`` (the
     serialization: ``raw``, ``iso``, ``hn``, ``hs``, ...),
     ``bytes_per_group``, ``sign_first``, ``window``, ``threads``, and for
@@ -348,7 +351,7 @@ def _decompress_bytes(data, threads, model, batch, progress) -> bytes:
             return f.read()
 
 
-def compress_file(src, dst=None, prior: str = "order2", *, force: bool = False, **options) -> dict:
+def compress_file(src, dst=None, prior: Optional[str] = None, *, force: bool = False, **options) -> dict:
     """Compresses the tensor file src into dst, as ``lmgc compress src -o dst``.
 
     dst defaults to src + ``".lmgc"``. The CLI reads src itself, so any
@@ -391,7 +394,7 @@ def decompress_file(src, dst=None, *, force: bool = False, threads: Optional[int
     return run(args, progress=progress)
 
 
-def save(obj: Any, path, prior: str = "order2", **options) -> dict:
+def save(obj: Any, path, prior: Optional[str] = None, **options) -> dict:
     """Compresses obj (as :func:`compress`) into the file path.
 
     Like ``numpy.save`` and ``torch.save``, it replaces an existing file;

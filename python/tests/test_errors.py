@@ -52,7 +52,7 @@ def test_message_is_the_clis(blob, tmp_path):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: lmgc.compress(A, prior="nope"), 'lmgc compress: unknown prior "nope" (available: order2, cm, llm'),
+    (lambda: lmgc.compress(A, prior="nope"), 'lmgc compress: unknown prior "nope" (available: order2, cm, fcm, llm, fcm2)'),
     (lambda: lmgc.compress(b"abcdefgh"), "lmgc compress: cannot tell the format of data"),
     (lambda: lmgc.compress(np.zeros(2, dtype=[("a", "<i4")])),
      "lmgc compress: npy: structured dtypes (descr is a list) are not supported"),

@@ -67,6 +67,10 @@ type Options struct {
 	// until the header can be written (default os.TempDir()); the CLI puts
 	// it next to the output.
 	TempDir string
+
+	// lockStep codes with the lock-step path even when the prior is a
+	// prior.Scorer (tests compare the two paths).
+	lockStep bool
 }
 
 // DefaultBatchMemory is the default Options.BatchMemory.

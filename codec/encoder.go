@@ -352,7 +352,7 @@ func (e *Encoder) codeWindows(p prior.Prior, split splitter, h *container.Header
 		return g, len(g.w) > 0, nil
 	}
 	pp := startPipe(workers, workers+1, produce, func(g windowGroup) (codedGroup, error) {
-		return encodeGroup(p, g, opt.Estimate, prog)
+		return encodeGroup(p, g, opt.Estimate, opt.lockStep, prog)
 	})
 	defer pp.close()
 	for {
@@ -386,10 +386,10 @@ type windowGroup struct {
 }
 
 // encodeGroup codes a batch of windows, each with its own state of p: in
-// one Score call when p is a prior.Scorer (and scoreWindows is set), else
-// with the windows advancing in lock step, one symbol each per step.
-func encodeGroup(p prior.Prior, g windowGroup, estimate bool, prog *progress) (codedGroup, error) {
-	if sc, ok := p.(prior.Scorer); ok && scoreWindows {
+// one Score call when p is a prior.Scorer (and not lockStep), else with
+// the windows advancing in lock step, one symbol each per step.
+func encodeGroup(p prior.Prior, g windowGroup, estimate, lockStep bool, prog *progress) (codedGroup, error) {
+	if sc, ok := p.(prior.Scorer); ok && !lockStep {
 		return scoreGroup(sc, g, estimate, prog)
 	}
 	windows := g.w

@@ -5,10 +5,6 @@ import (
 	"github.com/lmgc/lmgc/prior"
 )
 
-// scoreWindows makes encodeGroup use a prior's Score when it has one. A
-// variable so that tests can compare with the lock-step path.
-var scoreWindows = true
-
 // scoreGroup codes a batch of windows whose symbols are all known with one
 // Score call: the prior sees whole windows (an LLM runs them through the
 // model in wide batched forwards) and gives the distributions a Batch

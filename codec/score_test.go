@@ -29,9 +29,9 @@ func TestScoreMatchesLockStep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			scoreWindows = false
-			_, err = Compress(&stepped, data, "g.f32", opt)
-			scoreWindows = true
+			lock := opt
+			lock.lockStep = true
+			_, err = Compress(&stepped, data, "g.f32", lock)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -218,13 +218,25 @@ func dequantQ6_K(b []byte, y []float32) {
 	}
 }
 
+// blockQuantizers holds, per quantized type, the quantizer of one block of
+// t.BlockSize() values (appending the block's bytes to dst): the one place
+// to add a type Quantize writes.
+var blockQuantizers = map[Type]func(x []float32, dst []byte) []byte{
+	Q8_0: quantQ8_0,
+	Q4_0: quantQ4_0,
+	Q5_0: quantQ5_0,
+	Q4_K: quantQ4_K,
+	Q6_K: quantQ6_K,
+}
+
 // CanQuantize reports whether Quantize supports type t.
 func CanQuantize(t Type) bool {
 	switch t {
-	case F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K:
+	case F32, F16, BF16:
 		return true
 	}
-	return false
+	_, ok := blockQuantizers[t]
+	return ok
 }
 
 // Quantize converts src to type t, appending to dst and returning the
@@ -254,25 +266,10 @@ func Quantize(t Type, src []float32, dst []byte) ([]byte, error) {
 		for _, x := range src {
 			dst = le.AppendUint16(dst, Float32ToBF16(x))
 		}
-	case Q8_0:
-		for b := 0; b < len(src); b += 32 {
-			dst = quantQ8_0(src[b:b+32], dst)
-		}
-	case Q4_0:
-		for b := 0; b < len(src); b += 32 {
-			dst = quantQ4_0(src[b:b+32], dst)
-		}
-	case Q5_0:
-		for b := 0; b < len(src); b += 32 {
-			dst = quantQ5_0(src[b:b+32], dst)
-		}
-	case Q4_K:
-		for b := 0; b < len(src); b += 256 {
-			dst = quantQ4_K(src[b:b+256], dst)
-		}
-	case Q6_K:
-		for b := 0; b < len(src); b += 256 {
-			dst = quantQ6_K(src[b:b+256], dst)
+	default:
+		q, n := blockQuantizers[t], t.BlockSize()
+		for b := 0; b < len(src); b += n {
+			dst = q(src[b:b+n], dst)
 		}
 	}
 	return dst, nil

@@ -50,7 +50,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 0, "codec threads (default: all CPUs)")
 	out := fs.String("out", "", "folder for results.md, results.csv, results.json and rates.svg")
 	quick := fs.Bool("quick", false, "small run: 1 subset of 2 files, 256 KiB slices, 32 chunks, 128 LLM floats on 1 file")
-	from := fs.String("from", "", "render a results.json of an earlier run again instead of running (--data not needed)")
+	from := fs.String("from", "", "render a results.json of an earlier run again instead of running (--data not needed); more results.json files as arguments are merged with it")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	verbose := fs.Bool("v", false, "print each row on stderr when it is done")
 	jsonOut := fs.Bool("json", false, "print the report as JSON (results.json) on stdout instead of the Markdown tables")
@@ -61,13 +61,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *codecs == "list" {
 		return listCodecs(stdout)
 	}
-	if *from != "" && len(pos) == 0 {
-		f, err := os.Open(*from)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		rep, err := bench.ReadJSON(f)
+	if *from != "" {
+		// More results.json files after the first are merged with it
+		// (bench.Merge): lmgc bench --from a.json b.json ...
+		rep, err := readReports(append([]string{*from}, pos...))
 		if err != nil {
 			return err
 		}
@@ -166,6 +163,27 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %d rows completed, the report is marked incomplete", how, len(rep.Rows))
 	}
 	return err
+}
+
+// readReports reads the results.json files at paths and merges them.
+func readReports(paths []string) (*bench.Report, error) {
+	var reps []*bench.Report
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := bench.ReadJSON(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		reps = append(reps, rep)
+	}
+	if len(reps) == 1 {
+		return reps[0], nil
+	}
+	return bench.Merge(reps)
 }
 
 // writeBench prints the Markdown tables of rep (its JSON with jsonOut)

@@ -13,9 +13,10 @@
 #
 #   scripts/real-llm-cells.sh plan          # every planned cell, best first
 #   scripts/real-llm-cells.sh status        # cells done / planned, the missing listed
-#   scripts/real-llm-cells.sh run [UNTIL]   # run missing cells (UNTIL: stop before
-#                                           # starting a cell after this `date` time)
-#   scripts/real-llm-cells.sh render        # merge the present cells (lmgc bench --from)
+#   scripts/real-llm-cells.sh run [UNTIL]   # run missing cells (UNTIL, a `date -d` time:
+#                                           # interrupt the running cell then, start no more)
+#   scripts/real-llm-cells.sh render        # status, then the present cells merged
+#                                           # (lmgc bench --from a.json b.json ...)
 #
 # Env: LMGC (binary, default lmgc), DATA (default testdata/gradients),
 # LMGC_MODELS (model cache), CELLS (default docs/results/real-llm),
@@ -119,7 +120,11 @@ runcell() { # name model control mode set file format window
 	# A set folder holding only this file: the cell's set is "SET@FILE".
 	mkdir "$tmp/$5@$6"
 	ln -s "$(realpath "$data/$5/$6.npy")" "$tmp/$5@$6/$6.npy"
-	if nice -n 19 "$lmgc" bench --quiet --data "$tmp/$5@$6" --subsets 1 --per-subset 1 --seed 1 \
+	# With UNTIL, a cell still running then gets SIGINT (lmgc bench exits
+	# non-zero, the cell is not published).
+	local stop=()
+	[ -n "${until:-}" ] && stop=(timeout -s INT -k 60 $(($(date -u -d "$until" +%s) - $(date -u +%s))))
+	if "${stop[@]}" nice -n 19 "$lmgc" bench --quiet --data "$tmp/$5@$6" --subsets 1 --per-subset 1 --seed 1 \
 		--max-bytes $((floats * 4)) --chunks 1 --threads "$threads" --priors order2,cm \
 		--model "$model" --modes "$4" --llm-floats "$floats" --llm-files 1 \
 		--llm-format "$7" --llm-window "$8" --out "$tmp/out" >/dev/null; then
@@ -154,10 +159,11 @@ run)
 	done
 	;;
 render)
+	# The count and every missing cell first, then the present cells merged.
 	shopt -s nullglob
 	js=("$cells"/*.json)
-	[ ${#js[@]} -gt 0 ] || { echo "no cells in $cells" >&2; exit 1; }
-	"$lmgc" bench --from "${js[@]}"
+	status
+	[ ${#js[@]} -eq 0 ] || { echo; "$lmgc" bench --from "${js[@]}"; }
 	;;
 *) echo "usage: real-llm-cells.sh plan|status|run [UNTIL]|render" >&2; exit 2 ;;
 esac

@@ -58,3 +58,33 @@ func TestBenchCodecsList(t *testing.T) {
 		t.Errorf("--codecs sz3/16: exit %d, %q", code, errs)
 	}
 }
+
+// TestBenchFromMerges renders two one-set runs with one --from: both
+// sets' rows appear, and a damaged report is an error naming its file.
+func TestBenchFromMerges(t *testing.T) {
+	dir := t.TempDir()
+	var jsons []string
+	for _, name := range []string{"s1", "s2"} {
+		set := filepath.Join(dir, name)
+		os.Mkdir(set, 0o755)
+		writeGaussianNPY(t, filepath.Join(set, "a.npy"), 2000)
+		out := filepath.Join(dir, "out-"+name)
+		if code, _, stderr := lmgc(t, "bench", "--data", set, "--codecs", "gzip", "--priors", "order2",
+			"--subsets", "1", "--per-subset", "1", "--quiet", "--threads", "1", "--out", out); code != 0 {
+			t.Fatalf("bench %s: exit %d: %s", name, code, stderr)
+		}
+		jsons = append(jsons, filepath.Join(out, "results.json"))
+	}
+	code, stdout, stderr := lmgc(t, "bench", "--from", jsons[0], jsons[1])
+	if code != 0 {
+		t.Fatalf("--from two files: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "merged from 2 reports") || !strings.Contains(stdout, "| s1 |") || !strings.Contains(stdout, "| s2 |") {
+		t.Errorf("merged report lacks a set or the merge note:\n%s", stdout)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("{"), 0o644)
+	if code, _, stderr := lmgc(t, "bench", "--from", jsons[0], bad); code == 0 || !strings.Contains(stderr, "bad.json") {
+		t.Errorf("damaged second report: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -14,6 +14,8 @@
 #
 # DATA (default testdata/gradients) is a folder of gradient-set folders;
 # add the VGG16/ResNet18/ViT sets of lmgc collect there for the full run.
+# The full table in one process takes days on a slow engine: run it cell
+# by cell, resumably, with scripts/real-llm-cells.sh instead.
 set -euo pipefail
 size=${1:?usage: bench-real-llm.sh small|full OUT}
 out=${2:?usage: bench-real-llm.sh small|full OUT}

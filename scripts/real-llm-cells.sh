@@ -41,13 +41,12 @@ qwen15=qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 sha() { awk -v n="$1" '$1 == n { print substr($2, 1, 12) }' internal/models/models.txt; }
 
-# files SET: the first three .npy files of SET, or f1 f2 f3 when absent.
+# files SET: the first three .npy files of SET, completed to three with
+# the placeholders file2, file3 (planned, listed missing: data absent).
 files() {
-	if [ -d "$data/$1" ]; then
-		(cd "$data/$1" && ls -- *.npy 2>/dev/null | sort | head -3 | sed 's/\.npy$//')
-	else
-		printf '%s\n' file1 file2 file3
-	fi
+	local have=() n
+	[ -d "$data/$1" ] && mapfile -t have < <(cd "$data/$1" && ls -- *.npy 2>/dev/null | sort | sed 's/\.npy$//')
+	for n in 1 2 3; do echo "${have[n - 1]:-file$n}"; done
 }
 
 # plan prints one line per cell: name model control(0|1) mode set file format window.

@@ -234,9 +234,207 @@ def convnet(channel, im_size, classes=10, width=128, depth=3):
     return ConvNet()
 
 
+VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+def vgg16(classes=10):
+    """utils/models/vgg.py VGG('VGG16'): conv3x3(+bias, padding 1) ->
+    BatchNorm2d -> ReLU, 2x2 max pooling at 'M', a no-op AvgPool2d(1, 1),
+    Linear(512, 10); 3-channel input only (in_channels = 3 is fixed)."""
+    layers, c = [], 3
+    for v in VGG16_CFG:
+        if v == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(c, v, kernel_size=3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+            c = v
+    layers.append(nn.AvgPool2d(kernel_size=1, stride=1))
+
+    class VGG(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Linear(512, classes)
+
+        def forward(self, x):
+            out = self.features(x)
+            return self.classifier(out.view(out.size(0), -1))
+
+    return VGG()
+
+
+class BasicBlock(nn.Module):
+    """utils/models/resnet.py BasicBlock with norm 'instancenorm'
+    (GroupNorm(planes, planes)), bias-free convs, 1x1 conv + norm shortcut."""
+
+    def __init__(self, cin, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.GroupNorm(planes, planes, affine=True)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.GroupNorm(planes, planes, affine=True)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, planes, kernel_size=1, stride=stride, bias=False),
+                                          nn.GroupNorm(planes, planes, affine=True))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out = out + self.shortcut(x)
+        return F.relu(out)
+
+
+class ResNet18(nn.Module):
+    """utils/models/resnet.py resnet('resnet18'): conv3x3 stem (no pooling),
+    GroupNorm(64, 64), stages 64/128/256/512 x 2 BasicBlocks, avg_pool2d(4),
+    Linear 'classifier'."""
+
+    def __init__(self, channel=3, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channel, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.GroupNorm(64, 64, affine=True)
+        cin = 64
+        for i, planes in enumerate([64, 128, 256, 512]):
+            stride = 1 if i == 0 else 2
+            setattr(self, "layer%d" % (i + 1), nn.Sequential(BasicBlock(cin, planes, stride), BasicBlock(planes, planes, 1)))
+            cin = planes
+        self.classifier = nn.Linear(512, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        out = F.avg_pool2d(out, 4)
+        return self.classifier(out.view(out.size(0), -1))
+
+
+# The reference's ViT (utils/models/vit.py, after
+# juliusruseckas.github.io/ml/cifar10-vit.html): a convolutional "RelViT",
+# not a timm ViT. Module names and parameter order are the reference's.
+
+
+class Residual(nn.Module):
+    def __init__(self, *layers):
+        super().__init__()
+        self.residual = nn.Sequential(*layers)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x + self.gamma * self.residual(x)
+
+
+class LayerNormChannels(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x):
+        return self.norm(x.transpose(1, -1)).transpose(-1, 1)
+
+
+class SelfAttention2d(nn.Module):
+    def __init__(self, cin, cout, head_channels, shape):
+        super().__init__()
+        self.heads = cout // head_channels
+        self.head_channels = head_channels
+        self.scale = head_channels ** -0.5
+        self.to_keys = nn.Conv2d(cin, cout, 1)
+        self.to_queries = nn.Conv2d(cin, cout, 1)
+        self.to_values = nn.Conv2d(cin, cout, 1)
+        self.unifyheads = nn.Conv2d(cout, cout, 1)
+        h, w = shape
+        self.pos_enc = nn.Parameter(torch.Tensor(self.heads, (2 * h - 1) * (2 * w - 1)))
+        y, x = torch.arange(h), torch.arange(w)
+        y1, x1, y2, x2 = torch.meshgrid(y, x, y, x, indexing="ij")
+        self.register_buffer("relative_indices", ((y1 - y2 + h - 1) * (2 * w - 1) + x1 - x2 + w - 1).flatten())
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        keys = self.to_keys(x).view(b, self.heads, self.head_channels, -1)
+        values = self.to_values(x).view(b, self.heads, self.head_channels, -1)
+        queries = self.to_queries(x).view(b, self.heads, self.head_channels, -1)
+        att = keys.transpose(-2, -1) @ queries
+        rel = self.pos_enc.gather(-1, self.relative_indices.expand(self.heads, -1)).unflatten(-1, (h * w, h * w))
+        att = F.softmax(att * self.scale + rel, dim=-2)  # over the keys, as the reference
+        out = (values @ att).view(b, -1, h, w)
+        return self.unifyheads(out)
+
+
+class AddPositionEmbedding(nn.Module):
+    def __init__(self, channels, shape):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.Tensor(channels, *shape))
+
+    def forward(self, x):
+        return x + self.pos_embedding
+
+
+def relvit(classes=10, image_size=32, channels=256, head_channels=32, num_blocks=8, patch=2, head_p_drop=0.3):
+    """ViT(num_classes, image_size) of the reference: ToPatches (conv3x3 3->32,
+    GELU, conv 2x2/2 32->256), a learned (256, 16, 16) position embedding,
+    8 blocks of Residual(LayerNormChannels, SelfAttention2d with 1x1 convs
+    and a relative position bias, 8 heads of 32) and Residual(LayerNormChannels,
+    conv1x1 256->1024, GELU, conv1x1 1024->256), each residual scaled by a
+    learned gamma initialised to 0; head LayerNormChannels, GELU, global
+    average pool, Dropout(0.3), Linear(256, 10). Init: kaiming_normal_
+    (fan_in, gain √2) on conv/linear weights, zero biases, N(0, 0.02²) on
+    both position tables, gamma 0."""
+    shape = (image_size // patch, image_size // patch)
+    blocks = []
+    for _ in range(num_blocks):
+        blocks.append(nn.Sequential(
+            Residual(LayerNormChannels(channels), SelfAttention2d(channels, channels, head_channels, shape), nn.Dropout(0.0)),
+            Residual(LayerNormChannels(channels), nn.Sequential(nn.Conv2d(channels, 4 * channels, 1), nn.GELU(),
+                                                                nn.Conv2d(4 * channels, channels, 1)), nn.Dropout(0.0))))
+    model = nn.Sequential(
+        nn.Sequential(nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.GELU(), nn.Conv2d(32, channels, patch, stride=patch)),
+                      AddPositionEmbedding(channels, shape), nn.Dropout(0.0)),
+        nn.Sequential(*blocks),
+        nn.Sequential(LayerNormChannels(channels), nn.GELU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Dropout(head_p_drop), nn.Linear(channels, classes)))
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.constant_(m.weight, 1.0)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, AddPositionEmbedding):
+            nn.init.normal_(m.pos_embedding, mean=0.0, std=0.02)
+        elif isinstance(m, SelfAttention2d):
+            nn.init.normal_(m.pos_enc, mean=0.0, std=0.02)
+        elif isinstance(m, Residual):
+            nn.init.zeros_(m.gamma)
+    return model
+
+
+def vit_param_groups(model):
+    """RelViT.separate_parameters: weight decay 0.1 on conv/linear weights,
+    none on biases, LayerNorms, gammas and position tables."""
+    decay, no_decay = [], []
+    for mname, m in model.named_modules():
+        for pname, p in m.named_parameters(recurse=False):
+            if isinstance(m, nn.LayerNorm) or pname.endswith("bias") or pname in ("gamma", "pos_embedding", "pos_enc"):
+                no_decay.append(p)
+            elif isinstance(m, (nn.Conv2d, nn.Linear)):
+                decay.append(p)
+    assert len(decay) + len(no_decay) == len(list(model.parameters()))
+    return [{"params": decay, "weight_decay": 1e-1}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build(arch, channel, im_size, width=128):
+    if arch == "convnet":
+        return convnet(channel, im_size, width=width)
+    if channel != 3 or im_size != 32:
+        raise SystemExit("%s: the reference defines it for 3x32x32 input only" % arch)
+    return {"vgg16": vgg16, "resnet18": ResNet18, "vit": relvit}[arch]()
+
+
 def lmgc_init(model, seed):
-    """nn.NewConvNet's initialisation: U(±1/√fan_in) from SplitMix64(seed),
-    weight then bias, layer by layer; norms weight 1, bias 0."""
+    """nn.NewConvNet / NewVGG16 / NewResNet18's initialisation: U(±1/√fan_in)
+    from SplitMix64(seed), weight then bias (if any), module by module in
+    construction order (= PyTorch's module order); norms weight 1, bias 0."""
     r = SplitMix64(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -244,8 +442,9 @@ def lmgc_init(model, seed):
                 fan_in = m.weight[0].numel()
                 bound = np.float32(1 / math.sqrt(fan_in))
                 m.weight.copy_(torch.from_numpy(r.uniform(m.weight.numel(), bound).reshape(m.weight.shape)))
-                m.bias.copy_(torch.from_numpy(r.uniform(m.bias.numel(), bound)))
-            elif isinstance(m, nn.GroupNorm):
+                if m.bias is not None:
+                    m.bias.copy_(torch.from_numpy(r.uniform(m.bias.numel(), bound)))
+            elif isinstance(m, (nn.GroupNorm, nn.BatchNorm2d)):
                 m.weight.fill_(1)
                 m.bias.zero_()
 
@@ -311,17 +510,30 @@ def cmd_train(a):
     if a.dataset == "cifar10" and a.ref_std:
         std = REF_CIFAR_STD
     c, size = xb.shape[1], xb.shape[2]
-    model = convnet(c, size)
+    model = build(a.arch, c, size)
     if a.init == "lmgc":
+        if a.arch == "vit":
+            raise SystemExit("--init lmgc: lmgc's vit is not the reference's architecture")
         lmgc_init(model, a.seed)
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4)
+    model.train()
     per_epoch = len(y) // a.batch  # lmgc drops the last partial batch
+    sched = None
+    if a.arch == "vit":
+        # The reference: AdamW(lr 1e-3) on two groups, OneCycleLR(max_lr 1e-3,
+        # steps_per_epoch len(train_loader) = 391, epochs 200), and
+        # scheduler.step() once per *epoch* (train_and_collect_grad.py main):
+        # so the lr is OneCycle's start, 1e-3/25 = 4e-5, with beta1 0.95
+        # (cycle_momentum), for the whole first epoch.
+        opt = torch.optim.AdamW(vit_param_groups(model), lr=1e-3)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, steps_per_epoch=-(-len(y) // a.batch), epochs=200)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4)
     augment = c == 3
     shuffle = SplitMix64(a.seed ^ 0x5EED)
     g = torch.Generator()
     g.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    log = {"dataset": a.dataset, "seed": a.seed, "init": a.init, "order": a.order, "lr": a.lr,
+    log = {"arch": a.arch, "dataset": a.dataset, "seed": a.seed, "init": a.init, "order": a.order, "lr": a.lr,
            "steps": a.steps, "batch": a.batch, "torch": torch.__version__, "loss": [], "lr_t": [], "acc": []}
     t0 = time.time()
     perm = None
@@ -339,12 +551,17 @@ def cmd_train(a):
             if augment:
                 raw = crop_flip_torch(raw, g)
             x = normalize(raw, mean, std)
-        if a.cosine_run:
-            lr = 0.5 * a.lr * (1 + math.cos(math.pi * step / a.steps))
-        else:  # CosineAnnealingLR(T_max=tmax) stepped per epoch, as the reference
-            lr = 0.5 * a.lr * (1 + math.cos(math.pi * epoch / a.tmax_epochs))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
+        if sched is not None:
+            if b == 0 and epoch > 0:
+                sched.step()
+            lr = opt.param_groups[0]["lr"]
+        else:
+            if a.cosine_run:
+                lr = 0.5 * a.lr * (1 + math.cos(math.pi * step / a.steps))
+            else:  # CosineAnnealingLR(T_max=tmax) stepped per epoch, as the reference
+                lr = 0.5 * a.lr * (1 + math.cos(math.pi * epoch / a.tmax_epochs))
+            for pg in opt.param_groups:
+                pg["lr"] = lr
         xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y[idx])
         opt.zero_grad()
         out = model(xt)
@@ -352,7 +569,7 @@ def cmd_train(a):
         loss.backward()
         lv = loss.item()
         if a.every > 0 and step % a.every == 0:
-            save_gradient(a.out, model, step, {"arch": "convnet", "dataset": a.dataset, "step": step,
+            save_gradient(a.out, model, step, {"arch": a.arch, "dataset": a.dataset, "step": step,
                                                "epoch": epoch, "seed": a.seed, "batch": a.batch, "loss": repr(lv),
                                                "lr": repr(lr), "note": "torchref.py: raw minibatch gradient of the mean cross-entropy"})
         opt.step()
@@ -407,6 +624,65 @@ def cmd_fixture(a):
     print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
 
 
+FIXTURE_FULL = 64  # tensors up to this many values are stored whole
+FIXTURE_SAMPLES = 64  # larger ones by this many values at idx/NAME
+
+
+def cmd_fixture_arch(a):
+    """VGG16 or ResNet18 at full size, initialised as lmgc initialises them
+    (lmgc_init, SplitMix64(seed)) so the fixture need not hold 45-60 MB of
+    weights: per parameter, the init at sample indices (checks lmgc_init
+    against nn's), and for two SGD steps (lr --lr, default 0.01, momentum 0.9,
+    weight decay 5e-4; train mode, so batch norm uses batch statistics) on random 3x32x32
+    batches: the loss, each gradient's L2 norm and its values, and the
+    weights after the step. Tensors of at most FIXTURE_FULL values are
+    stored whole, larger ones at FIXTURE_SAMPLES evenly spread indices
+    (idx/NAME, float32, exact below 2^24). Not lr 0.1: one step at 0.1 on
+    a batch of 3 blows VGG16 up (loss 3.3 -> 67) into a region where a
+    relative weight change of 1e-5 moves the next gradient by ~1 %, so
+    float32 summation order alone would fail the check."""
+    torch.manual_seed(a.seed)
+    model = build(a.arch, 3, 32)
+    lmgc_init(model, a.init_seed)
+    model.train()
+    tensors = []
+    meta = {"note": "scripts/torchref/torchref.py fixture --arch %s" % a.arch, "torch": torch.__version__,
+            "arch": a.arch, "init_seed": str(a.init_seed), "n": str(a.n), "lr": str(a.lr)}
+    idx = {}
+    for name, p in model.named_parameters():
+        n = p.numel()
+        if n > FIXTURE_FULL:
+            idx[name] = np.array([(i * n) // FIXTURE_SAMPLES + (i * 7919) % max(1, n // FIXTURE_SAMPLES)
+                                  for i in range(FIXTURE_SAMPLES)], dtype=np.int64)
+            tensors.append(("idx/" + name, idx[name].astype(np.float32)))
+
+    def pick(name, v):
+        v = v.detach().reshape(-1).numpy().astype(np.float32)
+        return v[idx[name]] if name in idx else v.copy()
+
+    for name, p in model.named_parameters():
+        tensors.append(("init/" + name, pick(name, p)))
+    tensors.append(("lr", np.array([a.lr], dtype=np.float32)))
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4)
+    for step in range(2):
+        x = torch.randn(a.n, 3, 32, 32)
+        yl = torch.randint(0, 10, (a.n,))
+        tensors.append(("x%d" % step, x.numpy()))
+        tensors.append(("y%d" % step, yl.numpy().astype(np.float32)))
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), yl)
+        loss.backward()
+        tensors.append(("loss%d" % step, np.array([loss.item()], dtype=np.float32)))
+        for name, p in model.named_parameters():
+            tensors.append(("gnorm%d/%s" % (step, name), np.array([p.grad.double().norm().item()], dtype=np.float32)))
+            tensors.append(("grad%d/%s" % (step, name), pick(name, p.grad)))
+        opt.step()
+        for name, p in model.named_parameters():
+            tensors.append(("after%d/%s" % (step, name), pick(name, p)))
+    write_safetensors(a.out, tensors, meta)
+    print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
+
+
 # ---------------------------------------------------------------- stats
 
 
@@ -451,6 +727,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
+    t.add_argument("--arch", choices=["convnet", "vgg16", "resnet18", "vit"], default="convnet")
     t.add_argument("--dataset", choices=["mnist", "cifar10"], default="mnist")
     t.add_argument("--cifar", default=default_cifar())
     t.add_argument("--cache", default="/tmp/torchref", help="where decoded CIFAR-10 is cached")
@@ -471,11 +748,19 @@ def main():
     f.add_argument("--out", required=True)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--width", type=int, default=8)
+    f.add_argument("--arch", choices=["convnet", "vgg16", "resnet18"], default="convnet",
+                   help="vgg16/resnet18: full-size model with lmgc's initialisation (see cmd_fixture_arch)")
+    f.add_argument("--init-seed", type=int, default=1, help="vgg16/resnet18: nn.NewRNG seed of the initialisation")
+    f.add_argument("--n", type=int, default=3, help="vgg16/resnet18: batch size")
+    f.add_argument("--lr", type=float, default=0.01, help="vgg16/resnet18: SGD learning rate")
     s = sub.add_parser("stats")
     s.add_argument("dirs", nargs="+")
     s.add_argument("--json")
     s.add_argument("--no-fpzip", action="store_true")
     a = ap.parse_args()
+    if a.cmd == "fixture" and a.arch != "convnet":
+        cmd_fixture_arch(a)
+        return
     {"train": cmd_train, "fixture": cmd_fixture, "stats": cmd_stats}[a.cmd](a)
 
 

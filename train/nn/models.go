@@ -146,8 +146,8 @@ func NewResNet18(inC, imgSize, classes int, r *RNG) *Sequential {
 			stride = 1
 		}
 		s.Layers = append(s.Layers,
-			NewBasicBlock(name("layer", i+1)+".0", in, out, stride, r),
-			NewBasicBlock(name("layer", i+1)+".1", out, out, 1, r))
+			NewBasicBlock("layer"+itoa(i+1)+".0", in, out, stride, r),
+			NewBasicBlock("layer"+itoa(i+1)+".1", out, out, 1, r))
 		in = out
 	}
 	s.Layers = append(s.Layers, &GlobalAvgPool{}, NewLinear("classifier", 512, classes, r))

@@ -18,7 +18,7 @@ func BenchmarkDot(b *testing.B) {
 // BenchmarkMatMul multiplies a 2048x2048 matrix by 1 and 16 columns.
 func BenchmarkMatMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(2, 2))
-	for _, typ := range []Type{F32, F16, BF16, Q8_0} {
+	for _, typ := range []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1} {
 		m, _ := matrixOf(&testing.T{}, r, typ, 2048, 2048)
 		for _, batch := range []int{1, 16} {
 			x := randVec(r, batch*2048, 1)

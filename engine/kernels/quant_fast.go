@@ -1,5 +1,7 @@
 package kernels
 
+import "encoding/binary"
+
 // Faster MatMul paths for the table types whose dot product is a Q8_0 dot
 // in disguise. Each weight row is unpacked once per MatMul call into Q8_0
 // blocks (the same fp16 scale bytes, the block's integers as int8), and the
@@ -149,10 +151,31 @@ func unpackQ4_1(w8 []byte, mw []float32, row []byte) {
 		b, o := row[i*BlockQ4_1Size:(i+1)*BlockQ4_1Size], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
 		o[0], o[1] = b[0], b[1]
 		mw[i] = f16At(b[2:])
-		for j := 0; j < 16; j++ {
-			o[2+j] = b[4+j] & 0xf
-			o[18+j] = b[4+j] >> 4
+		splitNibbles(o[2:BlockQ8Size], b[4:20], false)
+	}
+}
+
+// splitNibbles writes the low nibbles of the 16 bytes of src to dst[0:16]
+// and the high nibbles to dst[16:32], as bytes 0..15, or, with signed, as
+// the int8 values nibble-8. Eight bytes at a time in a uint64: a nibble
+// never leaves its byte. For signed, m = n^8 is n-8 for n >= 8; for n < 8
+// it is n+8 (bit 3 set), and n-8 as a byte is 0xf0|m, so bit 3 is copied
+// into bits 4-7.
+func splitNibbles(dst, src []byte, signed bool) {
+	const lo4, bit3 = 0x0f0f0f0f0f0f0f0f, 0x0808080808080808
+	_, _ = dst[31], src[15]
+	for h := 0; h < 16; h += 8 {
+		v := binary.LittleEndian.Uint64(src[h:])
+		l, u := v&lo4, (v>>4)&lo4
+		if signed {
+			l ^= bit3
+			u ^= bit3
+			tl, tu := l&bit3, u&bit3
+			l |= tl<<1 | tl<<2 | tl<<3 | tl<<4
+			u |= tu<<1 | tu<<2 | tu<<3 | tu<<4
 		}
+		binary.LittleEndian.PutUint64(dst[h:], l)
+		binary.LittleEndian.PutUint64(dst[16+h:], u)
 	}
 }
 
@@ -193,10 +216,7 @@ func matMulQ4_0(dst []float32, m *Matrix, x []float32, batch, threads int) {
 		for i := range len(w8) / BlockQ8Size {
 			b, o := row[i*BlockQ4_0Size:], w8[i*BlockQ8Size:(i+1)*BlockQ8Size]
 			o[0], o[1] = b[0], b[1]
-			for j := 0; j < 16; j++ {
-				o[2+j] = byte(int8(b[2+j]&0xf) - 8)
-				o[18+j] = byte(int8(b[2+j]>>4) - 8)
-			}
+			splitNibbles(o[2:BlockQ8Size], b[2:18], true)
 		}
 	})
 }

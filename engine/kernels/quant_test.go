@@ -289,3 +289,30 @@ func TestQuantMatMul(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitNibbles checks splitNibbles against the byte-by-byte split for
+// every byte value at every position, unsigned and signed.
+func TestSplitNibbles(t *testing.T) {
+	src := make([]byte, 16)
+	dst := make([]byte, 32)
+	for v := 0; v < 256; v++ {
+		for pos := 0; pos < 16; pos++ {
+			for i := range src {
+				src[i] = byte(v*7 + i*31)
+			}
+			src[pos] = byte(v)
+			for _, signed := range []bool{false, true} {
+				splitNibbles(dst, src, signed)
+				for j, b := range src {
+					lo, hi := b&0xf, b>>4
+					if signed {
+						lo, hi = byte(int8(lo)-8), byte(int8(hi)-8)
+					}
+					if dst[j] != lo || dst[16+j] != hi {
+						t.Fatalf("byte %#x at %d, signed %v: got %#x %#x, want %#x %#x", b, j, signed, dst[j], dst[16+j], lo, hi)
+					}
+				}
+			}
+		}
+	}
+}

@@ -11,6 +11,9 @@ func dotLanesAVX2(a, b []float32, lanes *[Lanes]float32)
 func dotQ8AVX2(w, x []byte, table *[1 << 16]float32) float32
 
 //go:noescape
+func dotQ4_1DAVX2(w, x []byte, nb int, table *[1 << 16]float32) float32
+
+//go:noescape
 func f16RowF16C(dst []float32, src []uint16)
 
 //go:noescape
@@ -20,6 +23,7 @@ func init() {
 	if cpu.X86.HasAVX2 {
 		dotF32 = dotAVX2
 		dotQ8 = dotQ8Asm
+		dotQ4_1D = dotQ4_1DAsm
 		bf16Row = bf16RowAsm
 		if cpu.X86.HasF16C {
 			f16Row = f16RowAsm
@@ -60,4 +64,11 @@ func dotAVX2(a, b []float32) float32 {
 		s = s + float32(a[i]*b[i])
 	}
 	return s
+}
+
+// dotQ4_1DAsm is dotQ4_1DGeneric in AVX2 assembly.
+func dotQ4_1DAsm(w, x []byte) float32 {
+	nb := len(w) / BlockQ4_1Size
+	_ = x[nb*BlockQ8Size-1]
+	return dotQ4_1DAVX2(w, x, nb, f16Table)
 }

@@ -128,3 +128,60 @@ bf16loop:
 bf16done:
 	VZEROUPPER
 	RET
+
+// func dotQ4_1DAVX2(w []byte, x []byte, nb int, table *[1 << 16]float32) float32
+//
+// The d part of dotQ4_1Ref against Q8_0-laid-out activations (34-byte
+// blocks: fp16 d_x, 32 int8): per block, the exact int32 sum s of the 16
+// low nibbles times x[0:16] and the 16 high nibbles times x[16:32]
+// (zero-extended to int16, VPMADDWD, a fixed add tree: all integer, so
+// exact), then acc = acc + float32(float32(d_w*d_x) * float32(s)) in
+// scalar SSE: dotQ8AVX2 on the unpacked row, without the unpacking. w
+// holds nb 20-byte Q4_1 blocks.
+TEXT ·dotQ4_1DAVX2(SB), NOSPLIT, $0-68
+	MOVQ         w_base+0(FP), SI
+	MOVQ         x_base+24(FP), DI
+	MOVQ         nb+48(FP), CX
+	MOVQ         table+56(FP), R8
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X7
+	VPBROADCASTD X7, X7
+	VXORPS       X0, X0, X0
+	TESTQ        CX, CX
+	JZ           q41done
+
+q41loop:
+	MOVWLZX      (SI), AX
+	MOVWLZX      (DI), BX
+	VMOVSS       (R8)(AX*4), X1
+	VMOVSS       (R8)(BX*4), X2
+	VMULSS       X2, X1, X1
+	VMOVDQU      4(SI), X3
+	VPSRLW       $4, X3, X4
+	VPAND        X7, X3, X3
+	VPAND        X7, X4, X4
+	VPMOVZXBW    X3, Y3
+	VPMOVZXBW    X4, Y4
+	VPMOVSXBW    2(DI), Y5
+	VPMOVSXBW    18(DI), Y6
+	VPMADDWD     Y5, Y3, Y3
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VEXTRACTI128 $1, Y3, X5
+	VPADDD       X5, X3, X3
+	VPSHUFD      $0x4e, X3, X5
+	VPADDD       X5, X3, X3
+	VPSHUFD      $0xb1, X3, X5
+	VPADDD       X5, X3, X3
+	VCVTDQ2PS    X3, X3
+	VMULSS       X3, X1, X1
+	VADDSS       X1, X0, X0
+	ADDQ         $20, SI
+	ADDQ         $34, DI
+	DECQ         CX
+	JNZ          q41loop
+
+q41done:
+	VMOVSS X0, ret+64(FP)
+	VZEROUPPER
+	RET

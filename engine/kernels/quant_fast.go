@@ -179,6 +179,25 @@ func splitNibbles(dst, src []byte, signed bool) {
 	}
 }
 
+// dotQ4_1D returns the d part of dotQ4_1Ref (accD, in its order) of a
+// Q4_1 row w against activations laid out as Q8_0 blocks (d_x and the 32
+// int8 of the Q8_1 block): an assembly kernel where one is installed (nil
+// otherwise: then matMulQ4_1 unpacks each row once for all its columns).
+var dotQ4_1D func(w, x []byte) float32
+
+// dotQ4_1DGeneric, the kernel's reference, unpacks the row into Q8_0 blocks and takes dotQ8: the
+// same integer sums and float steps as dotQ4_1Ref's accD.
+func dotQ4_1DGeneric(w, x []byte) float32 {
+	nb := len(w) / BlockQ4_1Size
+	w8 := make([]byte, nb*BlockQ8Size)
+	for i := 0; i < nb; i++ {
+		b, o := w[i*BlockQ4_1Size:], w8[i*BlockQ8Size:]
+		o[0], o[1] = b[0], b[1]
+		splitNibbles(o[2:BlockQ8Size], b[4:20], false)
+	}
+	return dotQ8(w8, x[:len(w8)])
+}
+
 func matMulQ4_1(dst []float32, m *Matrix, x []float32, batch, threads int) {
 	nb := m.Cols / BlockQ8Len
 	xs := nb * BlockQ8Size
@@ -198,9 +217,22 @@ func matMulQ4_1(dst []float32, m *Matrix, x []float32, batch, threads int) {
 		w8 := make([]byte, xs)
 		mw := make([]float32, nb)
 		for r := lo; r < hi; r++ {
-			unpackQ4_1(w8, mw, m.Data[r*m.rowSize:(r+1)*m.rowSize])
+			row := m.Data[r*m.rowSize : (r+1)*m.rowSize]
+			direct := dotQ4_1D != nil
+			if direct {
+				for i := range mw {
+					mw[i] = f16At(row[i*BlockQ4_1Size+2:])
+				}
+			} else {
+				unpackQ4_1(w8, mw, row)
+			}
 			for b := 0; b < batch; b++ {
-				accD := dotQ8(w8, xq[b*xs:(b+1)*xs])
+				var accD float32
+				if direct {
+					accD = dotQ4_1D(row, xq[b*xs:(b+1)*xs])
+				} else {
+					accD = dotQ8(w8, xq[b*xs:(b+1)*xs])
+				}
 				var accM float32
 				for i, mv := range mw {
 					accM = accM + float32(mv*sx[b*nb+i])

@@ -316,3 +316,39 @@ func TestSplitNibbles(t *testing.T) {
 		}
 	}
 }
+
+// TestDotQ4_1D checks the installed Q4_1 d-part kernel (if any) against
+// dotQ4_1DGeneric and, through accD + accM, dotQ4_1Ref, bit for bit, on
+// rows with every nibble value and random scales.
+func TestDotQ4_1D(t *testing.T) {
+	if dotQ4_1D == nil {
+		t.Skip("no Q4_1 kernel installed on this CPU/build (matMulQ4_1 unpacks rows)")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, nb := range []int{1, 2, 3, 8, 17, 64} {
+		for trial := 0; trial < 20; trial++ {
+			w := make([]byte, nb*BlockQ4_1Size)
+			x := make([]byte, nb*BlockQ8Size)
+			for i := range w {
+				w[i] = byte(r.Uint32())
+			}
+			for i := range x {
+				x[i] = byte(r.Uint32())
+			}
+			for k := 0; k < nb; k++ {
+				// finite scales of varied magnitude
+				putF16(w[k*BlockQ4_1Size:], F32ToF16(float32(r.NormFloat64())))
+				putF16(x[k*BlockQ8Size:], F32ToF16(float32(r.NormFloat64()*0.01)))
+				if trial == 0 {
+					x[k*BlockQ8Size+2] = 0x80 // -128
+				}
+			}
+			got, want := dotQ4_1D(w, x), dotQ4_1DGeneric(w, x)
+			if math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("nb %d trial %d: %g (%#x), generic %g (%#x)", nb, trial, got, math.Float32bits(got), want, math.Float32bits(want))
+			}
+		}
+	}
+}
+
+func putF16(b []byte, h uint16) { b[0], b[1] = byte(h), byte(h>>8) }

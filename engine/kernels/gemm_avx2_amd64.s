@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// Panel kernels (AVX2) for Q4_1 weights, hand-written, for CPUs with AVX2
+// Panel kernels (AVX2) for Q4_1 and Q8_0 weights, hand-written, for CPUs with AVX2
 // and F16C but no AVX-512 VNNI. They read the same panel layout as the
 // AVX-512 kernels (gemm.go, putQ4_1: 16 fp16 d, 16 fp16 m, then 4 groups
 // of 64 bytes, row r's nibble bytes qs[4G..4G+3] in dword r of group G)
@@ -146,6 +146,206 @@ q41A2x1done:
 	INCQ    R9
 	CMPQ    R9, $2
 	JLT     q41A2x1half
+	VZEROUPPER
+	RET
+
+// Q8_0 (AVX2 layout, putQ8_0Signed: as the AVX-512 one but the weights
+// stored as the file's signed bytes; activation blocks with offset 0).
+// Per group of 4 weights and column, the sign trick: VPABSB |w| (0..128,
+// unsigned), VPSIGNB q_x*sign(w) (QuantizeQ8's q_x lie in -127..127, so
+// the product fits int8), VPMADDUBSW: |pair| <= 2*128*127 = 32512 < 32767,
+// no saturation; VPMADDWD with ones and VPADDD: the exact int32 sum s of
+// w*q_x. Then acc = acc + float32(float32(d_w*d_x) * float32(s)) lane by
+// lane (VCVTDQ2PS exact, |s| < 2^24; VMULPS, VMULPS, VADDPS, no FMA):
+// dotQ8Ref's order. Two passes, rows 0-7 and 8-15, as the Q4_1 kernels.
+//
+// func q8PanelAVX2x4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+// func q8PanelAVX2x1(...)
+
+// T += the exact int32 sums of |w| (Y9, sign in Y8) with bytes off(P).
+#define SDOT(P, off, T) \
+	VPBROADCASTD off(P), Y10; \
+	VPSIGNB      Y8, Y10, Y10; \
+	VPMADDUBSW   Y10, Y9, Y10; \
+	VPMADDWD     Y11, Y10, Y10; \
+	VPADDD       Y10, T, T
+
+// ACC = ACC + float32(float32(d_w*d_x) * float32(T)), d_w in Y12.
+#define FUPDA2(P, T, ACC) \
+	VCVTDQ2PS    T, T; \
+	VBROADCASTSS 32(P), Y10; \
+	VMULPS       Y10, Y12, Y10; \
+	VMULPS       Y10, T, T; \
+	VADDPS       T, ACC, ACC
+
+TEXT ·q8PanelAVX2x4(SB), NOSPLIT, $0-48
+	VMOVDQU a2ones<>(SB), Y11
+	XORQ R9, R9
+
+q8PanelAVX2x4half:
+	MOVQ w+0(FP), SI
+	MOVQ R9, R11
+	SHLQ $4, R11
+	ADDQ R11, SI
+	LEAQ 32(SI)(R11*1), R10
+	MOVQ nb+8(FP), CX
+	MOVQ x+16(FP), AX
+	MOVQ xstride+24(FP), DX
+	LEAQ (AX)(DX*1), BX
+	LEAQ (BX)(DX*1), DI
+	LEAQ (DI)(DX*1), R8
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	TESTQ CX, CX
+	JZ    q8PanelAVX2x4done
+
+q8PanelAVX2x4loop:
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VMOVDQU 0(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 0, Y4)
+	SDOT(BX, 0, Y5)
+	SDOT(DI, 0, Y6)
+	SDOT(R8, 0, Y7)
+	VMOVDQU 64(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 4, Y4)
+	SDOT(BX, 4, Y5)
+	SDOT(DI, 4, Y6)
+	SDOT(R8, 4, Y7)
+	VMOVDQU 128(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 8, Y4)
+	SDOT(BX, 8, Y5)
+	SDOT(DI, 8, Y6)
+	SDOT(R8, 8, Y7)
+	VMOVDQU 192(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 12, Y4)
+	SDOT(BX, 12, Y5)
+	SDOT(DI, 12, Y6)
+	SDOT(R8, 12, Y7)
+	VMOVDQU 256(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 16, Y4)
+	SDOT(BX, 16, Y5)
+	SDOT(DI, 16, Y6)
+	SDOT(R8, 16, Y7)
+	VMOVDQU 320(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 20, Y4)
+	SDOT(BX, 20, Y5)
+	SDOT(DI, 20, Y6)
+	SDOT(R8, 20, Y7)
+	VMOVDQU 384(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 24, Y4)
+	SDOT(BX, 24, Y5)
+	SDOT(DI, 24, Y6)
+	SDOT(R8, 24, Y7)
+	VMOVDQU 448(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 28, Y4)
+	SDOT(BX, 28, Y5)
+	SDOT(DI, 28, Y6)
+	SDOT(R8, 28, Y7)
+	VCVTPH2PS (SI), Y12
+	FUPDA2(AX, Y4, Y0)
+	FUPDA2(BX, Y5, Y1)
+	FUPDA2(DI, Y6, Y2)
+	FUPDA2(R8, Y7, Y3)
+	ADDQ $544, SI
+	ADDQ $544, R10
+	ADDQ $40, AX
+	ADDQ $40, BX
+	ADDQ $40, DI
+	ADDQ $40, R8
+	DECQ CX
+	JNZ  q8PanelAVX2x4loop
+
+q8PanelAVX2x4done:
+	MOVQ dst+32(FP), DI
+	MOVQ R9, R11
+	SHLQ $5, R11
+	ADDQ R11, DI
+	MOVQ dstride+40(FP), DX
+	VMOVUPS Y0, (DI)
+	ADDQ DX, DI
+	VMOVUPS Y1, (DI)
+	ADDQ DX, DI
+	VMOVUPS Y2, (DI)
+	ADDQ DX, DI
+	VMOVUPS Y3, (DI)
+	INCQ R9
+	CMPQ R9, $2
+	JLT  q8PanelAVX2x4half
+	VZEROUPPER
+	RET
+
+TEXT ·q8PanelAVX2x1(SB), NOSPLIT, $0-48
+	VMOVDQU a2ones<>(SB), Y11
+	XORQ R9, R9
+
+q8PanelAVX2x1half:
+	MOVQ w+0(FP), SI
+	MOVQ R9, R11
+	SHLQ $4, R11
+	ADDQ R11, SI
+	LEAQ 32(SI)(R11*1), R10
+	MOVQ nb+8(FP), CX
+	MOVQ x+16(FP), AX
+	VPXOR Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ    q8PanelAVX2x1done
+
+q8PanelAVX2x1loop:
+	VPXOR Y4, Y4, Y4
+	VMOVDQU 0(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 0, Y4)
+	VMOVDQU 64(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 4, Y4)
+	VMOVDQU 128(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 8, Y4)
+	VMOVDQU 192(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 12, Y4)
+	VMOVDQU 256(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 16, Y4)
+	VMOVDQU 320(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 20, Y4)
+	VMOVDQU 384(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 24, Y4)
+	VMOVDQU 448(R10), Y8
+	VPABSB  Y8, Y9
+	SDOT(AX, 28, Y4)
+	VCVTPH2PS (SI), Y12
+	FUPDA2(AX, Y4, Y0)
+	ADDQ $544, SI
+	ADDQ $544, R10
+	ADDQ $40, AX
+	DECQ CX
+	JNZ  q8PanelAVX2x1loop
+
+q8PanelAVX2x1done:
+	MOVQ dst+32(FP), DI
+	MOVQ R9, R11
+	SHLQ $5, R11
+	ADDQ R11, DI
+	VMOVUPS Y0, (DI)
+	INCQ R9
+	CMPQ R9, $2
+	JLT  q8PanelAVX2x1half
 	VZEROUPPER
 	RET
 

@@ -38,8 +38,13 @@ func BenchmarkMatMul(b *testing.B) {
 // side by side, for batches 1, 16 and 64.
 func BenchmarkMatMulPanel(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 3))
-	for _, typ := range []Type{Q4_0, Q4_1, Q5_0, Q4_K, Q6_K} {
-		data := randBlocks(r, typ, 2048*2048/traits[typ].blockLen)
+	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K} {
+		var data []byte
+		if typ == Q8_0 {
+			data = randQ8Rows(r, 2048, 2048/BlockQ8Len)
+		} else {
+			data = randBlocks(r, typ, 2048*2048/traits[typ].blockLen)
+		}
 		m, err := NewMatrix(typ, 2048, 2048, data)
 		if err != nil {
 			b.Fatal(err)

@@ -64,6 +64,12 @@ func q8PanelAVX2x4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride 
 func q8PanelAVX2x1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q4PanelAVX2x4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelAVX2x1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q8AmaxAVX512(x *float32, nb int, amax *float32)
 
 //go:noescape
@@ -99,6 +105,8 @@ func init() {
 			kernels: []panelWidth{{4, q8PanelAVX2x4}, {1, q8PanelAVX2x1}}}
 		panelFormats[Q8_0] = &panelQ8_0
 		q8PanelSigned = true
+		panelQ4_0.kernels = []panelWidth{{4, q4PanelAVX2x4}, {1, q4PanelAVX2x1}}
+		panelFormats[Q4_0] = &panelQ4_0
 	}
 	if !cpu.X86.HasAVX512F {
 		return

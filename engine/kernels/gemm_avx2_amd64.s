@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// Panel kernels (AVX2) for Q4_1 and Q8_0 weights, hand-written, for CPUs with AVX2
+// Panel kernels (AVX2) for Q4_1, Q8_0 and Q4_0 weights, hand-written, for CPUs with AVX2
 // and F16C but no AVX-512 VNNI. They read the same panel layout as the
 // AVX-512 kernels (gemm.go, putQ4_1: 16 fp16 d, 16 fp16 m, then 4 groups
 // of 64 bytes, row r's nibble bytes qs[4G..4G+3] in dword r of group G)
@@ -346,6 +346,134 @@ q8PanelAVX2x1done:
 	INCQ R9
 	CMPQ R9, $2
 	JLT  q8PanelAVX2x1half
+	VZEROUPPER
+	RET
+
+// Q4_0 (the AVX-512 layout: 16 fp16 d, then the nibbles as Q4_1's at
+// offset 32; activation blocks with -8*sum(q) at 36): the int16 pair sums
+// and their bound as Q4_1's (nibbles 0..15), VPMADDWD with ones, then the
+// block's -8*sum(q) added: the exact sum s of (q_w-8)*q_x; then
+// acc = acc + float32(float32(d_w*d_x) * float32(s)) lane by lane (no
+// FMA): dotQ4_0Ref's order.
+//
+// func q4PanelAVX2x4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+// func q4PanelAVX2x1(...)
+
+#define LOAD4A2 \
+	VCVTPH2PS (SI), Y14; \
+	NIB2(0, Y0, Y1); \
+	NIB2(64, Y2, Y3); \
+	NIB2(128, Y4, Y5); \
+	NIB2(192, Y6, Y7)
+
+#define COL4A2(P, ACC) \
+	VPBROADCASTD 0(P), Y13; \
+	VPMADDUBSW   Y13, Y0, Y12; \
+	MADD(P, 4, Y1); \
+	MADD(P, 8, Y2); \
+	MADD(P, 12, Y3); \
+	MADD(P, 16, Y4); \
+	MADD(P, 20, Y5); \
+	MADD(P, 24, Y6); \
+	MADD(P, 28, Y7); \
+	VPMADDWD     a2ones<>(SB), Y12, Y12; \
+	VPBROADCASTD 36(P), Y13; \
+	VPADDD       Y13, Y12, Y12; \
+	VCVTDQ2PS    Y12, Y12; \
+	VBROADCASTSS 32(P), Y13; \
+	VMULPS       Y13, Y14, Y13; \
+	VMULPS       Y13, Y12, Y12; \
+	VADDPS       Y12, ACC, ACC
+
+TEXT ·q4PanelAVX2x4(SB), NOSPLIT, $0-48
+	XORQ R9, R9
+
+q4PanelAVX2x4half:
+	MOVQ w+0(FP), SI
+	MOVQ R9, R11
+	SHLQ $4, R11
+	ADDQ R11, SI
+	LEAQ 32(SI)(R11*1), R10
+	MOVQ nb+8(FP), CX
+	MOVQ x+16(FP), AX
+	MOVQ xstride+24(FP), DX
+	LEAQ (AX)(DX*1), BX
+	LEAQ (BX)(DX*1), DI
+	LEAQ (DI)(DX*1), R8
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	TESTQ CX, CX
+	JZ    q4PanelAVX2x4done
+
+q4PanelAVX2x4loop:
+	LOAD4A2
+	COL4A2(AX, Y8)
+	COL4A2(BX, Y9)
+	COL4A2(DI, Y10)
+	COL4A2(R8, Y11)
+	ADDQ $288, SI
+	ADDQ $288, R10
+	ADDQ $40, AX
+	ADDQ $40, BX
+	ADDQ $40, DI
+	ADDQ $40, R8
+	DECQ CX
+	JNZ  q4PanelAVX2x4loop
+
+q4PanelAVX2x4done:
+	MOVQ dst+32(FP), DI
+	MOVQ R9, R11
+	SHLQ $5, R11
+	ADDQ R11, DI
+	MOVQ dstride+40(FP), DX
+	VMOVUPS Y8, (DI)
+	ADDQ DX, DI
+	VMOVUPS Y9, (DI)
+	ADDQ DX, DI
+	VMOVUPS Y10, (DI)
+	ADDQ DX, DI
+	VMOVUPS Y11, (DI)
+	INCQ R9
+	CMPQ R9, $2
+	JLT  q4PanelAVX2x4half
+	VZEROUPPER
+	RET
+
+TEXT ·q4PanelAVX2x1(SB), NOSPLIT, $0-48
+	XORQ R9, R9
+
+q4PanelAVX2x1half:
+	MOVQ w+0(FP), SI
+	MOVQ R9, R11
+	SHLQ $4, R11
+	ADDQ R11, SI
+	LEAQ 32(SI)(R11*1), R10
+	MOVQ nb+8(FP), CX
+	MOVQ x+16(FP), AX
+	VPXOR Y8, Y8, Y8
+	TESTQ CX, CX
+	JZ    q4PanelAVX2x1done
+
+q4PanelAVX2x1loop:
+	LOAD4A2
+	COL4A2(AX, Y8)
+	ADDQ $288, SI
+	ADDQ $288, R10
+	ADDQ $40, AX
+	DECQ CX
+	JNZ  q4PanelAVX2x1loop
+
+q4PanelAVX2x1done:
+	MOVQ dst+32(FP), DI
+	MOVQ R9, R11
+	SHLQ $5, R11
+	ADDQ R11, DI
+	VMOVUPS Y8, (DI)
+	INCQ R9
+	CMPQ R9, $2
+	JLT  q4PanelAVX2x1half
 	VZEROUPPER
 	RET
 

@@ -199,6 +199,19 @@ func putQ8_0(o []byte, r int, b []byte) {
 	}
 }
 
+// q8PanelSigned reports that the installed Q8_0 layout stores the
+// weights signed (putQ8_0Signed) rather than as w+128 (putQ8_0).
+var q8PanelSigned bool
+
+// putQ8_0Signed is putQ8_0 with the weights kept signed (the AVX2
+// kernels' layout, gemm_avx2_amd64.s).
+func putQ8_0Signed(o []byte, r int, b []byte) {
+	o[2*r], o[2*r+1] = b[0], b[1]
+	for g := 0; g < BlockQ8Len/4; g++ {
+		copy(o[32+64*g+4*r:32+64*g+4*r+4], b[2+4*g:2+4*g+4])
+	}
+}
+
 func putQ4_0(o []byte, r int, b []byte) {
 	o[2*r], o[2*r+1] = b[0], b[1]
 	for g := 0; g < 4; g++ {

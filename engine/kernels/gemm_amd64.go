@@ -52,6 +52,24 @@ func q6kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride 
 func q6kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q41PanelAVX2x2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q41PanelAVX2x1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q8PanelAVX2x4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q8PanelAVX2x1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelAVX2x4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelAVX2x1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q8AmaxAVX512(x *float32, nb int, amax *float32)
 
 //go:noescape
@@ -78,6 +96,18 @@ func q8ActQuantAVX512(out []byte, x []float32, off int32, permuted bool) {
 }
 
 func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasF16C && !(cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW) {
+		// AVX2 panel kernels (gemm_avx2_amd64.s), same layouts.
+		panelQ4_1.kernels = []panelWidth{{2, q41PanelAVX2x2}, {1, q41PanelAVX2x1}}
+		panelFormats[Q4_1] = &panelQ4_1
+		panelQ8_0 = panelFormat{block: 32 + 16*BlockQ8Len, blockIn: BlockQ8Size, put: putQ8_0Signed,
+			actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 0, false) },
+			kernels: []panelWidth{{4, q8PanelAVX2x4}, {1, q8PanelAVX2x1}}}
+		panelFormats[Q8_0] = &panelQ8_0
+		q8PanelSigned = true
+		panelQ4_0.kernels = []panelWidth{{4, q4PanelAVX2x4}, {1, q4PanelAVX2x1}}
+		panelFormats[Q4_0] = &panelQ4_0
+	}
 	if !cpu.X86.HasAVX512F {
 		return
 	}

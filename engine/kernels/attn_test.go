@@ -39,10 +39,12 @@ func sameF32(a, b []float32) int {
 }
 
 // TestScoresMatchDot checks Scores (whichever kernel is installed) and its
-// generic form against dotRef row by row, bit for bit.
+// generic form against dotRef row by row, bit for bit; and ScoresF16 (both
+// forms) on the keys rounded to binary16 against dotRef on those keys
+// widened.
 func TestScoresMatchDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, hd := range []int{4, 8, 16, 24, 32, 64, 128} {
+	for _, hd := range []int{4, 8, 12, 16, 24, 32, 64, 128} {
 		for _, rows := range []int{1, 3, 17, 100} {
 			for _, special := range []bool{false, true} {
 				stride := hd*3 + 8*(rows%2)
@@ -56,9 +58,24 @@ func TestScoresMatchDot(t *testing.T) {
 				got, gen := make([]float32, rows), make([]float32, rows)
 				Scores(got, q, k, stride, scale)
 				scoreRowsGeneric(gen, q, k, stride, scale)
-				for name, g := range map[string][]float32{"installed": got, "generic": gen} {
-					if i := sameF32(want, g); i >= 0 {
-						t.Fatalf("hd %d rows %d special %v %s: row %d = %g, want %g", hd, rows, special, name, i, g[i], want[i])
+				kh := make([]uint16, len(k))
+				for i, x := range k {
+					kh[i] = F32ToF16(x)
+					k[i] = F16ToF32(kh[i])
+				}
+				wantF16 := make([]float32, rows)
+				for t := range wantF16 {
+					wantF16[t] = dotRef(q, k[t*stride:t*stride+hd]) * scale
+				}
+				gotF16, genF16 := make([]float32, rows), make([]float32, rows)
+				ScoresF16(gotF16, q, kh, stride, scale)
+				scoreRowsF16Generic(genF16, q, kh, stride, scale)
+				for _, c := range []struct {
+					name      string
+					want, got []float32
+				}{{"installed", want, got}, {"generic", want, gen}, {"F16 installed", wantF16, gotF16}, {"F16 generic", wantF16, genF16}} {
+					if i := sameF32(c.want, c.got); i >= 0 {
+						t.Fatalf("hd %d rows %d special %v %s: row %d = %g, want %g", hd, rows, special, c.name, i, c.got[i], c.want[i])
 					}
 				}
 			}
@@ -105,39 +122,6 @@ func TestWeightedSumF32MatchesF16(t *testing.T) {
 				weightedLanes = saved
 				if i := sameF32(want, got); i >= 0 {
 					t.Fatalf("generic, hd %d n %d: [%d] = %g, want %g", hd, n, i, got[i], want[i])
-				}
-			}
-		}
-	}
-}
-
-// TestScoresF16MatchesWidened checks ScoresF16 (installed and generic) on
-// binary16 keys against dotRef on the keys widened to float32, bit for bit.
-func TestScoresF16MatchesWidened(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for _, hd := range []int{4, 8, 12, 16, 24, 32, 64, 128} {
-		for _, rows := range []int{1, 3, 17, 100} {
-			for _, special := range []bool{false, true} {
-				stride := hd*3 + 8*(rows%2)
-				q := attnValues(r, hd, 1, special)
-				kh := make([]uint16, (rows-1)*stride+hd)
-				kf := make([]float32, len(kh))
-				for i, x := range attnValues(r, len(kh), 2, special) {
-					kh[i] = F32ToF16(x)
-					kf[i] = F16ToF32(kh[i])
-				}
-				const scale = 0.125
-				want := make([]float32, rows)
-				for t := range want {
-					want[t] = dotRef(q, kf[t*stride:t*stride+hd]) * scale
-				}
-				got, gen := make([]float32, rows), make([]float32, rows)
-				ScoresF16(got, q, kh, stride, scale)
-				scoreRowsF16Generic(gen, q, kh, stride, scale)
-				for name, g := range map[string][]float32{"installed": got, "generic": gen} {
-					if i := sameF32(want, g); i >= 0 {
-						t.Fatalf("hd %d rows %d special %v %s: row %d = %g, want %g", hd, rows, special, name, i, g[i], want[i])
-					}
 				}
 			}
 		}

@@ -195,6 +195,16 @@ func BenchmarkAttention(b *testing.B) {
 				WeightedSumF32(dst, out, kf, stride, acc)
 			}
 		})
+		b.Run(fmt.Sprintf("scoresF16/%s", impl), func(b *testing.B) {
+			for range b.N {
+				ScoresF16(out, q, kh, stride, 0.125)
+			}
+		})
+		b.Run(fmt.Sprintf("weightedF16/%s", impl), func(b *testing.B) {
+			for range b.N {
+				WeightedSumF16Acc(dst, out, kh, stride, acc)
+			}
+		})
 		b.Run(fmt.Sprintf("scoresF16+weightedF16/%s", impl), func(b *testing.B) {
 			for range b.N {
 				ScoresF16(out, q, kh, stride, 0.125)

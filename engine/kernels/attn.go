@@ -11,19 +11,27 @@ import "fmt"
 // contiguous (and vectorizable). This is the attention's probability times
 // values product, with the values in an F16 cache.
 func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
+	weightedSumF16(dst, p, v, stride, make([]float32, Lanes*len(dst)), weightedLanesF16Generic)
+}
+
+// WeightedSumF16Acc is WeightedSumF16 (bit for bit) with the installed
+// lane kernel (AVX2 and F16C where available) and caller scratch acc of at
+// least Lanes*len(dst) elements: the attention's weighted sum read straight
+// from an F16 cache, without widening it first.
+func WeightedSumF16Acc(dst, p []float32, v []uint16, stride int, acc []float32) {
+	weightedSumF16(dst, p, v, stride, acc, weightedLanesF16)
+}
+
+func weightedSumF16(dst, p []float32, v []uint16, stride int, acc []float32, lanes func(acc, p []float32, v []uint16, stride int)) {
 	n, hd := len(p), len(dst)
-	if n > 0 && (stride < hd || len(v) < (n-1)*stride+hd) {
-		panic(fmt.Sprintf("kernels: WeightedSumF16: %d rows of stride %d and width %d in %d values", n, stride, hd, len(v)))
+	if n > 0 && (stride < hd || len(v) < (n-1)*stride+hd) || len(acc) < Lanes*hd {
+		panic(fmt.Sprintf("kernels: WeightedSumF16: %d rows of stride %d and width %d in %d values, %d scratch", n, stride, hd, len(v), len(acc)))
 	}
 	n16 := n - n%Lanes
-	acc := make([]float32, Lanes*hd)
-	for t := 0; t < n16; t++ {
-		lane := acc[(t%Lanes)*hd : (t%Lanes+1)*hd]
-		row := v[t*stride : t*stride+hd]
-		pt := p[t]
-		for d := range lane {
-			lane[d] = lane[d] + float32(pt*f16Table[row[d]])
-		}
+	acc = acc[:Lanes*hd]
+	clear(acc)
+	if n16 > 0 {
+		lanes(acc, p[:n16], v, stride)
 	}
 	reduceLaneRows(dst, acc)
 	for t := n16; t < n; t++ {
@@ -31,6 +39,21 @@ func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
 		pt := p[t]
 		for d := range dst {
 			dst[d] = dst[d] + float32(pt*f16Table[row[d]])
+		}
+	}
+}
+
+// weightedLanesF16Generic is the lane phase of WeightedSumF16: lane
+// t%Lanes (acc[lane*hd:]) accumulates float32(p[t]*row t of V widened)
+// for t < len(p), a multiple of Lanes, in increasing t; hd = len(acc)/Lanes.
+func weightedLanesF16Generic(acc, p []float32, v []uint16, stride int) {
+	hd := len(acc) / Lanes
+	for t := range p {
+		lane := acc[(t%Lanes)*hd : (t%Lanes+1)*hd]
+		row := v[t*stride : t*stride+hd]
+		pt := p[t]
+		for d := range lane {
+			lane[d] = lane[d] + float32(pt*f16Table[row[d]])
 		}
 	}
 }
@@ -54,8 +77,10 @@ func reduceLaneRows(dst, acc []float32) {
 // The attention kernels on rows already widened to float32; assembly
 // versions are installed by attn_amd64.go.
 var (
-	scoreRows     = scoreRowsGeneric
-	weightedLanes = weightedLanesGeneric
+	scoreRows        = scoreRowsGeneric
+	weightedLanes    = weightedLanesGeneric
+	scoreRowsF16     = scoreRowsF16Generic
+	weightedLanesF16 = weightedLanesF16Generic
 )
 
 // Scores sets out[t] = Dot(q, row t of K) * scale for t < len(out), where
@@ -75,6 +100,40 @@ func Scores(out, q, k []float32, stride int, scale float32) {
 func scoreRowsGeneric(out, q, k []float32, stride int, scale float32) {
 	for t := range out {
 		out[t] = Dot(q, k[t*stride:t*stride+len(q)]) * scale
+	}
+}
+
+// ScoresF16 is Scores on binary16 keys: out[t] = Dot(q, row t of K
+// widened to float32) * scale bit for bit, where row t of K is
+// k[t*stride : t*stride+len(q)]. It reads an F16 cache directly (F16C in
+// the AVX2 kernel); widening is exact, so no float32 copy is needed.
+func ScoresF16(out, q []float32, k []uint16, stride int, scale float32) {
+	n, hd := len(out), len(q)
+	if n == 0 {
+		return
+	}
+	if stride < hd || len(k) < (n-1)*stride+hd {
+		panic(fmt.Sprintf("kernels: ScoresF16: %d rows of stride %d and width %d in %d values", n, stride, hd, len(k)))
+	}
+	scoreRowsF16(out, q, k, stride, scale)
+}
+
+// scoreRowsF16Generic is ScoresF16 in pure Go: Dot's lanes, tree and tail
+// with each key element widened as it is read.
+func scoreRowsF16Generic(out, q []float32, k []uint16, stride int, scale float32) {
+	hd := len(q)
+	n16 := hd - hd%Lanes
+	for t := range out {
+		row := k[t*stride : t*stride+hd]
+		var lane [Lanes]float32
+		for i := 0; i < n16; i++ {
+			lane[i%Lanes] = lane[i%Lanes] + float32(q[i]*f16Table[row[i]])
+		}
+		s := reduceLanes(&lane)
+		for i := n16; i < hd; i++ {
+			s = s + float32(q[i]*f16Table[row[i]])
+		}
+		out[t] = s * scale
 	}
 }
 

@@ -39,10 +39,12 @@ func sameF32(a, b []float32) int {
 }
 
 // TestScoresMatchDot checks Scores (whichever kernel is installed) and its
-// generic form against dotRef row by row, bit for bit.
+// generic form against dotRef row by row, bit for bit; and ScoresF16 (both
+// forms) on the keys rounded to binary16 against dotRef on those keys
+// widened.
 func TestScoresMatchDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, hd := range []int{4, 8, 16, 24, 32, 64, 128} {
+	for _, hd := range []int{4, 8, 12, 16, 24, 32, 64, 128} {
 		for _, rows := range []int{1, 3, 17, 100} {
 			for _, special := range []bool{false, true} {
 				stride := hd*3 + 8*(rows%2)
@@ -56,9 +58,24 @@ func TestScoresMatchDot(t *testing.T) {
 				got, gen := make([]float32, rows), make([]float32, rows)
 				Scores(got, q, k, stride, scale)
 				scoreRowsGeneric(gen, q, k, stride, scale)
-				for name, g := range map[string][]float32{"installed": got, "generic": gen} {
-					if i := sameF32(want, g); i >= 0 {
-						t.Fatalf("hd %d rows %d special %v %s: row %d = %g, want %g", hd, rows, special, name, i, g[i], want[i])
+				kh := make([]uint16, len(k))
+				for i, x := range k {
+					kh[i] = F32ToF16(x)
+					k[i] = F16ToF32(kh[i])
+				}
+				wantF16 := make([]float32, rows)
+				for t := range wantF16 {
+					wantF16[t] = dotRef(q, k[t*stride:t*stride+hd]) * scale
+				}
+				gotF16, genF16 := make([]float32, rows), make([]float32, rows)
+				ScoresF16(gotF16, q, kh, stride, scale)
+				scoreRowsF16Generic(genF16, q, kh, stride, scale)
+				for _, c := range []struct {
+					name      string
+					want, got []float32
+				}{{"installed", want, got}, {"generic", want, gen}, {"F16 installed", wantF16, gotF16}, {"F16 generic", wantF16, genF16}} {
+					if i := sameF32(c.want, c.got); i >= 0 {
+						t.Fatalf("hd %d rows %d special %v %s: row %d = %g, want %g", hd, rows, special, c.name, i, c.got[i], c.want[i])
 					}
 				}
 			}
@@ -111,6 +128,47 @@ func TestWeightedSumF32MatchesF16(t *testing.T) {
 	}
 }
 
+// TestWeightedSumF16AccMatches checks WeightedSumF16Acc (installed and
+// generic lanes) against WeightedSumF16 and against WeightedSumF32 on the
+// widened rows, bit for bit.
+func TestWeightedSumF16AccMatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, hd := range []int{4, 8, 12, 16, 24, 64, 128} {
+		for _, n := range []int{1, 15, 16, 33, 200} {
+			for _, special := range []bool{false, true} {
+				stride := hd*2 + 4
+				p := attnValues(r, n, 0.1, special)
+				vh := make([]uint16, (n-1)*stride+hd)
+				vf := make([]float32, len(vh))
+				for i, x := range attnValues(r, len(vh), 1, special) {
+					vh[i] = F32ToF16(x)
+					vf[i] = F16ToF32(vh[i])
+				}
+				acc := make([]float32, Lanes*hd+5)
+				want := make([]float32, hd)
+				WeightedSumF16(want, p, vh, stride)
+				wide := make([]float32, hd)
+				WeightedSumF32(wide, p, vf, stride, acc)
+				if i := sameF32(want, wide); i >= 0 {
+					t.Fatalf("hd %d n %d special %v: F32 [%d] = %g, want %g", hd, n, special, i, wide[i], want[i])
+				}
+				got := make([]float32, hd)
+				WeightedSumF16Acc(got, p, vh, stride, acc)
+				if i := sameF32(want, got); i >= 0 {
+					t.Fatalf("hd %d n %d special %v: [%d] = %g, want %g", hd, n, special, i, got[i], want[i])
+				}
+				saved := weightedLanesF16
+				weightedLanesF16 = weightedLanesF16Generic
+				WeightedSumF16Acc(got, p, vh, stride, acc)
+				weightedLanesF16 = saved
+				if i := sameF32(want, got); i >= 0 {
+					t.Fatalf("generic, hd %d n %d: [%d] = %g, want %g", hd, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func BenchmarkAttention(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const hd, n, stride = 64, 1024, 192
@@ -119,11 +177,40 @@ func BenchmarkAttention(b *testing.B) {
 	out := make([]float32, n)
 	acc := make([]float32, Lanes*hd)
 	dst := make([]float32, hd)
+	kh := make([]uint16, len(k))
+	for i, x := range k {
+		kh[i] = F32ToF16(x)
+	}
 	for _, impl := range []string{"installed", "generic"} {
-		sr, wl := scoreRows, weightedLanes
+		sr, wl, sh, wh := scoreRows, weightedLanes, scoreRowsF16, weightedLanesF16
 		if impl == "generic" {
 			scoreRows, weightedLanes = scoreRowsGeneric, weightedLanesGeneric
+			scoreRowsF16, weightedLanesF16 = scoreRowsF16Generic, weightedLanesF16Generic
 		}
+		b.Run(fmt.Sprintf("widen+scores+weighted/%s", impl), func(b *testing.B) {
+			kf := make([]float32, len(kh))
+			for range b.N {
+				WidenF16(kf, kh)
+				Scores(out, q, kf, stride, 0.125)
+				WeightedSumF32(dst, out, kf, stride, acc)
+			}
+		})
+		b.Run(fmt.Sprintf("scoresF16/%s", impl), func(b *testing.B) {
+			for range b.N {
+				ScoresF16(out, q, kh, stride, 0.125)
+			}
+		})
+		b.Run(fmt.Sprintf("weightedF16/%s", impl), func(b *testing.B) {
+			for range b.N {
+				WeightedSumF16Acc(dst, out, kh, stride, acc)
+			}
+		})
+		b.Run(fmt.Sprintf("scoresF16+weightedF16/%s", impl), func(b *testing.B) {
+			for range b.N {
+				ScoresF16(out, q, kh, stride, 0.125)
+				WeightedSumF16Acc(dst, out, kh, stride, acc)
+			}
+		})
 		b.Run(fmt.Sprintf("scores/%s", impl), func(b *testing.B) {
 			for range b.N {
 				Scores(out, q, k, stride, 0.125)
@@ -134,6 +221,6 @@ func BenchmarkAttention(b *testing.B) {
 				WeightedSumF32(dst, out, k, stride, acc)
 			}
 		})
-		scoreRows, weightedLanes = sr, wl
+		scoreRows, weightedLanes, scoreRowsF16, weightedLanesF16 = sr, wl, sh, wh
 	}
 }

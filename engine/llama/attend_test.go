@@ -53,7 +53,9 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale fl
 // bit for bit for head widths below, at and above the 16 dot lanes, context
 // lengths around the lane boundaries, grouped-query ratios 1, 2 and 4,
 // sliding windows (none, 1, 5, 16, 21, 40 positions), 1 to 3 threads, and
-// both the widened and the row-by-row path.
+// both the widened path (entries next to one of the same sequence, as in an
+// encode chunk) and the direct F16 path (isolated entries, as in decode, and
+// every entry when attnWidenMax is too small to widen).
 func TestAttendMatchesReference(t *testing.T) {
 	for _, tc := range []struct {
 		hd, heads, kvHeads int
@@ -102,6 +104,18 @@ func TestAttendMatchesReference(t *testing.T) {
 			for _, p := range []int{0, 1, 7, 14, 15, 16, 17, 31, 32, 33, 47, 50, 63, 64, 69, 69, 40, 3, 20, 20} {
 				seqs = append(seqs, int(r.next()%nSeq))
 				pos = append(pos, p)
+			}
+			// The fixture must exercise both paths of attend.
+			var batched, single int
+			for i := range seqs {
+				if i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i] {
+					batched++
+				} else {
+					single++
+				}
+			}
+			if batched == 0 || single == 0 {
+				t.Fatalf("entries: %d batched, %d single; want both", batched, single)
 			}
 			qDim := tc.heads * tc.hd
 			q := r.vec(len(seqs)*qDim, 4, 0)

@@ -336,8 +336,8 @@ var attnWidenMax = 1 << 22
 
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {
-	qh, scores, acc, krow []float32
-	kf, vf                []float32 // positions 0.. of one sequence's K and V, widened
+	qh, scores, acc []float32
+	kf, vf          []float32 // positions 0.. of one sequence's K and V, widened
 }
 
 func (s *State) getScratch() *attnScratch {
@@ -373,17 +373,24 @@ func (s *State) putScratch(sc *attnScratch) {
 // a, so that each position keeps the dot lane it has without a window.
 //
 // The result is exactly that (TestAttendMatchesReference checks it bit for
-// bit), computed faster: the cache rows 0..p of the entry's sequence are
-// widened to float32 once per call and sequence (widening is exact), for
-// all heads at once, instead of once per head and row; a row is then a
-// plain float32 slice. Narrow heads (fewer elements than the dot lanes)
-// take the dot's tail-only order inline; wider ones kernels.Scores (Dot's
-// order, AVX2 for widths that are multiples of 16); WeightedSumF16's lane
-// order is kernels.WeightedSumF32 on the widened rows (AVX2 lanes), with
-// reused buffers. Entries of the same
-// sequence in one call (a batched window) widen only the rows they add.
-// When one sequence's widened keys would exceed attnWidenMax elements, each
-// key row is widened as it is used.
+// bit), computed faster in one of two ways (widening is exact, so both
+// give the same bits):
+//
+//   - Direct, for an entry whose neighbours in the call are of other
+//     sequences (decode: one new position per sequence per call), or when
+//     one sequence's widened keys would exceed attnWidenMax elements:
+//     kernels.ScoresF16 and kernels.WeightedSumF16Acc read the F16 rows
+//     of this head (F16C in the AVX2 kernels), so a decode step costs
+//     O(p*hd) per head with no float32 copy of the cache.
+//   - Widened, for a batched window (consecutive entries of one sequence,
+//     as in encode chunks): the cache rows 0..p of the sequence are
+//     widened to float32 once per call and sequence, for all heads at
+//     once, and entries of the same sequence widen only the rows they
+//     add. Narrow heads (fewer elements than the dot lanes) take the
+//     dot's tail-only order inline; wider ones kernels.Scores (Dot's
+//     order, AVX2 for widths that are multiples of 16); WeightedSumF16's
+//     lane order is kernels.WeightedSumF32 on the widened rows (AVX2
+//     lanes), with reused buffers.
 func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32) {
 	m, c := s.m, s.m.cfg
 	hd := c.HeadDim
@@ -391,7 +398,6 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	sc.qh = grow(sc.qh, hd)
-	sc.krow = grow(sc.krow, hd)
 	sc.scores = grow(sc.scores, s.maxLen)
 	sc.acc = grow(sc.acc, kernels.Lanes*hd)
 	qh := sc.qh
@@ -414,16 +420,15 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 		w := sc.scores[a:n]
 		base := seqs[i] * s.maxLen * kvDim
 
-		if n*kvDim > attnWidenMax {
-			krow := sc.krow
-			for j := range w {
-				off := base + (a+j)*kvDim + kvh*hd
-				kernels.WidenF16(krow, kc[off:off+hd])
-				w[j] = kernels.Dot(qh, krow) * m.kqScale
-			}
+		// Decode (no neighbouring entry of the same sequence) or a context
+		// too long to widen: read the F16 cache directly.
+		batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
+		if !batched || n*kvDim > attnWidenMax {
+			off := base + kvh*hd
+			kernels.ScoresF16(w, qh, kc[off+a*kvDim:], kvDim, m.kqScale)
 			kernels.Softmax(w)
-			kernels.RoundF16(w)
-			kernels.WeightedSumF16(dst, sc.scores[a0:n], vc[base+a0*kvDim+kvh*hd:], kvDim)
+			roundF16(w)
+			kernels.WeightedSumF16Acc(dst, sc.scores[a0:n], vc[off+a0*kvDim:], kvDim, sc.acc)
 			continue
 		}
 

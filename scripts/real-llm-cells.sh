@@ -18,9 +18,11 @@
 #   scripts/real-llm-cells.sh render        # status, then the present cells merged
 #                                           # (lmgc bench --from a.json b.json ...)
 #
-# Env: LMGC (binary, default lmgc), DATA (default testdata/gradients),
+# Env: LMGC (binary, default lmgc), LMGC_COMMIT (the commit it was built
+# from, default HEAD), DATA (default testdata/gradients),
 # LMGC_MODELS (model cache), CELLS (default docs/results/real-llm),
-# THREADS (default 2), FLOATS (default 4096 = 16 KiB).
+# THREADS (default 2), FLOATS (default 4096 = 16 KiB), ONLY (an extended
+# regular expression: run only the cells whose name matches, in plan order).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lmgc=${LMGC:-lmgc}
@@ -129,7 +131,7 @@ runcell() { # name model control mode set file format window
 		--llm-format "$7" --llm-window "$8" --out "$tmp/out" >/dev/null; then
 		# Record the binary that ran it, then publish atomically.
 		local commit
-		commit=$(git rev-parse --short HEAD)
+		commit=${LMGC_COMMIT:-$(git rev-parse --short HEAD)}
 		sed "s|\"command\": \"lmgc bench|\"command\": \"lmgc@$commit bench|" "$tmp/out/results.json" >"$cells/.$name.tmp"
 		mv "$cells/.$name.tmp" "$cells/$name.json"
 		echo "done: $name"
@@ -147,6 +149,7 @@ run)
 	mkdir -p "$cells"
 	plan | while read -r name model ctl mode set file fm w; do
 		[ -f "$cells/$name.json" ] && continue
+		[ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<<"$name" && continue
 		[ -n "$(why "$name" "$model" "$set" "$file")" ] && continue
 		if [ -n "$until" ] && [ "$(date -u +%s)" -ge "$(date -u -d "$until" +%s)" ]; then
 			echo "stopping: $until reached"

@@ -156,6 +156,9 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 			vp.start(0, size, size)
 			dec := j.dec
 			dec.Progress = vp.update
+			if dec.LLM.Loaded != nil {
+				releaseFreed()
+			}
 			err = verifyFile(lm, lsize, src, size, dec)
 			j.verifyBar.done()
 		}

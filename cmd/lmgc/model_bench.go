@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -92,13 +91,7 @@ func runModelBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	encWall, encCPU := time.Since(t0).Seconds(), selfCPU()-c0
-	// The compress's KV cache and scratch are garbage now. Collected and
-	// handed back to the system (untimed), they add nothing to the
-	// decompress's peak RSS, which then is that of a decompress alone;
-	// merely collected, their pages would be reused by the decompress's
-	// KV cache, which the runtime then zeroes whole (every page resident)
-	// where a fresh one is touched only as far as the windows fill it.
-	debug.FreeOSMemory()
+	releaseFreed() // untimed
 	t0, c0 = time.Now(), selfCPU()
 	back, _, err := codec.Decompress(file.Bytes(), codec.Options{Model: *model, Threads: *threads, LLM: llm.Config{Loaded: loaded}})
 	if err != nil {

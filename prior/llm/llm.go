@@ -57,15 +57,79 @@ type Config struct {
 	Prompt        string // constrained: fixed text after BOS
 	Threads       int    // engine threads (default all CPUs)
 	Batch         int    // windows evaluated side by side (default 8)
+	// Loaded, if not nil, is the model to use instead of opening the
+	// file (LoadModel): a compress and a decompress in one process then
+	// hold one copy of the weights. Threads is then the one Loaded was
+	// made with, and the Prior's Close leaves Loaded open.
+	Loaded *Model
+}
+
+// Model is a model file loaded for the prior: the weights (packed for the
+// kernels), the tokenizer and the fingerprint. It is safe for concurrent
+// use by several Priors; Close it when none uses it any more.
+type Model struct{ l *loaded }
+
+type loaded struct {
+	f     *gguf.File
+	model *llama.Model
+	tok   *tokenizer.Tokenizer
+	fp    string
+}
+
+// LoadModel loads the model at path for Config.Loaded, with threads
+// engine threads (0: all CPUs).
+func LoadModel(path string, threads int) (*Model, error) {
+	l, err := load(path, threads)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{l}, nil
+}
+
+// Close releases the model file.
+func (m *Model) Close() error { return m.l.f.Close() }
+
+func load(path string, threads int) (*loaded, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	l := &loaded{f: f}
+	if err := l.init(threads); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *loaded) init(threads int) error {
+	var err error
+	var opts []llama.Option
+	if threads > 0 {
+		opts = append(opts, llama.WithThreads(threads))
+	}
+	if l.model, err = llama.Load(l.f, opts...); err != nil {
+		return err
+	}
+	v, err := tokenizer.VocabFromGGUF(l.f)
+	if err != nil {
+		return err
+	}
+	if l.tok, err = tokenizer.New(v); err != nil {
+		return err
+	}
+	if l.tok.VocabSize() > l.model.VocabSize() {
+		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", l.tok.VocabSize(), l.model.VocabSize())
+	}
+	l.fp = l.f.Fingerprint()
+	return nil
 }
 
 // Prior is the LLM prior. Close releases the model file.
 type Prior struct {
-	cfg    Config
-	f      *gguf.File
-	model  *llama.Model
-	tok    *tokenizer.Tokenizer
-	fp     string
+	cfg Config
+	*loaded
+	owned  bool // Close closes the model file (not a Config.Loaded)
 	text   serial.Options
 	vocab  int
 	bos    int32
@@ -111,43 +175,29 @@ func Open(path string, cfg Config) (*Prior, error) {
 	if cfg.Mode == Constrained && !format.IsHex() {
 		return nil, fmt.Errorf("llm prior: constrained mode codes hex digits; format %s is not hex", format)
 	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		return nil, err
+	p := &Prior{cfg: cfg, text: text}
+	if cfg.Loaded != nil {
+		p.loaded = cfg.Loaded.l
+	} else {
+		l, err := load(path, cfg.Threads)
+		if err != nil {
+			return nil, err
+		}
+		p.loaded, p.owned = l, true
 	}
-	p := &Prior{cfg: cfg, f: f, text: text}
 	if err := p.init(); err != nil {
-		f.Close()
+		p.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
 func (p *Prior) init() error {
-	var err error
-	var opts []llama.Option
-	if p.cfg.Threads > 0 {
-		opts = append(opts, llama.WithThreads(p.cfg.Threads))
-	}
-	if p.model, err = llama.Load(p.f, opts...); err != nil {
-		return err
-	}
-	v, err := tokenizer.VocabFromGGUF(p.f)
-	if err != nil {
-		return err
-	}
-	if p.tok, err = tokenizer.New(v); err != nil {
-		return err
-	}
 	p.vocab = p.model.VocabSize()
-	if p.tok.VocabSize() > p.vocab {
-		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", p.tok.VocabSize(), p.vocab)
-	}
 	p.bos = p.tok.BOS()
 	if p.bos < 0 {
 		return fmt.Errorf("llm prior: the model's tokenizer has no BOS token")
 	}
-	p.fp = p.f.Fingerprint()
 	p.dummyPrefix = HasDummyPrefix(p.tok)
 	if p.cfg.Mode == Constrained {
 		for _, c := range "0123456789abcdef" {
@@ -198,8 +248,13 @@ func (p *Prior) charToken(c byte) (int32, error) {
 	return 0, fmt.Errorf("llm prior: the vocabulary has no token for %q", c)
 }
 
-// Close releases the model file.
-func (p *Prior) Close() error { return p.f.Close() }
+// Close releases the model file, unless it came from Config.Loaded.
+func (p *Prior) Close() error {
+	if !p.owned {
+		return nil
+	}
+	return p.f.Close()
+}
 
 // Name implements prior.Prior.
 func (p *Prior) Name() string { return "llm" }

@@ -32,6 +32,7 @@ CIFAR-10's JPEGs, python3-pil (scripts/setup.sh installs them).
 """
 
 import argparse
+import copy
 import glob
 import gzip
 import io
@@ -263,6 +264,17 @@ def vgg16(classes=10):
     return VGG()
 
 
+# While _RELU_PROBE is a list, relu() appends a float64 copy of each input
+# (relu_margin: how far a batch keeps ResNet18 from ReLU's kink).
+_RELU_PROBE = None
+
+
+def relu(x):
+    if _RELU_PROBE is not None:
+        _RELU_PROBE.append(x.detach().double().clone())
+    return F.relu(x)
+
+
 class BasicBlock(nn.Module):
     """utils/models/resnet.py BasicBlock with norm 'instancenorm'
     (GroupNorm(planes, planes)), bias-free convs, 1x1 conv + norm shortcut."""
@@ -279,10 +291,10 @@ class BasicBlock(nn.Module):
                                           nn.GroupNorm(planes, planes, affine=True))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         out = out + self.shortcut(x)
-        return F.relu(out)
+        return relu(out)
 
 
 class ResNet18(nn.Module):
@@ -302,7 +314,7 @@ class ResNet18(nn.Module):
         self.classifier = nn.Linear(512, classes)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = relu(self.bn1(self.conv1(x)))
         out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
         out = F.avg_pool2d(out, 4)
         return self.classifier(out.view(out.size(0), -1))
@@ -628,6 +640,32 @@ FIXTURE_FULL = 64  # tensors up to this many values are stored whole
 FIXTURE_SAMPLES = 64  # larger ones by this many values at idx/NAME
 
 
+def relu_margin(model, x):
+    """How many float32 rounding errors the batch x keeps every ReLU input
+    of model (ResNet18's relu() calls) away from 0: the smallest, over the
+    ReLU calls, of min |input| (float64 forward) / rms(float32 input -
+    float64 input). A ReLU input within a few rounding errors of 0 is on
+    either side of the kink depending on summation order, and one such
+    value moves every gradient below it by ~0.5 % (issue #14's ResNet18
+    gap), so a fixture that compares two float32 implementations needs a
+    batch with a margin."""
+    global _RELU_PROBE
+    runs = []
+    for dt in (torch.float32, torch.float64):
+        m = copy.deepcopy(model).to(dt)
+        _RELU_PROBE = []
+        try:
+            with torch.no_grad():
+                m(x.to(dt))
+            runs.append(_RELU_PROBE)
+        finally:
+            _RELU_PROBE = None
+    if not runs[1]:
+        raise SystemExit("relu_margin: the model has no relu() calls (resnet18 only)")
+    return min(float(b.abs().min() / (a - b).pow(2).mean().sqrt().clamp_min(1e-30))
+               for a, b in zip(*runs))
+
+
 def cmd_fixture_arch(a):
     """VGG16 or ResNet18 at full size, initialised as lmgc initialises them
     (lmgc_init, SplitMix64(seed)) so the fixture need not hold 45-60 MB of
@@ -640,13 +678,15 @@ def cmd_fixture_arch(a):
     (idx/NAME, float32, exact below 2^24). Not lr 0.1: one step at 0.1 on
     a batch of 3 blows VGG16 up (loss 3.3 -> 67) into a region where a
     relative weight change of 1e-5 moves the next gradient by ~1 %, so
-    float32 summation order alone would fail the check."""
+    float32 summation order alone would fail the check. --min-margin M
+    (resnet18) redraws each step's batch until relu_margin >= M."""
     torch.manual_seed(a.seed)
     model = build(a.arch, 3, 32)
     lmgc_init(model, a.init_seed)
     model.train()
     tensors = []
-    meta = {"note": "scripts/torchref/torchref.py fixture --arch %s" % a.arch, "torch": torch.__version__,
+    note = "scripts/torchref/torchref.py fixture --arch %s" % a.arch + (" --min-margin %g" % a.min_margin if a.min_margin > 0 else "")
+    meta = {"note": note, "torch": torch.__version__,
             "arch": a.arch, "init_seed": str(a.init_seed), "n": str(a.n), "lr": str(a.lr)}
     idx = {}
     for name, p in model.named_parameters():
@@ -665,8 +705,18 @@ def cmd_fixture_arch(a):
     tensors.append(("lr", np.array([a.lr], dtype=np.float32)))
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4)
     for step in range(2):
-        x = torch.randn(a.n, 3, 32, 32)
-        yl = torch.randint(0, 10, (a.n,))
+        for tries in range(1, a.max_tries + 1):
+            x = torch.randn(a.n, 3, 32, 32)
+            yl = torch.randint(0, 10, (a.n,))
+            if a.min_margin <= 0:
+                break
+            margin = relu_margin(model, x)
+            print("step %d, batch %d: relu margin %.2f" % (step, tries, margin), flush=True)
+            if margin >= a.min_margin:
+                meta["relu_margin%d" % step] = "%.3f (batch %d drawn)" % (margin, tries)
+                break
+        else:
+            raise SystemExit("no batch with relu margin >= %g in %d draws" % (a.min_margin, a.max_tries))
         tensors.append(("x%d" % step, x.numpy()))
         tensors.append(("y%d" % step, yl.numpy().astype(np.float32)))
         opt.zero_grad()
@@ -753,6 +803,9 @@ def main():
     f.add_argument("--init-seed", type=int, default=1, help="vgg16/resnet18: nn.NewRNG seed of the initialisation")
     f.add_argument("--n", type=int, default=3, help="vgg16/resnet18: batch size")
     f.add_argument("--lr", type=float, default=0.01, help="vgg16/resnet18: SGD learning rate")
+    f.add_argument("--min-margin", type=float, default=0,
+                   help="resnet18: redraw a step's batch until every ReLU input is this many float32 rounding errors from 0")
+    f.add_argument("--max-tries", type=int, default=500, help="resnet18: batches drawn at most per step for --min-margin")
     s = sub.add_parser("stats")
     s.add_argument("dirs", nargs="+")
     s.add_argument("--json")

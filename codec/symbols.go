@@ -33,7 +33,7 @@ func newLayout(format string, bytesPerGroup int, signFirst bool) (layout, error)
 	if err := o.Validate(); err != nil {
 		return layout{}, err
 	}
-	return layout{format: f.String(), text: o}, nil
+	return layout{format: f.String(), text: o, width: 4}, nil
 }
 
 func (l layout) isRaw() bool { return l.format == FormatRaw }

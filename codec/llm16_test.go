@@ -61,8 +61,8 @@ func TestLLMFloat16(t *testing.T) {
 				}
 			}
 			// Constrained: 4 digits per value, each coded.
-			if mode == llm.Constrained && st.Tokens != int64(2*in.n16) {
-				t.Errorf("%s: %d symbols coded, want %d", name, st.Tokens, 2*in.n16)
+			if mode == llm.Constrained && (st.Tokens != int64(2*in.n16) || st.TokensPerFloat != 4) {
+				t.Errorf("%s: %d symbols coded, %.2f per value; want %d, 4", name, st.Tokens, st.TokensPerFloat, 2*in.n16)
 			}
 			got, _, err := Decompress(buf.Bytes(), Options{Model: model})
 			if err != nil || !bytes.Equal(got, in.src) {

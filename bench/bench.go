@@ -80,6 +80,10 @@ type Config struct {
 	// chunk and code the padding too, so a multiple of 128 keeps the rate
 	// and tokens per float free of padding.
 	LLMFloats int
+	// LLMOffset is the number of floats skipped at the start of each file
+	// before the LLM rows' LLMFloats floats (default 0), for example to
+	// start at a given tensor.
+	LLMOffset int
 	LLMFiles  int    // files per set for LLM rows: the first of subset 1 (default 2)
 	LLMFormat string // serialization of the LLM rows (default "hs")
 	LLMWindow int    // model positions per window (default 512)
@@ -160,6 +164,7 @@ type Settings struct {
 	MaxBytes      int      `json:"max_bytes"`
 	Chunks        int      `json:"chunks"`
 	LLMFloats     int      `json:"llm_floats"`
+	LLMOffset     int      `json:"llm_offset,omitempty"`
 	LLMFiles      int      `json:"llm_files"`
 	LLMFormat     string   `json:"llm_format"`
 	LLMWindow     int      `json:"llm_window"`
@@ -280,7 +285,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.defaults()
 	rep := &Report{Started: time.Now(), Config: Settings{
 		Subsets: cfg.Subsets, PerSubset: cfg.PerSubset, Seed: cfg.Seed, MaxBytes: cfg.MaxBytes,
-		Chunks: cfg.Chunks, LLMFloats: cfg.LLMFloats, LLMFiles: cfg.LLMFiles, LLMFormat: cfg.LLMFormat,
+		Chunks: cfg.Chunks, LLMFloats: cfg.LLMFloats, LLMOffset: cfg.LLMOffset, LLMFiles: cfg.LLMFiles, LLMFormat: cfg.LLMFormat,
 		LLMWindow: cfg.LLMWindow, AblationSet: cfg.AblationSet,
 	}}
 	for _, m := range cfg.Models {
@@ -489,7 +494,11 @@ func (c *dataCache) load(i int) ([]byte, []byte, error) {
 		c.data, c.head = map[int][]byte{}, map[int][]byte{}
 	}
 	d := bytes.Clone(sliceOf(full, c.cfg.MaxBytes, c.cfg.Seed, c.files[i]))
-	h := bytes.Clone(full[:min(len(full), 4*c.cfg.LLMFloats)])
+	lo := 4 * c.cfg.LLMOffset
+	if lo >= len(full) && lo > 0 {
+		return nil, nil, fmt.Errorf("%s: the LLM rows' offset of %d floats is past its %d floats", c.files[i], c.cfg.LLMOffset, len(full)/4)
+	}
+	h := bytes.Clone(full[lo:min(len(full), lo+4*c.cfg.LLMFloats)])
 	c.data[i], c.head[i] = d, h
 	return d, h, nil
 }
@@ -582,6 +591,9 @@ func planSet(cfg *Config, name string, subsets [][]int, codecs []baseline.Codec,
 		llmFiles = subsets[0][:min(cfg.LLMFiles, len(subsets[0]))]
 	}
 	llmScope := fmt.Sprintf("first %d floats of %d files", cfg.LLMFloats, len(llmFiles))
+	if cfg.LLMOffset > 0 {
+		llmScope = fmt.Sprintf("%d floats from float %d of %d files", cfg.LLMFloats, cfg.LLMOffset, len(llmFiles))
+	}
 	llmRow := func(group, model, mode, format string, bpg, window int, variant string) spec {
 		opt := codec.Options{Prior: "llm", Model: model, Format: format, BytesPerGroup: bpg, Window: window,
 			Threads: cfg.Threads, LLM: llm.Config{Mode: mode, Batch: cfg.LLMBatch}}

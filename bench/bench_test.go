@@ -393,3 +393,30 @@ func TestBadConfig(t *testing.T) {
 		t.Errorf("ablation without a model: %v", err)
 	}
 }
+
+// TestLLMOffset checks that the LLM rows' data starts LLMOffset floats
+// into the file and that an offset past the end is an error naming it.
+func TestLLMOffset(t *testing.T) {
+	dir := writeSet(t, t.TempDir(), "s", 1, 64, 3)
+	path := filepath.Join(dir, "grad-a.npy")
+	full, err := ReadFloats(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &dataCache{files: []string{path}, cfg: &Config{LLMOffset: 10, LLMFloats: 8}}
+	_, head, err := c.load(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(head, full[40:72]) {
+		t.Errorf("head is not floats 10-17 of the file")
+	}
+	c = &dataCache{files: []string{path}, cfg: &Config{LLMOffset: 60, LLMFloats: 8}}
+	if _, head, err = c.load(0); err != nil || !bytes.Equal(head, full[240:]) {
+		t.Errorf("offset 60 of 64 floats: %d bytes, %v; want the last 4 floats", len(head), err)
+	}
+	c = &dataCache{files: []string{path}, cfg: &Config{LLMOffset: 64, LLMFloats: 8}}
+	if _, _, err = c.load(0); err == nil || !strings.Contains(err.Error(), "offset of 64 floats is past its 64 floats") {
+		t.Errorf("offset at the end: %v", err)
+	}
+}

@@ -51,12 +51,15 @@ files() {
 	for n in 1 2 3; do echo "${have[n - 1]:-file$n}"; done
 }
 
-# plan prints one line per cell: name model control(0|1) mode set file format window.
-cell() { # model control mode set file format window
-	local tag
+# plan prints one line per cell: name model control(0|1) mode set file
+# format window offset (floats skipped at the start of the file: 0, or
+# the start of a tensor, named ".oOFFSET" after the floats).
+cell() { # model control mode set file format window [offset]
+	local tag off=${8:-0} at=
 	tag="$(sha "$1")"
 	[ "$2" = 1 ] && tag="$tag-random"
-	echo "${1%.gguf}-$tag.$3.$4.$5.f$floats.$6.w$7 $1 $2 $3 $4 $5 $6 $7"
+	[ "$off" = 0 ] || at=".o$off"
+	echo "${1%.gguf}-$tag.$3.$4.$5.f$floats$at.$6.w$7 $1 $2 $3 $4 $5 $6 $7 $off"
 }
 main_cells() { # model control mode: every set, file 1 of each set first
 	local n s f
@@ -87,6 +90,16 @@ plan() {
 		main_cells $m 0 paper
 		main_cells $m 1 paper
 	done
+	# The paper's regime where it has its zeros: the conv3 weight of the
+	# lr-0.1 MNIST ConvNet (float 149,376 on: conv1 1,152 + its bias 128 +
+	# norm1 256 + conv2 147,456 + 128 + norm2 256; 72-84 % exact zeros at
+	# step 200), where the first 4096 floats (conv1) have none.
+	for f in $(files convnet-mnist-lr0.1); do
+		cell $smol 0 constrained convnet-mnist-lr0.1 "$f" hs 512 149376
+		cell $smol 1 constrained convnet-mnist-lr0.1 "$f" hs 512 149376
+		cell $smol 0 paper convnet-mnist-lr0.1 "$f" hs 512 149376
+		cell $gemma 0 constrained convnet-mnist-lr0.1 "$f" hs 512 149376
+	done
 }
 
 # why NAME MODEL SET FILE: empty when the cell can run here, else the reason.
@@ -97,7 +110,7 @@ why() {
 
 status() {
 	local done=0 total=0 r name model ctl mode set file fm w
-	while read -r name model ctl mode set file fm w; do
+	while read -r name model ctl mode set file fm w off; do
 		total=$((total + 1))
 		if [ -f "$cells/$name.json" ]; then
 			done=$((done + 1))
@@ -109,8 +122,9 @@ status() {
 	echo "cells done: $done / planned: $total"
 }
 
-runcell() { # name model control mode set file format window
-	local name=$1 model=$dir/$2 tmp
+runcell() { # name model control mode set file format window offset
+	local name=$1 model=$dir/$2 tmp at=
+	[ "$9" = 0 ] || at="+o$9"
 	if [ "$3" = 1 ]; then
 		mkdir -p "$ctldir"
 		local ctl=$ctldir/${2%.gguf}.random.gguf
@@ -118,16 +132,17 @@ runcell() { # name model control mode set file format window
 		model=$ctl
 	fi
 	tmp=$(mktemp -d)
-	# A set folder holding only this file: the cell's set is "SET@FILE".
-	mkdir "$tmp/$5@$6"
-	ln -s "$(realpath "$data/$5/$6.npy")" "$tmp/$5@$6/$6.npy"
+	# A set folder holding only this file: the cell's set is "SET@FILE"
+	# ("SET@FILE+oOFFSET" for a cell at an offset).
+	mkdir "$tmp/$5@$6$at"
+	ln -s "$(realpath "$data/$5/$6.npy")" "$tmp/$5@$6$at/$6.npy"
 	# With UNTIL, a cell still running then gets SIGINT (lmgc bench exits
 	# non-zero, the cell is not published).
 	local stop=()
 	[ -n "${until:-}" ] && stop=(timeout -s INT -k 60 $(($(date -u -d "$until" +%s) - $(date -u +%s))))
-	if "${stop[@]}" nice -n 19 "$lmgc" bench --quiet --data "$tmp/$5@$6" --subsets 1 --per-subset 1 --seed 1 \
+	if "${stop[@]}" nice -n 19 "$lmgc" bench --quiet --data "$tmp/$5@$6$at" --subsets 1 --per-subset 1 --seed 1 \
 		--max-bytes $((floats * 4)) --chunks 1 --threads "$threads" --priors order2,cm \
-		--model "$model" --modes "$4" --llm-floats "$floats" --llm-files 1 \
+		--model "$model" --modes "$4" --llm-floats "$floats" --llm-offset "$9" --llm-files 1 \
 		--llm-format "$7" --llm-window "$8" --out "$tmp/out" >/dev/null; then
 		# Record the binary that ran it, then publish atomically.
 		local commit
@@ -147,7 +162,7 @@ status) status ;;
 run)
 	until=${2:-}
 	mkdir -p "$cells"
-	plan | while read -r name model ctl mode set file fm w; do
+	plan | while read -r name model ctl mode set file fm w off; do
 		[ -f "$cells/$name.json" ] && continue
 		[ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<<"$name" && continue
 		[ -n "$(why "$name" "$model" "$set" "$file")" ] && continue
@@ -156,7 +171,7 @@ run)
 			break
 		fi
 		t0=$(date +%s)
-		runcell "$name" "$model" "$ctl" "$mode" "$set" "$file" "$fm" "$w"
+		runcell "$name" "$model" "$ctl" "$mode" "$set" "$file" "$fm" "$w" "$off"
 		echo "  $(($(date +%s) - t0)) s"
 	done
 	;;

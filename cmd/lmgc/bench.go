@@ -39,6 +39,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	maxBytes := fs.Int("max-bytes", 0, "bound each file to a contiguous slice of this many bytes at a seeded offset (0: whole files)")
 	chunks := fs.Int("chunks", 0, "chunked runs: 512-byte chunks sampled per file (0: all)")
 	llmFloats := fs.Int("llm-floats", 256, "LLM rows: floats at the start of each file (best a multiple of 128: a partial 512-byte chunk is zero-padded and its padding is coded too)")
+	llmOffset := fs.Int("llm-offset", 0, "LLM rows: floats skipped at the start of each file before the --llm-floats floats (e.g. to start at a tensor)")
 	llmFiles := fs.Int("llm-files", 2, "LLM rows: files per set (the first ones of the first subset)")
 	llmFormat := fs.String("llm-format", "hs", "LLM rows: serialization")
 	llmWindow := fs.Int("llm-window", 512, "LLM rows: model positions per window")
@@ -73,8 +74,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *data == "" || len(pos) > 0 {
 		return fmt.Errorf("%w: lmgc bench --data DIR [flags]", errUsage)
 	}
+	if *llmOffset < 0 {
+		return fmt.Errorf("%w: --llm-offset %d is negative", errUsage, *llmOffset)
+	}
 	cfg := bench.Config{Data: *data, Models: models, Subsets: *subsets, PerSubset: *per, Seed: *seed,
-		MaxBytes: *maxBytes, Chunks: *chunks, LLMFloats: *llmFloats, LLMFiles: *llmFiles, LLMFormat: *llmFormat,
+		MaxBytes: *maxBytes, Chunks: *chunks, LLMFloats: *llmFloats, LLMOffset: *llmOffset, LLMFiles: *llmFiles, LLMFormat: *llmFormat,
 		LLMWindow: *llmWindow, AblationModel: *ablModel, AblationSet: *ablSet, Threads: *threads,
 		Modes: splitList(*modes), Priors: splitList(*priors), Formats: splitList(*formats)}
 	if *quick {

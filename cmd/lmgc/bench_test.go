@@ -34,6 +34,9 @@ func TestBenchCommand(t *testing.T) {
 	if code, _, errs := lmgc(t, "bench", "--data", filepath.Join(dir, "missing")); code == 0 || errs == "" {
 		t.Errorf("missing data: exit %d, %q", code, errs)
 	}
+	if code, _, errs := lmgc(t, "bench", "--data", set, "--llm-offset", "-1"); code != 2 || !strings.Contains(errs, "--llm-offset -1 is negative") {
+		t.Errorf("--llm-offset -1: exit %d, %q", code, errs)
+	}
 }
 
 // TestBenchCodecsList checks that --codecs list names every codec with a

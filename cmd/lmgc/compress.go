@@ -84,13 +84,23 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	case *out != "-":
 		opt.TempDir = filepath.Dir(*out)
 	}
+	if *verify && *pr == "llm" && *model != "" {
+		// The encoder and the verifying decoder share one loaded model
+		// (one copy of the weights in memory, loaded once).
+		m, err := llm.LoadModel(*model, *threads)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		opt.LLM.Loaded = m
+	}
 	enc, err := codec.NewEncoder(opt)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
 	job := compressJob{enc: enc, shard: shard, force: *force, verify: *verify, estimate: *estimate, stdout: stdout,
-		dec:       codec.Options{Threads: *threads, Model: *model, LLM: llm.Config{Batch: *batch}},
+		dec:       codec.Options{Threads: *threads, Model: *model, LLM: llm.Config{Batch: *batch, Loaded: opt.LLM.Loaded}},
 		verifyBar: newProgress(stderr, *quiet, "verify", "B")}
 	if folder {
 		return compressFolder(job, in, *out, prog, stdout, stderr, *jsonOut, *quiet, *inFormat != "")
@@ -146,6 +156,9 @@ func (j compressJob) run(in, out string) (*codec.Stats, error) {
 			vp.start(0, size, size)
 			dec := j.dec
 			dec.Progress = vp.update
+			if dec.LLM.Loaded != nil {
+				releaseFreed()
+			}
 			err = verifyFile(lm, lsize, src, size, dec)
 			j.verifyBar.done()
 		}
@@ -230,6 +243,15 @@ func runDecompress(args []string, stdout, stderr io.Writer) error {
 	job := decompressJob{opt: codec.Options{Threads: *threads, Progress: prog.update,
 		Model: *model, LLM: llm.Config{Batch: *batch}}, force: *force, stdout: stdout}
 	if folder {
+		if *model != "" {
+			// One loaded model for all the folder's files, not one each.
+			m, err := llm.LoadModel(*model, *threads)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			job.opt.LLM.Loaded = m
+		}
 		return decompressFolder(job, in, *out, prog, stdout, stderr, *jsonOut, *quiet)
 	}
 	if shard.set || *verifyShards {

@@ -81,14 +81,28 @@ func (f *File) Fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// hashTensor writes the tensor's data, in pieces for an unmapped file.
+// fingerprintChunk is the piece of a mapped tensor hashed before its
+// pages are dropped.
+const fingerprintChunk = 4 << 20
+
+// hashTensor writes the tensor's data, in pieces for an unmapped file. A
+// mapped tensor is hashed a piece at a time, each piece's pages dropped
+// (DropPages) once hashed: reading the whole file must not leave it in the
+// resident set next to the copies a loaded model holds (the packed
+// weights); pages a model still reads from the mapping come back from the
+// page cache when it touches them.
 func (f *File) hashTensor(c *countWriter, t *TensorInfo) error {
 	if f.mapped != nil {
 		b, err := f.TensorData(t)
 		if err != nil {
 			return err
 		}
-		c.Write(b)
+		for len(b) > 0 {
+			n := min(len(b), fingerprintChunk)
+			c.Write(b[:n])
+			f.DropPages(b[:n])
+			b = b[n:]
+		}
 		return nil
 	}
 	buf := make([]byte, min(t.Size, 1<<20))

@@ -366,7 +366,11 @@ func matMulPacked(dst []float32, m *Matrix, x []float32, batch, threads int) {
 	panels := (m.Rows + panelRows - 1) / panelRows
 	dstride := 4 * m.Rows
 	ParallelFor(panels, threads, func(lo, hi int) {
-		var tmp [panelRows * 8]float32
+		// The partial last panel's outputs, allocated only when it is in
+		// [lo, hi): the kernels are called through func values, so a
+		// local array would escape to the heap at every call (garbage
+		// that, next to the weights' live heap, stays resident).
+		var tmp []float32
 		for c0 := 0; c0 < batch; c0 += chunk {
 			c1 := min(batch, c0+chunk)
 			for p := lo; p < hi; p++ {
@@ -383,6 +387,9 @@ func matMulPacked(dst []float32, m *Matrix, x []float32, batch, threads int) {
 					if r0+panelRows <= m.Rows {
 						k.kernel(w, nb, &xa[c*xstride], xstride, &dst[c*m.Rows+r0], dstride)
 					} else {
+						if tmp == nil {
+							tmp = make([]float32, panelRows*8)
+						}
 						k.kernel(w, nb, &xa[c*xstride], xstride, &tmp[0], 4*panelRows)
 						for j := 0; j < k.cols; j++ {
 							copy(dst[(c+j)*m.Rows+r0:(c+j+1)*m.Rows], tmp[j*panelRows:j*panelRows+m.Rows-r0])

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // RMSNorm writes dst[i] = float32(float32(x[i]*scale) * w[i]) where, as in
 // llama.cpp,
@@ -61,7 +64,11 @@ func SiLU(x float32) float32 { return x / (1 + Exp(-x)) }
 func SwiGLU(dst, gate, up []float32) {
 	n := len(dst)
 	gate, up = gate[:n], up[:n]
-	var e [swigluChunk]float32
+	// Pooled, not a local array: expSlice is a func value, through which
+	// the array would escape to the heap at every call.
+	ep := swigluPool.Get().(*[swigluChunk]float32)
+	defer swigluPool.Put(ep)
+	e := ep[:]
 	for lo := 0; lo < n; lo += swigluChunk {
 		hi := min(n, lo+swigluChunk)
 		c := e[:hi-lo]
@@ -79,6 +86,8 @@ func SwiGLU(dst, gate, up []float32) {
 
 // swigluChunk is the number of elements whose Exp SwiGLU takes at once.
 const swigluChunk = 256
+
+var swigluPool = sync.Pool{New: func() any { return new([swigluChunk]float32) }}
 
 // Add writes dst[i] = x[i] + y[i]. dst may alias either input.
 func Add(dst, x, y []float32) {

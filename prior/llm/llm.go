@@ -62,15 +62,79 @@ type Config struct {
 	Prompt        string // constrained: fixed text after BOS
 	Threads       int    // engine threads (default all CPUs)
 	Batch         int    // windows evaluated side by side (default 8)
+	// Loaded, if not nil, is the model to use instead of opening the
+	// file (LoadModel): a compress and a decompress in one process then
+	// hold one copy of the weights. Threads is then the one Loaded was
+	// made with, and the Prior's Close leaves Loaded open.
+	Loaded *Model
+}
+
+// Model is a model file loaded for the prior: the weights (packed for the
+// kernels), the tokenizer and the fingerprint. It is safe for concurrent
+// use by several Priors; Close it when none uses it any more.
+type Model struct{ l *loaded }
+
+type loaded struct {
+	f     *gguf.File
+	model *llama.Model
+	tok   *tokenizer.Tokenizer
+	fp    string
+}
+
+// LoadModel loads the model at path for Config.Loaded, with threads
+// engine threads (0: all CPUs).
+func LoadModel(path string, threads int) (*Model, error) {
+	l, err := load(path, threads)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{l}, nil
+}
+
+// Close releases the model file.
+func (m *Model) Close() error { return m.l.f.Close() }
+
+func load(path string, threads int) (*loaded, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	l := &loaded{f: f}
+	if err := l.init(threads); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *loaded) init(threads int) error {
+	var err error
+	var opts []llama.Option
+	if threads > 0 {
+		opts = append(opts, llama.WithThreads(threads))
+	}
+	if l.model, err = llama.Load(l.f, opts...); err != nil {
+		return err
+	}
+	v, err := tokenizer.VocabFromGGUF(l.f)
+	if err != nil {
+		return err
+	}
+	if l.tok, err = tokenizer.New(v); err != nil {
+		return err
+	}
+	if l.tok.VocabSize() > l.model.VocabSize() {
+		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", l.tok.VocabSize(), l.model.VocabSize())
+	}
+	l.fp = l.f.Fingerprint()
+	return nil
 }
 
 // Prior is the LLM prior. Close releases the model file.
 type Prior struct {
-	cfg    Config
-	f      *gguf.File
-	model  *llama.Model
-	tok    *tokenizer.Tokenizer
-	fp     string
+	cfg Config
+	*loaded
+	owned  bool // Close closes the model file (not a Config.Loaded)
 	text   serial.Options
 	vocab  int
 	bos    int32
@@ -82,8 +146,6 @@ type Prior struct {
 	// constrained mode
 	digit []int32 // token of each hex digit
 	sep   []int32 // tokens of the separator
-
-	shared bool // made by ForFloatBytes: the file is another Prior's
 }
 
 // Open loads the model at path.
@@ -92,13 +154,18 @@ func Open(path string, cfg Config) (*Prior, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		return nil, err
+	p := &Prior{cfg: cfg, text: text}
+	if cfg.Loaded != nil {
+		p.loaded = cfg.Loaded.l
+	} else {
+		l, err := load(path, cfg.Threads)
+		if err != nil {
+			return nil, err
+		}
+		p.loaded, p.owned = l, true
 	}
-	p := &Prior{cfg: cfg, f: f, text: text}
 	if err := p.init(); err != nil {
-		f.Close()
+		p.Close()
 		return nil, err
 	}
 	return p, nil
@@ -153,8 +220,8 @@ func normalize(cfg Config) (Config, serial.Options, error) {
 }
 
 // ForFloatBytes implements prior.Rewidth: the prior with p's settings for
-// floats of w bytes (4 or 2), sharing p's model, tokenizer and file, which
-// its Close leaves open (p's Close releases them).
+// floats of w bytes (4 or 2), sharing p's model, which its Close leaves
+// open (p's Close, or Config.Loaded's owner, releases it).
 func (p *Prior) ForFloatBytes(w int) (prior.Prior, error) {
 	cfg := p.cfg
 	cfg.FloatBytes = w
@@ -163,7 +230,7 @@ func (p *Prior) ForFloatBytes(w int) (prior.Prior, error) {
 		return nil, err
 	}
 	q := *p
-	q.cfg, q.text, q.shared = cfg, text, true
+	q.cfg, q.text, q.owned = cfg, text, false
 	if err := q.checkWindow(); err != nil {
 		return nil, err
 	}
@@ -178,30 +245,11 @@ func (p *Prior) checkWindow() error {
 }
 
 func (p *Prior) init() error {
-	var err error
-	var opts []llama.Option
-	if p.cfg.Threads > 0 {
-		opts = append(opts, llama.WithThreads(p.cfg.Threads))
-	}
-	if p.model, err = llama.Load(p.f, opts...); err != nil {
-		return err
-	}
-	v, err := tokenizer.VocabFromGGUF(p.f)
-	if err != nil {
-		return err
-	}
-	if p.tok, err = tokenizer.New(v); err != nil {
-		return err
-	}
 	p.vocab = p.model.VocabSize()
-	if p.tok.VocabSize() > p.vocab {
-		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", p.tok.VocabSize(), p.vocab)
-	}
 	p.bos = p.tok.BOS()
 	if p.bos < 0 {
 		return fmt.Errorf("llm prior: the model's tokenizer has no BOS token")
 	}
-	p.fp = p.f.Fingerprint()
 	p.dummyPrefix = HasDummyPrefix(p.tok)
 	if p.cfg.Mode == Constrained {
 		for _, c := range "0123456789abcdef" {
@@ -249,10 +297,10 @@ func (p *Prior) charToken(c byte) (int32, error) {
 	return 0, fmt.Errorf("llm prior: the vocabulary has no token for %q", c)
 }
 
-// Close releases the model file (not for a prior made by ForFloatBytes,
-// which shares it).
+// Close releases the model file, unless it came from Config.Loaded or
+// the Prior was made by ForFloatBytes (which shares its model).
 func (p *Prior) Close() error {
-	if p.shared {
+	if !p.owned {
 		return nil
 	}
 	return p.f.Close()

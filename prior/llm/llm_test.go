@@ -365,3 +365,40 @@ func TestFloat16Params(t *testing.T) {
 		t.Error("3-byte floats accepted")
 	}
 }
+
+// TestLoadedModel checks Config.Loaded: two Priors over one LoadModel give
+// the probabilities (coded bytes) of a Prior that opens the file itself,
+// and closing a Prior leaves the shared model usable.
+func TestLoadedModel(t *testing.T) {
+	path := genModel(t, "tiny-llama", "q8_0")
+	data := gradientSlice(t, 256)
+	c := Config{Mode: Constrained, Format: "hs", Window: 128, Threads: 2, Batch: 2}
+	own, err := Open(path, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCoded, wantIdeal := code(t, own, data)
+	wantFP := own.Fingerprint()
+	own.Close()
+
+	m, err := LoadModel(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c.Loaded = m
+	for i := range 2 {
+		p, err := Open("not-opened.gguf", c) // Loaded is used, the path is not
+		if err != nil {
+			t.Fatal(err)
+		}
+		coded, ideal := code(t, p, data)
+		if coded != wantCoded || ideal != wantIdeal || p.Fingerprint() != wantFP {
+			t.Errorf("prior %d over the loaded model: coded %d, ideal %v, fingerprint %s; want %d, %v, %s",
+				i, coded, ideal, p.Fingerprint(), wantCoded, wantIdeal, wantFP)
+		}
+		if err := p.Close(); err != nil { // must not close m
+			t.Fatal(err)
+		}
+	}
+}

@@ -21,7 +21,7 @@ func init() {
 
 // newFromSpec builds the prior from the codec's settings (compressing, with
 // an optional Config for the mode, prompt and batch) or from a file's
-// parameters (decoding, where only Threads and Batch come from the Config).
+// parameters (decoding, where only Threads, Batch and Loaded come from the Config).
 func newFromSpec(s prior.Spec) (prior.Prior, error) {
 	given, _ := s.Config.(Config)
 	var c Config
@@ -30,7 +30,7 @@ func newFromSpec(s prior.Spec) (prior.Prior, error) {
 		if c, err = ConfigFromParams(s.Params); err != nil {
 			return nil, fmt.Errorf("%w: %w", prior.ErrParams, err)
 		}
-		c.Threads, c.Batch = given.Threads, given.Batch
+		c.Threads, c.Batch, c.Loaded = given.Threads, given.Batch, given.Loaded
 	} else {
 		c = given
 		c.Format, c.BytesPerGroup, c.SignFirst, c.Window = s.Format, s.BytesPerGroup, s.SignFirst, s.Window

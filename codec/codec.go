@@ -89,7 +89,7 @@ type Stats struct {
 	IdealBytes      float64 `json:"ideal_bytes"`
 	Tokens          int64   `json:"tokens"`
 	Windows         int     `json:"windows"`
-	BitsPerFloat    float64 `json:"bits_per_float"`
+	BitsPerFloat    float64 `json:"bits_per_float"` // per value: float32, or bfloat16/float16
 	TokensPerFloat  float64 `json:"tokens_per_float"`
 	Seconds         float64 `json:"seconds"`
 	Prior           string  `json:"prior"`
@@ -108,7 +108,13 @@ func (s *Stats) finish(h *container.Header, compressed int64, start time.Time) {
 	s.IdealBytes = h.IdealBits / 8
 	s.Tokens = h.Tokens
 	s.Windows = len(h.Streams)
-	if floats := h.FloatBytes / 4; floats > 0 {
+	width := int64(4)
+	for _, seg := range h.Original.Segments {
+		if floatWidth(seg.Kind) == 2 {
+			width = 2 // bfloat16/float16 values
+		}
+	}
+	if floats := h.FloatBytes / width; floats > 0 {
 		s.BitsPerFloat = 8 * float64(compressed) / float64(floats)
 		s.TokensPerFloat = float64(h.Tokens) / float64(floats)
 	}

@@ -111,7 +111,8 @@ func (e *Encoder) Close() error {
 
 // floatKind picks the floats of a file that go to the prior: its float32
 // tensors, or, for a file without any and a prior that codes 16-bit floats
-// (raw layout), its bfloat16/float16 tensors. The rest is "other".
+// (raw layout, or its own symbols: llm), its bfloat16/float16 tensors. The
+// rest is "other".
 func (e *Encoder) floatKind(lay *tensorio.Layout) (tensorio.Kind, error) {
 	var n32, n16 int64
 	for _, s := range lay.Segments {
@@ -122,13 +123,21 @@ func (e *Encoder) floatKind(lay *tensorio.Layout) (tensorio.Kind, error) {
 			n16 += s.Length
 		}
 	}
-	if n32 > 0 || n16 == 0 || !e.info.Float16 || !e.sl.isRaw() {
+	_, own := e.p.(prior.Symbolizer)
+	if n32 > 0 || n16 == 0 || !e.info.Float16 || !(e.sl.isRaw() || own) {
 		return tensorio.Float32LE, nil
 	}
 	if e.p16 == nil {
 		opt := e.opt
-		p, err := e.info.New(prior.Spec{Params: map[string]any{"period": 2, "chunk": 0}, Format: opt.Format,
-			BytesPerGroup: opt.BytesPerGroup, SignFirst: opt.SignFirst, Window: opt.Window, Threads: opt.Threads, Config: opt.LLM})
+		var p prior.Prior
+		var err error
+		if rw, ok := e.p.(prior.Rewidth); ok {
+			p, err = rw.ForFloatBytes(2) // the same model, not loaded twice
+		} else {
+			p, err = e.info.New(prior.Spec{Params: map[string]any{"period": 2, "chunk": 0}, Format: opt.Format,
+				BytesPerGroup: opt.BytesPerGroup, SignFirst: opt.SignFirst, Window: opt.Window, Model: opt.Model,
+				Threads: opt.Threads, Config: opt.LLM, FloatBytes: 2})
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -205,7 +214,7 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 		OtherCodec:    otherCodec,
 	}
 	if !sl.isRaw() {
-		h.BytesPerGroup = opt.BytesPerGroup
+		h.BytesPerGroup = sl.text.BytesPerGroup // 1 or 2 for 16-bit floats
 		h.ChunkSize = 512
 	}
 	var floats, other []io.Reader

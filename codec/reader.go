@@ -79,9 +79,6 @@ func openReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 	}
 	for _, s := range h.Original.Segments {
 		if s.Kind == kindFloat16 {
-			if !sl.isRaw() {
-				return nil, container.Corruptf("corrupt .lmgc file: 16-bit floats in the %s serialization", sl.format)
-			}
 			sl = sl.with16()
 			break
 		}
@@ -90,7 +87,25 @@ func openReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFloatWidth(p, sl); err != nil {
+		closePrior(p)
+		return nil, err
+	}
 	return &Reader{f: f, h: h, size: size, start: start, p: p, sl: sl}, nil
+}
+
+// checkFloatWidth checks that the prior rebuilt from a header reads floats
+// of the segments' width: 16-bit floats go through the raw layout or a
+// prior with its own symbols (llm) built for them.
+func checkFloatWidth(p prior.Prior, sl layout) error {
+	_, own := p.(prior.Symbolizer)
+	if sl.width == 2 && !sl.isRaw() && !own {
+		return container.Corruptf("corrupt .lmgc file: 16-bit floats in the %s serialization", sl.format)
+	}
+	if fs, ok := p.(prior.FloatSized); ok && own && fs.FloatBytes() != sl.width {
+		return container.Corruptf("corrupt .lmgc file: %d-byte float segments, the %s prior's parameters say %d-byte floats", sl.width, p.Name(), fs.FloatBytes())
+	}
+	return nil
 }
 
 // Header returns the file's header.

@@ -18,7 +18,7 @@ type layout struct {
 	format string         // FormatRaw or a serial format name
 	text   serial.Options // for text formats
 	sign   bool           // raw: sign/exponent byte first
-	width  int            // raw: bytes per float, 4 (float32) or 2 (bfloat16, float16)
+	width  int            // bytes per float, 4 (float32) or 2 (bfloat16, float16)
 }
 
 func newLayout(format string, bytesPerGroup int, signFirst bool) (layout, error) {
@@ -33,7 +33,7 @@ func newLayout(format string, bytesPerGroup int, signFirst bool) (layout, error)
 	if err := o.Validate(); err != nil {
 		return layout{}, err
 	}
-	return layout{format: f.String(), text: o}, nil
+	return layout{format: f.String(), text: o, width: 4}, nil
 }
 
 func (l layout) isRaw() bool { return l.format == FormatRaw }
@@ -55,9 +55,17 @@ func floatWidth(kind string) int {
 	return 0
 }
 
-// with16 returns the raw layout for 16-bit floats.
+// with16 returns the layout for 16-bit floats: raw, 2 bytes per float;
+// text (for a prior with its own symbols, llm), a group is at most one
+// value: 1 byte per group stays, any other becomes 2.
 func (l layout) with16() layout {
 	l.width = 2
+	if !l.isRaw() {
+		l.text.FloatBytes = 2
+		if l.text.BytesPerGroup != 1 {
+			l.text.BytesPerGroup = 2
+		}
+	}
 	return l
 }
 
@@ -89,20 +97,6 @@ func (l layout) maxChunkSymbols() int {
 		return 0
 	}
 	return len(l.text.Append(nil, bytes.Repeat([]byte{0xff}, serial.ChunkSize)))
-}
-
-// reverseFloats reverses the byte order of every width-byte float (4 or
-// 2) in place.
-func reverseFloats(b []byte, width int) {
-	if width == 2 {
-		for i := 0; i+2 <= len(b); i += 2 {
-			b[i], b[i+1] = b[i+1], b[i]
-		}
-		return
-	}
-	for i := 0; i+4 <= len(b); i += 4 {
-		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
-	}
 }
 
 // window is one window of symbols: bytes for the byte layouts, int32 for
@@ -181,7 +175,7 @@ func (s *rawSplitter) next() (window, error) {
 	}
 	buf = buf[:n:n]
 	if s.sign {
-		reverseFloats(buf, s.width)
+		serial.ReverseFloats(buf, s.width)
 	}
 	return window{b: buf}, nil
 }
@@ -291,7 +285,7 @@ func (l layout) windowFloats(syms []byte) ([]byte, error) {
 			return nil, fmt.Errorf("raw stream of %d bytes is not whole %d-byte floats", len(syms), l.width)
 		}
 		if l.sign {
-			reverseFloats(syms, l.width)
+			serial.ReverseFloats(syms, l.width)
 		}
 		return syms, nil
 	}

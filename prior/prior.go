@@ -49,11 +49,28 @@ type Batch interface {
 // as text and tokenizes it). The codec then uses it in place of its byte
 // layouts.
 type Symbolizer interface {
-	// Symbolize turns the float32 bytes into windows of at most window
+	// Symbolize turns the float bytes (float32, or 16-bit floats for a
+	// FloatSized prior of width 2) into windows of at most window
 	// symbols each and returns the padding it added (recorded in the file).
 	Symbolize(data []byte, window int) (windows [][]int32, pad int, err error)
 	// Desymbolize inverts Symbolize.
 	Desymbolize(windows [][]int32, pad int) ([]byte, error)
+}
+
+// FloatSized is implemented by Symbolizers that read floats of one width
+// (4: float32, 2: bfloat16 or float16), so that the codec can check a
+// file's segments against the prior its parameters rebuild.
+type FloatSized interface {
+	FloatBytes() int
+}
+
+// Rewidth is implemented by FloatSized priors that can make, from
+// themselves, the prior for floats of another width sharing their model
+// (what a Spec with that FloatBytes builds, without loading it again). The
+// prior made must stay usable until the original is closed; closing it
+// releases nothing.
+type Rewidth interface {
+	ForFloatBytes(w int) (Prior, error)
 }
 
 // WindowBytes is implemented by Symbolizers whose windows each hold whole

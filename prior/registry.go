@@ -29,6 +29,10 @@ type Spec struct {
 	Model string
 	// Threads is the number of threads the prior may use (0: all CPUs).
 	Threads int
+	// FloatBytes is the width of the floats a Symbolizer prior will be
+	// given when compressing: 4 (float32; 0 means 4) or 2 (bfloat16,
+	// float16). Byte priors learn it from Params' "period" instead.
+	FloatBytes int
 	// Config holds settings of one prior that have no place above (the llm
 	// prior takes an llm.Config); nil for none.
 	Config any
@@ -51,8 +55,9 @@ type Info struct {
 	// floats that way for it.
 	SignFirst bool
 	// Float16: the prior also codes 16-bit floats (bfloat16, float16),
-	// built with period 2; the codec gives it a file's 16-bit tensors when
-	// the file has no float32 ones.
+	// built with period 2 (a byte prior) or Spec.FloatBytes 2 (a
+	// Symbolizer); the codec gives it a file's 16-bit tensors when the file
+	// has no float32 ones.
 	Float16 bool
 	// Window is the prior's default number of symbols per window (0: the
 	// codec's default).

@@ -14,6 +14,10 @@
 // every float are reversed before grouping, so the sign/exponent byte comes
 // first (1.0f is "3f800000").
 //
+// Options.FloatBytes 2 describes 16-bit floats (bfloat16, float16): SignFirst
+// then reverses the two bytes of each value (bfloat16 1.0, bytes 80 3f, is
+// "3f80"), and a group of 2 bytes is one value.
+//
 // Parse is the exact inverse of Append: Parse(Append(nil, b)) == b for all
 // b, and Parse accepts only text that Append can produce.
 package serial
@@ -108,7 +112,18 @@ func ParseFormat(name string) (Format, error) {
 type Options struct {
 	Format        Format
 	BytesPerGroup int  // bytes per group: 1, 2, 3, 4 or 8
-	SignFirst     bool // reverse the 4 bytes of each float before grouping
+	SignFirst     bool // reverse the bytes of each float before grouping
+	// FloatBytes is the width of a float: 4 (float32; 0 means 4) or 2
+	// (bfloat16, float16). Only SignFirst depends on it.
+	FloatBytes int
+}
+
+// width returns the bytes per float, 4 or 2.
+func (o Options) width() int {
+	if o.FloatBytes == 2 {
+		return 2
+	}
+	return 4
 }
 
 // Validate reports whether o describes a serialization.
@@ -120,6 +135,11 @@ func (o Options) Validate() error {
 	case 1, 2, 3, 4, 8:
 	default:
 		return fmt.Errorf("serial: bytes per group %d; want 1, 2, 3, 4 or 8", o.BytesPerGroup)
+	}
+	switch o.FloatBytes {
+	case 0, 2, 4:
+	default:
+		return fmt.Errorf("serial: %d bytes per float; want 4 or 2", o.FloatBytes)
 	}
 	return nil
 }
@@ -169,27 +189,43 @@ func Chunk(data []byte) (chunks [][]byte, pad int) {
 }
 
 // swapAt returns the index of the input byte that lands at position i
-// after reversing every complete 4-byte word of an n-byte slice. A
-// trailing partial word (n%4 != 0) is kept in order.
-func swapAt(i, n int) int {
-	if i >= n&^3 {
+// after reversing every complete w-byte word (w 4 or 2) of an n-byte
+// slice. A trailing partial word (n%w != 0) is kept in order.
+func swapAt(i, n, w int) int {
+	m := w - 1
+	if i >= n&^m {
 		return i
 	}
-	return i&^3 | (3 - i&3)
+	return i&^m | (m - i&m)
+}
+
+// ReverseFloats reverses the bytes of every complete w-byte float (w 4 or
+// 2) of b in place; a trailing partial float is kept in order.
+func ReverseFloats(b []byte, w int) {
+	if w == 2 {
+		for i := 0; i+2 <= len(b); i += 2 {
+			b[i], b[i+1] = b[i+1], b[i]
+		}
+		return
+	}
+	for i := 0; i+4 <= len(b); i += 4 {
+		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+	}
 }
 
 const hexDigits = "0123456789abcdef"
 
 // Append appends the text of chunk to dst and returns the extended slice.
 // A chunk whose length is not a multiple of BytesPerGroup ends with a short
-// group. With SignFirst, every complete 4-byte word is reversed; chunks are
-// normally a multiple of 4 long, and a trailing partial word is written in
-// order. Append panics if o is not valid (see Validate).
+// group. With SignFirst, every complete float (FloatBytes wide) is
+// reversed; chunks are normally whole floats, and a trailing partial float
+// is written in order. Append panics if o is not valid (see Validate).
 func (o Options) Append(dst, chunk []byte) []byte {
 	o.mustValidate()
 	n := len(chunk)
 	sep := o.Separator()
 	g := o.BytesPerGroup
+	w := o.width()
 	hex := o.Format.IsHex()
 	if n == 0 {
 		return dst
@@ -207,7 +243,7 @@ func (o Options) Append(dst, chunk []byte) []byte {
 			for j := i; j < min(i+g, n); j++ {
 				b := chunk[j]
 				if o.SignFirst {
-					b = chunk[swapAt(j, n)]
+					b = chunk[swapAt(j, n, w)]
 				}
 				out[k], out[k+1] = hexDigits[b>>4], hexDigits[b&15]
 				k += 2
@@ -223,7 +259,7 @@ func (o Options) Append(dst, chunk []byte) []byte {
 		for j := i; j < min(i+g, n); j++ {
 			b := chunk[j]
 			if o.SignFirst {
-				b = chunk[swapAt(j, n)]
+				b = chunk[swapAt(j, n, w)]
 			}
 			if b < 0x80 {
 				dst = append(dst, b)
@@ -271,10 +307,7 @@ func (o Options) AppendParse(dst, text []byte) ([]byte, error) {
 		return dst[:start], err
 	}
 	if o.SignFirst {
-		out := dst[start:]
-		for i := 0; i+4 <= len(out); i += 4 {
-			out[i], out[i+1], out[i+2], out[i+3] = out[i+3], out[i+2], out[i+1], out[i]
-		}
+		ReverseFloats(dst[start:], o.width())
 	}
 	return dst, nil
 }

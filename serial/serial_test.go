@@ -142,13 +142,17 @@ func TestWorkedExample(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{Options{HexSpace, 4, false}, "0000803f c364aaba a2e7bb34 00000000"},
-		{Options{HexSpace, 4, true}, "3f800000 baaa64c3 34bbe7a2 00000000"},
-		{Options{HexComma, 1, false}, "00,00,80,3f,c3,64,aa,ba,a2,e7,bb,34,00,00,00,00"},
-		{Options{HexComma, 3, false}, "000080,3fc364,aabaa2,e7bb34,000000,00"},
-		{Options{HexSemicolon, 8, true}, "3f800000baaa64c3;34bbe7a200000000"},
-		{Options{HexNone, 2, true}, "3f800000baaa64c334bbe7a200000000"},
-		{Options{ISOSpace, 2, false}, "\x00\x00 \u0080? Ãd ªº ¢ç »4 \x00\x00 \x00\x00"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803f c364aaba a2e7bb34 00000000"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: true}, "3f800000 baaa64c3 34bbe7a2 00000000"},
+		{Options{Format: HexComma, BytesPerGroup: 1, SignFirst: false}, "00,00,80,3f,c3,64,aa,ba,a2,e7,bb,34,00,00,00,00"},
+		{Options{Format: HexComma, BytesPerGroup: 3, SignFirst: false}, "000080,3fc364,aabaa2,e7bb34,000000,00"},
+		{Options{Format: HexSemicolon, BytesPerGroup: 8, SignFirst: true}, "3f800000baaa64c3;34bbe7a200000000"},
+		{Options{Format: HexNone, BytesPerGroup: 2, SignFirst: true}, "3f800000baaa64c334bbe7a200000000"},
+		{Options{Format: ISOSpace, BytesPerGroup: 2, SignFirst: false}, "\x00\x00 \u0080? Ãd ªº ¢ç »4 \x00\x00 \x00\x00"},
+		// 16-bit floats: one 4-digit group per value.
+		{Options{Format: HexSpace, BytesPerGroup: 2, FloatBytes: 2}, "0000 803f c364 aaba a2e7 bb34 0000 0000"},
+		{Options{Format: HexSpace, BytesPerGroup: 2, SignFirst: true, FloatBytes: 2}, "0000 3f80 64c3 baaa e7a2 34bb 0000 0000"},
+		{Options{Format: HexComma, BytesPerGroup: 1, SignFirst: true, FloatBytes: 2}, "00,00,3f,80,64,c3,ba,aa,e7,a2,34,bb,00,00,00,00"},
 	}
 	for _, tt := range tests {
 		if got := string(tt.o.Append(nil, data)); got != tt.want {
@@ -175,15 +179,20 @@ func TestParseFormat(t *testing.T) {
 
 func TestOptionsValidate(t *testing.T) {
 	for _, g := range []int{-1, 0, 5, 6, 7, 9, 16} {
-		if err := (Options{HexSpace, g, false}).Validate(); err == nil {
+		if err := (Options{Format: HexSpace, BytesPerGroup: g, SignFirst: false}).Validate(); err == nil {
 			t.Errorf("BytesPerGroup %d accepted", g)
 		}
 	}
-	if err := (Options{Format(99), 4, false}).Validate(); err == nil {
+	if err := (Options{Format: Format(99), BytesPerGroup: 4, SignFirst: false}).Validate(); err == nil {
 		t.Error("Format 99 accepted")
 	}
-	if err := (Options{HexSpace, 3, true}).Validate(); err != nil {
+	if err := (Options{Format: HexSpace, BytesPerGroup: 3, SignFirst: true}).Validate(); err != nil {
 		t.Error(err)
+	}
+	for _, w := range []int{-1, 1, 3, 8} {
+		if err := (Options{Format: HexSpace, BytesPerGroup: 2, FloatBytes: w}).Validate(); err == nil {
+			t.Errorf("FloatBytes %d accepted", w)
+		}
 	}
 }
 
@@ -193,12 +202,12 @@ func TestSeparatorDigits(t *testing.T) {
 		sep    string
 		digits int
 	}{
-		{Options{HexNone, 4, false}, "", 8},
-		{Options{HexSpace, 2, false}, " ", 4},
-		{Options{HexCommaSpace, 8, false}, ", ", 16},
-		{Options{Hex0x, 1, false}, "0x", 2},
-		{Options{ISO, 4, false}, "", 4},
-		{Options{ISOSpace, 3, false}, " ", 3},
+		{Options{Format: HexNone, BytesPerGroup: 4, SignFirst: false}, "", 8},
+		{Options{Format: HexSpace, BytesPerGroup: 2, SignFirst: false}, " ", 4},
+		{Options{Format: HexCommaSpace, BytesPerGroup: 8, SignFirst: false}, ", ", 16},
+		{Options{Format: Hex0x, BytesPerGroup: 1, SignFirst: false}, "0x", 2},
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "", 4},
+		{Options{Format: ISOSpace, BytesPerGroup: 3, SignFirst: false}, " ", 3},
 	}
 	for _, tt := range tests {
 		if s, d := tt.o.Separator(), tt.o.DigitsPerGroup(); s != tt.sep || d != tt.digits {
@@ -238,29 +247,31 @@ func TestRoundTrip(t *testing.T) {
 	lengths := []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 100, 511, 512}
 	for _, fm := range Formats() {
 		for _, g := range []int{1, 2, 3, 4, 8} {
-			for _, signFirst := range []bool{false, true} {
-				o := Options{fm, g, signFirst}
-				for _, n := range lengths {
-					data := make([]byte, n)
-					for i := range data {
-						data[i] = byte(rng.Uint32())
-					}
-					if n > 3 {
-						data[0], data[1] = ' ', '0' // bytes that look like separators
-					}
-					text := o.Append([]byte("prefix"), data)[len("prefix"):]
-					if fm.IsHex() && len(text) != hexTextLen(o, n) {
-						t.Errorf("%+v n=%d: text length %d, want %d", o, n, len(text), hexTextLen(o, n))
-					}
-					if !utf8.Valid(text) {
-						t.Errorf("%+v n=%d: text is not UTF-8", o, n)
-					}
-					got, err := o.AppendParse([]byte{9}, text)
-					if err != nil {
-						t.Fatalf("%+v n=%d: Parse(%q): %v", o, n, text, err)
-					}
-					if got[0] != 9 || !bytes.Equal(got[1:], data) {
-						t.Fatalf("%+v n=%d: round trip gave %x, want %x", o, n, got[1:], data)
+			for _, w := range []int{4, 2} {
+				for _, signFirst := range []bool{false, true} {
+					o := Options{Format: fm, BytesPerGroup: g, SignFirst: signFirst, FloatBytes: w}
+					for _, n := range lengths {
+						data := make([]byte, n)
+						for i := range data {
+							data[i] = byte(rng.Uint32())
+						}
+						if n > 3 {
+							data[0], data[1] = ' ', '0' // bytes that look like separators
+						}
+						text := o.Append([]byte("prefix"), data)[len("prefix"):]
+						if fm.IsHex() && len(text) != hexTextLen(o, n) {
+							t.Errorf("%+v n=%d: text length %d, want %d", o, n, len(text), hexTextLen(o, n))
+						}
+						if !utf8.Valid(text) {
+							t.Errorf("%+v n=%d: text is not UTF-8", o, n)
+						}
+						got, err := o.AppendParse([]byte{9}, text)
+						if err != nil {
+							t.Fatalf("%+v n=%d: Parse(%q): %v", o, n, text, err)
+						}
+						if got[0] != 9 || !bytes.Equal(got[1:], data) {
+							t.Fatalf("%+v n=%d: round trip gave %x, want %x", o, n, got[1:], data)
+						}
 					}
 				}
 			}
@@ -283,33 +294,33 @@ func TestParseErrors(t *testing.T) {
 		offset  int
 		msgPart string
 	}{
-		{Options{HexSpace, 4, false}, "0000803f c364aabg", 16, "bad hex digit 'g'"},
-		{Options{HexSpace, 4, false}, "0000803F", 7, "uppercase"},
-		{Options{HexSpace, 4, false}, "0000803f,c364aaba", 8, `want separator " "`},
-		{Options{HexSpace, 4, false}, "0000803f  c364aaba", 9, "bad hex digit ' '"},
-		{Options{HexSpace, 4, false}, "0000803f ", 9, "ends with a separator"},
-		{Options{HexSpace, 4, false}, "000080 c364aaba", 0, "group has 6 hex digits, want 8"},
-		{Options{HexSpace, 4, false}, "0000803f c364a", 9, "odd number"},
-		{Options{HexSpace, 4, false}, " 0000803f", 0, "bad hex digit"},
-		{Options{HexNone, 4, false}, "0000803fc", 8, "odd number"},
-		{Options{HexNone, 4, false}, "0000 803f", 4, "bad hex digit ' '"},
-		{Options{HexCommaSpace, 2, false}, "0000,803f", 4, `want separator ", "`},
-		{Options{HexCommaSpace, 2, false}, "0000, 803f,", 10, `want separator ", "`},
-		{Options{HexCommaSpace, 2, false}, "0000, 803f, ", 12, "ends with a separator"},
-		{Options{HexComma, 1, false}, "00,,01", 3, "bad hex digit ','"},
-		{Options{HexComma, 1, false}, "000,01", 2, `want separator ","`},
-		{Options{Hex0x, 4, false}, "0000803f0Xc364aaba", 8, `want separator "0x"`},
-		{Options{Hex0x, 4, false}, "0000803fxc364aaba", 8, `want separator "0x"`},
-		{Options{ISO, 4, false}, "ab\xffcd", 2, "invalid UTF-8"},
-		{Options{ISO, 4, false}, "ab\xc3", 2, "invalid UTF-8"},
-		{Options{ISO, 4, false}, "ab\xc0\x80", 2, "invalid UTF-8"}, // overlong NUL
-		{Options{ISO, 4, false}, "ab\x80", 2, "invalid UTF-8"},
-		{Options{ISO, 4, false}, "ab€", 2, "U+20AC is not ISO-8859-1"},
-		{Options{ISO, 4, false}, "abĀ", 2, "U+0100 is not ISO-8859-1"},
-		{Options{ISOSpace, 2, false}, "ab cd", 0, ""}, // valid, checked below
-		{Options{ISOSpace, 2, false}, "abc d", 2, `want separator " "`},
-		{Options{ISOSpace, 2, false}, "ab ", 3, "ends with a separator"},
-		{Options{ISOSpace, 2, false}, "ab \xed\xa0\x80", 3, "invalid UTF-8"}, // surrogate
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803f c364aabg", 16, "bad hex digit 'g'"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803F", 7, "uppercase"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803f,c364aaba", 8, `want separator " "`},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803f  c364aaba", 9, "bad hex digit ' '"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803f ", 9, "ends with a separator"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "000080 c364aaba", 0, "group has 6 hex digits, want 8"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, "0000803f c364a", 9, "odd number"},
+		{Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, " 0000803f", 0, "bad hex digit"},
+		{Options{Format: HexNone, BytesPerGroup: 4, SignFirst: false}, "0000803fc", 8, "odd number"},
+		{Options{Format: HexNone, BytesPerGroup: 4, SignFirst: false}, "0000 803f", 4, "bad hex digit ' '"},
+		{Options{Format: HexCommaSpace, BytesPerGroup: 2, SignFirst: false}, "0000,803f", 4, `want separator ", "`},
+		{Options{Format: HexCommaSpace, BytesPerGroup: 2, SignFirst: false}, "0000, 803f,", 10, `want separator ", "`},
+		{Options{Format: HexCommaSpace, BytesPerGroup: 2, SignFirst: false}, "0000, 803f, ", 12, "ends with a separator"},
+		{Options{Format: HexComma, BytesPerGroup: 1, SignFirst: false}, "00,,01", 3, "bad hex digit ','"},
+		{Options{Format: HexComma, BytesPerGroup: 1, SignFirst: false}, "000,01", 2, `want separator ","`},
+		{Options{Format: Hex0x, BytesPerGroup: 4, SignFirst: false}, "0000803f0Xc364aaba", 8, `want separator "0x"`},
+		{Options{Format: Hex0x, BytesPerGroup: 4, SignFirst: false}, "0000803fxc364aaba", 8, `want separator "0x"`},
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "ab\xffcd", 2, "invalid UTF-8"},
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "ab\xc3", 2, "invalid UTF-8"},
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "ab\xc0\x80", 2, "invalid UTF-8"}, // overlong NUL
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "ab\x80", 2, "invalid UTF-8"},
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "ab€", 2, "U+20AC is not ISO-8859-1"},
+		{Options{Format: ISO, BytesPerGroup: 4, SignFirst: false}, "abĀ", 2, "U+0100 is not ISO-8859-1"},
+		{Options{Format: ISOSpace, BytesPerGroup: 2, SignFirst: false}, "ab cd", 0, ""}, // valid, checked below
+		{Options{Format: ISOSpace, BytesPerGroup: 2, SignFirst: false}, "abc d", 2, `want separator " "`},
+		{Options{Format: ISOSpace, BytesPerGroup: 2, SignFirst: false}, "ab ", 3, "ends with a separator"},
+		{Options{Format: ISOSpace, BytesPerGroup: 2, SignFirst: false}, "ab \xed\xa0\x80", 3, "invalid UTF-8"}, // surrogate
 	}
 	for _, tt := range tests {
 		got, err := tt.o.Parse([]byte(tt.text))
@@ -334,7 +345,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseErrorKeepsDst(t *testing.T) {
-	o := Options{HexSpace, 4, false}
+	o := Options{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}
 	dst, err := o.AppendParse([]byte{1, 2}, []byte("0000803f c3g"))
 	if err == nil || len(dst) != 2 {
 		t.Errorf("got %x, %v; want dst unchanged and an error", dst, err)
@@ -347,21 +358,22 @@ func TestInvalidOptionsPanic(t *testing.T) {
 			t.Error("Append with BytesPerGroup 0 did not panic")
 		}
 	}()
-	Options{HexSpace, 0, false}.Append(nil, []byte{1})
+	Options{Format: HexSpace, BytesPerGroup: 0, SignFirst: false}.Append(nil, []byte{1})
 }
 
 func FuzzParse(f *testing.F) {
 	data, _ := hex.DecodeString("0000803fc364aabaa2e7bb3400000000")
 	for _, fm := range Formats() {
 		for _, g := range []int{1, 3, 4} {
-			o := Options{fm, g, false}
+			o := Options{Format: fm, BytesPerGroup: g, SignFirst: false}
 			f.Add(uint8(fm), uint8(g), false, o.Append(nil, data))
 		}
 	}
 	f.Add(uint8(HexSpace), uint8(4), true, []byte("0000803f c364aaba a2e7bb3"))
 	f.Add(uint8(ISO), uint8(4), false, []byte("\xc3\x28\xe2\x82\xac"))
 	f.Fuzz(func(t *testing.T, fm, g uint8, signFirst bool, text []byte) {
-		o := Options{Format(int(fm) % int(numFormats)), []int{1, 2, 3, 4, 8}[g%5], signFirst}
+		o := Options{Format: Format(int(fm) % int(numFormats)), BytesPerGroup: []int{1, 2, 3, 4, 8}[g%5], SignFirst: signFirst,
+			FloatBytes: []int{4, 2}[g/5%2]}
 		got, err := o.Parse(text)
 		if err != nil {
 			return
@@ -383,7 +395,7 @@ func benchData() []byte {
 
 func BenchmarkAppend(b *testing.B) {
 	data := benchData()
-	for _, o := range []Options{{HexSpace, 4, false}, {HexSpace, 4, true}, {ISO, 4, false}} {
+	for _, o := range []Options{{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, {Format: HexSpace, BytesPerGroup: 4, SignFirst: true}, {Format: ISO, BytesPerGroup: 4, SignFirst: false}} {
 		b.Run(fmt.Sprintf("%v-g%d-sf%v", o.Format, o.BytesPerGroup, o.SignFirst), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			var buf []byte
@@ -399,7 +411,7 @@ func BenchmarkAppend(b *testing.B) {
 
 func BenchmarkParse(b *testing.B) {
 	data := benchData()
-	for _, o := range []Options{{HexSpace, 4, false}, {HexSpace, 4, true}, {ISO, 4, false}} {
+	for _, o := range []Options{{Format: HexSpace, BytesPerGroup: 4, SignFirst: false}, {Format: HexSpace, BytesPerGroup: 4, SignFirst: true}, {Format: ISO, BytesPerGroup: 4, SignFirst: false}} {
 		texts := [][]byte{}
 		for c := data; len(c) > 0; c = c[ChunkSize:] {
 			texts = append(texts, o.Append(nil, c[:ChunkSize]))

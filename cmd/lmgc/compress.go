@@ -28,7 +28,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 8, "llm prior: windows evaluated side by side")
 	estimate := fs.Bool("estimate", false, "report the ideal size (-sum log2 p) without coding or writing a file")
 	format := fs.String("format", "", "serialization: raw (default; llm: hs), or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
-	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8)")
+	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8; 16-bit floats, llm prior: 1, else 2, one value)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")
 	inFormat := fs.String("input-format", "", "input file format: raw, npy, safetensors or pt (default: from the name and contents)")
 	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")

@@ -15,6 +15,10 @@
 //     digit tokens, windows holding whole floats, BOS (and an optional
 //     prompt) in front.
 //
+// The floats are float32, or 16-bit floats (bfloat16, float16) with
+// Config.FloatBytes 2: then a group is at most one value (2 bytes, four hex
+// digits, "803f" for bfloat16 1.0, "3f80" with SignFirst), in both modes.
+//
 // The probabilities come from the engine's deterministic forward pass and
 // the exact integer quantization of kernels.Quantize, so the decoder
 // recomputes exactly the encoder's frequency tables on any machine, thread
@@ -51,8 +55,9 @@ const totalBits = 30
 type Config struct {
 	Mode          string // Paper or Constrained (default)
 	Format        string // serialization (default hex-space); constrained needs a hex format
-	BytesPerGroup int    // default 4
+	BytesPerGroup int    // default 4; with FloatBytes 2, 1 stays 1 and any other becomes 2
 	SignFirst     bool   // sign/exponent byte of each float first
+	FloatBytes    int    // bytes per float: 4 (float32, the default) or 2 (bfloat16, float16)
 	Window        int    // model positions per window, BOS included (default 2048)
 	Prompt        string // constrained: fixed text after BOS
 	Threads       int    // engine threads (default all CPUs)
@@ -145,35 +150,9 @@ type Prior struct {
 
 // Open loads the model at path.
 func Open(path string, cfg Config) (*Prior, error) {
-	if cfg.Mode == "" {
-		cfg.Mode = Constrained
-	}
-	if cfg.Mode != Paper && cfg.Mode != Constrained {
-		return nil, fmt.Errorf("llm prior: unknown mode %q (want paper or constrained)", cfg.Mode)
-	}
-	if cfg.Format == "" {
-		cfg.Format = "hex-space"
-	}
-	if cfg.BytesPerGroup == 0 {
-		cfg.BytesPerGroup = 4
-	}
-	if cfg.Window == 0 {
-		cfg.Window = 2048
-	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 8
-	}
-	format, err := serial.ParseFormat(cfg.Format)
+	cfg, text, err := normalize(cfg)
 	if err != nil {
 		return nil, err
-	}
-	cfg.Format = format.String()
-	text := serial.Options{Format: format, BytesPerGroup: cfg.BytesPerGroup, SignFirst: cfg.SignFirst}
-	if err := text.Validate(); err != nil {
-		return nil, err
-	}
-	if cfg.Mode == Constrained && !format.IsHex() {
-		return nil, fmt.Errorf("llm prior: constrained mode codes hex digits; format %s is not hex", format)
 	}
 	p := &Prior{cfg: cfg, text: text}
 	if cfg.Loaded != nil {
@@ -190,6 +169,79 @@ func Open(path string, cfg Config) (*Prior, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// normalize fills in the defaults of cfg, checks it and returns it with
+// its serialization.
+func normalize(cfg Config) (Config, serial.Options, error) {
+	var text serial.Options
+	if cfg.Mode == "" {
+		cfg.Mode = Constrained
+	}
+	if cfg.Mode != Paper && cfg.Mode != Constrained {
+		return cfg, text, fmt.Errorf("llm prior: unknown mode %q (want paper or constrained)", cfg.Mode)
+	}
+	if cfg.Format == "" {
+		cfg.Format = "hex-space"
+	}
+	if cfg.BytesPerGroup == 0 {
+		cfg.BytesPerGroup = 4
+	}
+	switch cfg.FloatBytes {
+	case 0:
+		cfg.FloatBytes = 4
+	case 4:
+	case 2:
+		if cfg.BytesPerGroup != 1 {
+			cfg.BytesPerGroup = 2 // one group per value
+		}
+	default:
+		return cfg, text, fmt.Errorf("llm prior: %d bytes per float; want 4 or 2", cfg.FloatBytes)
+	}
+	if cfg.Window == 0 {
+		cfg.Window = 2048
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 8
+	}
+	format, err := serial.ParseFormat(cfg.Format)
+	if err != nil {
+		return cfg, text, err
+	}
+	cfg.Format = format.String()
+	text = serial.Options{Format: format, BytesPerGroup: cfg.BytesPerGroup, SignFirst: cfg.SignFirst, FloatBytes: cfg.FloatBytes}
+	if err := text.Validate(); err != nil {
+		return cfg, text, err
+	}
+	if cfg.Mode == Constrained && !format.IsHex() {
+		return cfg, text, fmt.Errorf("llm prior: constrained mode codes hex digits; format %s is not hex", format)
+	}
+	return cfg, text, nil
+}
+
+// ForFloatBytes implements prior.Rewidth: the prior with p's settings for
+// floats of w bytes (4 or 2), sharing p's model, which its Close leaves
+// open (p's Close, or Config.Loaded's owner, releases it).
+func (p *Prior) ForFloatBytes(w int) (prior.Prior, error) {
+	cfg := p.cfg
+	cfg.FloatBytes = w
+	cfg, text, err := normalize(cfg)
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.cfg, q.text, q.owned = cfg, text, false
+	if err := q.checkWindow(); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
+func (p *Prior) checkWindow() error {
+	if 1+len(p.prompt)+p.tokensPerFloat() >= p.cfg.Window {
+		return fmt.Errorf("llm prior: window of %d positions holds no float", p.cfg.Window)
+	}
+	return nil
 }
 
 func (p *Prior) init() error {
@@ -219,10 +271,7 @@ func (p *Prior) init() error {
 			p.prompt = nil
 		}
 	}
-	if 1+len(p.prompt)+p.tokensPerFloat() >= p.cfg.Window {
-		return fmt.Errorf("llm prior: window of %d positions holds no float", p.cfg.Window)
-	}
-	return nil
+	return p.checkWindow()
 }
 
 // charToken returns the token whose text is exactly the character c (a
@@ -248,7 +297,8 @@ func (p *Prior) charToken(c byte) (int32, error) {
 	return 0, fmt.Errorf("llm prior: the vocabulary has no token for %q", c)
 }
 
-// Close releases the model file, unless it came from Config.Loaded.
+// Close releases the model file, unless it came from Config.Loaded or
+// the Prior was made by ForFloatBytes (which shares its model).
 func (p *Prior) Close() error {
 	if !p.owned {
 		return nil
@@ -281,8 +331,15 @@ func (p *Prior) Params() map[string]any {
 	if p.cfg.Prompt != "" {
 		m["prompt"] = p.cfg.Prompt
 	}
+	if p.cfg.FloatBytes != 4 {
+		m["float_bytes"] = p.cfg.FloatBytes // absent: float32, as in files before 16-bit floats
+	}
 	return m
 }
+
+// FloatBytes implements prior.FloatSized: 4 (float32) or 2 (bfloat16,
+// float16).
+func (p *Prior) FloatBytes() int { return p.cfg.FloatBytes }
 
 // ConfigFromParams rebuilds the Config a file's prior parameters describe.
 func ConfigFromParams(m map[string]any) (Config, error) {
@@ -294,6 +351,15 @@ func ConfigFromParams(m map[string]any) (Config, error) {
 	c.SignFirst, _ = m["sign_first"].(bool)
 	if c.Mode == "" || c.Format == "" || c.BytesPerGroup == 0 || c.Window == 0 {
 		return c, fmt.Errorf("llm prior parameters incomplete: %v", m)
+	}
+	if v, ok := m["float_bytes"]; ok {
+		if w, err := prior.IntParam(m, "float_bytes"); err != nil || w != 2 {
+			return c, fmt.Errorf("llm prior parameter float_bytes = %v; want 2 (or none, for float32)", v)
+		}
+		c.FloatBytes = 2
+		if c.BytesPerGroup > 2 {
+			return c, fmt.Errorf("llm prior parameters: %d bytes per group of 2-byte floats", c.BytesPerGroup)
+		}
 	}
 	return c, nil
 }
@@ -310,8 +376,9 @@ func (p *Prior) tokensPerFloat() int {
 	if p.cfg.Mode == Paper {
 		return 1
 	}
-	groupsPerFloat := max(1, 4/p.cfg.BytesPerGroup)
-	return 8 + groupsPerFloat*len(p.sep)
+	w := p.cfg.FloatBytes
+	groupsPerFloat := max(1, w/p.cfg.BytesPerGroup)
+	return 2*w + groupsPerFloat*len(p.sep)
 }
 
 // Symbolize implements prior.Symbolizer. window is ignored: the prior's
@@ -338,7 +405,7 @@ func (p *Prior) WindowFloatBytes(n int64) (int64, bool) {
 	if p.cfg.Mode == Paper {
 		return 0, false
 	}
-	return n / 2, n%8 == 0
+	return n / 2, n%int64(2*p.cfg.FloatBytes) == 0
 }
 
 // PaperTokens returns the tokens of one chunk's text as the reference
@@ -465,24 +532,23 @@ func (p *Prior) floatOrder(data []byte) []byte {
 		return data
 	}
 	b := append([]byte(nil), data...)
-	for i := 0; i+4 <= len(b); i += 4 {
-		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
-	}
+	serial.ReverseFloats(b, p.cfg.FloatBytes)
 	return b
 }
 
 func (p *Prior) symbolizeConstrained(data []byte) ([][]int32, int, error) {
-	if len(data)%4 != 0 {
-		return nil, 0, fmt.Errorf("float data of %d bytes is not whole floats", len(data))
+	w := p.cfg.FloatBytes
+	if len(data)%w != 0 {
+		return nil, 0, fmt.Errorf("float data of %d bytes is not whole %d-byte floats", len(data), w)
 	}
 	data = p.floatOrder(data)
 	// Whole floats and whole groups per window.
-	unit := 4
+	unit := w
 	for unit%p.cfg.BytesPerGroup != 0 {
-		unit += 4
+		unit += w
 	}
 	floats := (p.cfg.Window - 1 - len(p.prompt)) / p.tokensPerFloat()
-	bytesPer := max(unit, floats*4/unit*unit)
+	bytesPer := max(unit, floats*w/unit*unit)
 	var windows [][]int32
 	for len(data) > 0 {
 		n := min(bytesPer, len(data))
@@ -509,8 +575,8 @@ func (p *Prior) desymbolizeConstrained(windows [][]int32) ([]byte, error) {
 			out = append(out, byte(w[i]<<4|w[i+1]))
 		}
 	}
-	if len(out)%4 != 0 {
-		return nil, fmt.Errorf("%d bytes are not whole floats", len(out))
+	if len(out)%p.cfg.FloatBytes != 0 {
+		return nil, fmt.Errorf("%d bytes are not whole %d-byte floats", len(out), p.cfg.FloatBytes)
 	}
 	return p.floatOrder(out), nil
 }

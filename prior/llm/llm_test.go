@@ -3,6 +3,7 @@ package llm
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"github.com/lmgc/lmgc/internal/testenv"
 	"math"
 	"math/rand/v2"
@@ -210,14 +211,24 @@ func TestRoundTripModels(t *testing.T) {
 				{Mode: Constrained, Format: "hn", Window: 300, SignFirst: true, Prompt: "gradient:"},
 				{Mode: Paper, Format: "hs", Window: 256},
 				{Mode: Paper, Format: "iso", Window: 200},
+				{Mode: Constrained, Format: "hs", Window: 256, FloatBytes: 2},
+				{Mode: Constrained, Format: "hc", Window: 200, FloatBytes: 2, SignFirst: true, BytesPerGroup: 1},
+				{Mode: Paper, Format: "hs", Window: 256, FloatBytes: 2, SignFirst: true},
 			} {
+				if c.FloatBytes == 2 && c.Mode == Paper && strings.Contains(name, "qwen2") {
+					continue // slow (full vocabulary), and the float32 cases cover its tokenizer
+				}
 				c.Threads, c.Batch = 2, 4
 				p, err := Open(path, c)
 				if err != nil {
 					t.Fatal(err)
 				}
-				coded, ideal := code(t, p, data)
-				t.Logf("%s %s: %d floats, coded %d bytes, ideal %.1f bytes", c.Mode, c.Format, len(data)/4, coded, ideal/8)
+				in := data
+				if c.FloatBytes == 2 {
+					in = toBF16(data)
+				}
+				coded, ideal := code(t, p, in)
+				t.Logf("%s %s %d-byte floats: %d floats, coded %d bytes, ideal %.1f bytes", c.Mode, c.Format, p.FloatBytes(), len(in)/p.FloatBytes(), coded, ideal/8)
 				// Each window's stream may exceed its ideal by the
 				// flush (at most one byte) and coder rounding.
 				if float64(coded) > ideal/8*1.001+float64(len(data)/4) {
@@ -235,6 +246,123 @@ func TestConstrainedNeedsHex(t *testing.T) {
 	}
 	if _, err := Open("nonexistent.gguf", Config{Mode: "zip"}); err == nil {
 		t.Error("unknown mode accepted")
+	}
+}
+
+// toBF16 truncates little-endian float32 bytes to bfloat16 (the high two
+// bytes of each float).
+func toBF16(f32 []byte) []byte {
+	out := make([]byte, 0, len(f32)/2)
+	for i := 0; i+4 <= len(f32); i += 4 {
+		out = append(out, f32[i+2], f32[i+3])
+	}
+	return out
+}
+
+// TestFloat16Text checks the text the model gets for 16-bit floats: one
+// 4-hex-digit group per value, memory order ("803f" for bfloat16 1.0) or
+// sign first ("3f80"), in constrained mode (the digits coded, the
+// separator fed after every group) and in paper mode (the chunk text).
+func TestFloat16Text(t *testing.T) {
+	path := genModel(t, "tiny-llama", "q8_0")
+	data := []byte{0x80, 0x3f, 0x00, 0x00, 0x12, 0xbc, 0xff, 0x7f} // 1.0, 0, -0.0089, NaN
+	for _, c := range []struct {
+		sign bool
+		want string
+	}{{false, "803f 0000 12bc ff7f"}, {true, "3f80 0000 bc12 7fff"}} {
+		p, err := Open(path, Config{Mode: Constrained, Format: "hs", FloatBytes: 2, SignFirst: c.sign, Window: 64, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.cfg.BytesPerGroup != 2 || p.FloatBytes() != 2 {
+			t.Fatalf("16-bit prior with %d bytes per group, %d-byte floats", p.cfg.BytesPerGroup, p.FloatBytes())
+		}
+		windows, pad, err := p.Symbolize(data, 0)
+		if err != nil || pad != 0 || len(windows) != 1 {
+			t.Fatalf("Symbolize: %d windows, pad %d, %v", len(windows), pad, err)
+		}
+		// The model input: BOS, then the digits with a space after each
+		// group of four, up to the last digit.
+		entries, err := p.tokens(nil, 0, windows[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		for _, e := range entries[1:] {
+			text.WriteString(strings.ReplaceAll(p.tok.Piece(e.tok), "▁", " "))
+		}
+		last := c.want[len(c.want)-1:]
+		if entries[0].tok != p.bos || text.String()+last != c.want {
+			t.Errorf("sign first %v: model input %q + %q, want %q", c.sign, text.String(), last, c.want)
+		}
+		back, err := p.Desymbolize(windows, 0)
+		if err != nil || !bytes.Equal(back, data) {
+			t.Errorf("sign first %v: Desymbolize: %x, %v", c.sign, back, err)
+		}
+		if _, _, err := p.Symbolize(data[:7], 0); err == nil {
+			t.Error("7 bytes of 2-byte floats symbolized")
+		}
+		p.Close()
+
+		pp, err := Open(path, Config{Mode: Paper, Format: "hs", FloatBytes: 2, SignFirst: c.sign, BytesPerGroup: 4, Window: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(pp.text.Append(nil, data)); got != c.want {
+			t.Errorf("paper, sign first %v: text %q, want %q", c.sign, got, c.want)
+		}
+		pw, pad, err := pp.Symbolize(data, 0)
+		if err != nil || pad != serial.ChunkSize-len(data) {
+			t.Fatalf("paper Symbolize: pad %d, %v", pad, err)
+		}
+		if back, err := pp.Desymbolize(pw, pad); err != nil || !bytes.Equal(back, data) {
+			t.Errorf("paper Desymbolize: %x, %v", back, err)
+		}
+		pp.Close()
+	}
+}
+
+// TestFloat16Params: a 16-bit prior stores float_bytes 2 (a float32 one
+// stores none, as before), its parameters rebuild it through JSON, and
+// bad values are refused.
+func TestFloat16Params(t *testing.T) {
+	path := genModel(t, "tiny-llama", "q8_0")
+	p32, err := Open(path, Config{Window: 64, BytesPerGroup: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p32.Close()
+	if _, ok := p32.Params()["float_bytes"]; ok || p32.FloatBytes() != 4 {
+		t.Errorf("float32 prior: params %v, %d-byte floats", p32.Params(), p32.FloatBytes())
+	}
+	q, err := p32.ForFloatBytes(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p16 := q.(*Prior)
+	js, _ := json.Marshal(p16.Params())
+	var m map[string]any
+	json.Unmarshal(js, &m)
+	c, err := ConfigFromParams(m)
+	if err != nil || c.FloatBytes != 2 || c.BytesPerGroup != 2 {
+		t.Fatalf("ConfigFromParams(%s) = %+v, %v", js, c, err)
+	}
+	// ForFloatBytes shares the model: closing it leaves p32 working.
+	p16.Close()
+	if _, err := p32.NewBatch(1); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []map[string]any{{"float_bytes": 3.0}, {"float_bytes": "2"}, {"float_bytes": 2.0, "bytes_per_group": 4.0}} {
+		mm := map[string]any{"mode": "constrained", "format": "hex-space", "bytes_per_group": 2.0, "window": 64.0}
+		for k, v := range bad {
+			mm[k] = v
+		}
+		if _, err := ConfigFromParams(mm); err == nil {
+			t.Errorf("params %v accepted", mm)
+		}
+	}
+	if _, err := Open(path, Config{FloatBytes: 3}); err == nil {
+		t.Error("3-byte floats accepted")
 	}
 }
 

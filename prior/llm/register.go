@@ -12,6 +12,7 @@ func init() {
 		Summary:    "a language model from a GGUF file predicts the floats' text (needs a model)",
 		NeedsModel: true,
 		TextFormat: "hex-space",
+		Float16:    true,
 		Window:     2048,
 		Rank:       2,
 		New:        newFromSpec,
@@ -33,6 +34,7 @@ func newFromSpec(s prior.Spec) (prior.Prior, error) {
 	} else {
 		c = given
 		c.Format, c.BytesPerGroup, c.SignFirst, c.Window = s.Format, s.BytesPerGroup, s.SignFirst, s.Window
+		c.FloatBytes = s.FloatBytes
 		if c.Format == "raw" {
 			c.Format = ""
 		}

@@ -179,4 +179,79 @@ scores("scoreRows16AVX512", False)
 scores("scoreRows16F16AVX512", True)
 lanes("weightedLanes16AVX512", False)
 lanes("weightedLanes16F16AVX512", True)
+
+def fused(name, f16):
+    elt = 2 if f16 else 4
+    load = "VCVTPH2PS   (DX), Z16" if f16 else "VMOVUPS     (DX), Z16"
+    w(f"""
+// func {name}(dst, p *float32, v *{'uint16' if f16 else 'float32'}, n, hd, stride int)
+//
+// WeightedSum{'F16' if f16 else 'F32'} whole, hd a positive multiple of 16: for each
+// 16-element chunk of dst, the 16 lanes of the rows t < n - n%16 in Z0-Z15
+// (lane t%16, the product rounded before the add, the lane first), then
+// reduceLaneRows' tree (Z_j = Z_j + Z_j+w for w = 8, 4, 2, 1), then the
+// remaining rows added in order to Z0, stored to dst.
+TEXT ·{name}(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ v+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ hd+32(FP), R8
+	MOVQ stride+40(FP), R9
+	SHLQ ${1 if f16 else 2}, R9
+	SHRQ $4, R8
+	MOVQ CX, R10
+	ANDQ $15, R10
+	SHRQ $4, CX
+
+{name}_chunk:""")
+    for l in range(16):
+        w(f"\tVXORPS Z{l}, Z{l}, Z{l}")
+    w(f"""	MOVQ SI, AX
+	MOVQ BX, DX
+	MOVQ CX, R11
+	TESTQ R11, R11
+	JZ   {name}_tree
+
+{name}_rows:""")
+    for j in range(16):
+        w(f"\t{load}")
+        w(f"\tVMULPS.BCST {4*j}(AX), Z16, Z16")
+        w(f"\tVADDPS      Z16, Z{j}, Z{j}")
+        w(f"\tADDQ        R9, DX")
+    w(f"""	ADDQ $64, AX
+	DECQ R11
+	JNZ  {name}_rows
+
+{name}_tree:""")
+    wd = 8
+    while wd >= 1:
+        for j in range(wd):
+            w(f"\tVADDPS Z{j+wd}, Z{j}, Z{j}")
+        wd //= 2
+    w(f"""	MOVQ R10, R11
+	TESTQ R11, R11
+	JZ   {name}_store
+
+{name}_tail:
+	{load}
+	VMULPS.BCST (AX), Z16, Z16
+	VADDPS      Z16, Z0, Z0
+	ADDQ        R9, DX
+	ADDQ        $4, AX
+	DECQ        R11
+	JNZ         {name}_tail
+
+{name}_store:
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    ${16*elt}, BX
+	DECQ    R8
+	JNZ     {name}_chunk
+	VZEROUPPER
+	RET
+""")
+
+fused("weightedSum16AVX512", False)
+fused("weightedSum16F16AVX512", True)
 open("attn_avx512_amd64.s", "w").write("\n".join(out))

@@ -28,6 +28,12 @@ func weightedLanes16AVX512(acc, p, v *float32, blocks, hd, stride int)
 //go:noescape
 func weightedLanes16F16AVX512(acc, p *float32, v *uint16, blocks, hd, stride int)
 
+//go:noescape
+func weightedSum16AVX512(dst, p, v *float32, n, hd, stride int)
+
+//go:noescape
+func weightedSum16F16AVX512(dst, p *float32, v *uint16, n, hd, stride int)
+
 func init() {
 	if cpu.X86.HasAVX2 {
 		scoreRows = scoreRowsAsm
@@ -42,6 +48,9 @@ func init() {
 		weightedLanes = weightedLanesAsm512
 		scoreRowsF16 = scoreRowsF16Asm512
 		weightedLanesF16 = weightedLanesF16Asm512
+		weightedSumF32Whole = weightedSumAsm512
+		weightedSumF16Whole = weightedSumF16Asm512
+		directF16 = true
 	}
 }
 
@@ -149,4 +158,26 @@ func weightedLanesF16Asm(acc, p []float32, v []uint16, stride int) {
 	}
 	_ = v[(len(p)-1)*stride+hd-1]
 	weightedLanesF16AVX2(&acc[0], &p[0], &v[0], len(p), hd, stride)
+}
+
+// weightedSumAsm512 is WeightedSumF32 whole in AVX-512 (lanes in
+// registers, the lane tree, the tail) for widths that are a multiple of
+// 16; the caller has checked the bounds.
+func weightedSumAsm512(dst, p, v []float32, stride int) bool {
+	hd := len(dst)
+	if hd%16 != 0 || hd == 0 || len(p) == 0 {
+		return false
+	}
+	weightedSum16AVX512(&dst[0], &p[0], &v[0], len(p), hd, stride)
+	return true
+}
+
+// weightedSumF16Asm512 is weightedSumAsm512 on binary16 values.
+func weightedSumF16Asm512(dst, p []float32, v []uint16, stride int) bool {
+	hd := len(dst)
+	if hd%16 != 0 || hd == 0 || len(p) == 0 {
+		return false
+	}
+	weightedSum16F16AVX512(&dst[0], &p[0], &v[0], len(p), hd, stride)
+	return true
 }

@@ -684,3 +684,305 @@ weightedLanes16F16AVX512_rows:
 	JNZ  weightedLanes16F16AVX512_chunk
 	VZEROUPPER
 	RET
+
+
+// func weightedSum16AVX512(dst, p *float32, v *float32, n, hd, stride int)
+//
+// WeightedSumF32 whole, hd a positive multiple of 16: for each
+// 16-element chunk of dst, the 16 lanes of the rows t < n - n%16 in Z0-Z15
+// (lane t%16, the product rounded before the add, the lane first), then
+// reduceLaneRows' tree (Z_j = Z_j + Z_j+w for w = 8, 4, 2, 1), then the
+// remaining rows added in order to Z0, stored to dst.
+TEXT ·weightedSum16AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ v+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ hd+32(FP), R8
+	MOVQ stride+40(FP), R9
+	SHLQ $2, R9
+	SHRQ $4, R8
+	MOVQ CX, R10
+	ANDQ $15, R10
+	SHRQ $4, CX
+
+weightedSum16AVX512_chunk:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ SI, AX
+	MOVQ BX, DX
+	MOVQ CX, R11
+	TESTQ R11, R11
+	JZ   weightedSum16AVX512_tree
+
+weightedSum16AVX512_rows:
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 0(AX), Z16, Z16
+	VADDPS      Z16, Z0, Z0
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 4(AX), Z16, Z16
+	VADDPS      Z16, Z1, Z1
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 8(AX), Z16, Z16
+	VADDPS      Z16, Z2, Z2
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 12(AX), Z16, Z16
+	VADDPS      Z16, Z3, Z3
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 16(AX), Z16, Z16
+	VADDPS      Z16, Z4, Z4
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 20(AX), Z16, Z16
+	VADDPS      Z16, Z5, Z5
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 24(AX), Z16, Z16
+	VADDPS      Z16, Z6, Z6
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 28(AX), Z16, Z16
+	VADDPS      Z16, Z7, Z7
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 32(AX), Z16, Z16
+	VADDPS      Z16, Z8, Z8
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 36(AX), Z16, Z16
+	VADDPS      Z16, Z9, Z9
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 40(AX), Z16, Z16
+	VADDPS      Z16, Z10, Z10
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 44(AX), Z16, Z16
+	VADDPS      Z16, Z11, Z11
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 48(AX), Z16, Z16
+	VADDPS      Z16, Z12, Z12
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 52(AX), Z16, Z16
+	VADDPS      Z16, Z13, Z13
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 56(AX), Z16, Z16
+	VADDPS      Z16, Z14, Z14
+	ADDQ        R9, DX
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST 60(AX), Z16, Z16
+	VADDPS      Z16, Z15, Z15
+	ADDQ        R9, DX
+	ADDQ $64, AX
+	DECQ R11
+	JNZ  weightedSum16AVX512_rows
+
+weightedSum16AVX512_tree:
+	VADDPS Z8, Z0, Z0
+	VADDPS Z9, Z1, Z1
+	VADDPS Z10, Z2, Z2
+	VADDPS Z11, Z3, Z3
+	VADDPS Z12, Z4, Z4
+	VADDPS Z13, Z5, Z5
+	VADDPS Z14, Z6, Z6
+	VADDPS Z15, Z7, Z7
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+	VADDPS Z1, Z0, Z0
+	MOVQ R10, R11
+	TESTQ R11, R11
+	JZ   weightedSum16AVX512_store
+
+weightedSum16AVX512_tail:
+	VMOVUPS     (DX), Z16
+	VMULPS.BCST (AX), Z16, Z16
+	VADDPS      Z16, Z0, Z0
+	ADDQ        R9, DX
+	ADDQ        $4, AX
+	DECQ        R11
+	JNZ         weightedSum16AVX512_tail
+
+weightedSum16AVX512_store:
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    $64, BX
+	DECQ    R8
+	JNZ     weightedSum16AVX512_chunk
+	VZEROUPPER
+	RET
+
+
+// func weightedSum16F16AVX512(dst, p *float32, v *uint16, n, hd, stride int)
+//
+// WeightedSumF16 whole, hd a positive multiple of 16: for each
+// 16-element chunk of dst, the 16 lanes of the rows t < n - n%16 in Z0-Z15
+// (lane t%16, the product rounded before the add, the lane first), then
+// reduceLaneRows' tree (Z_j = Z_j + Z_j+w for w = 8, 4, 2, 1), then the
+// remaining rows added in order to Z0, stored to dst.
+TEXT ·weightedSum16F16AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ v+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ hd+32(FP), R8
+	MOVQ stride+40(FP), R9
+	SHLQ $1, R9
+	SHRQ $4, R8
+	MOVQ CX, R10
+	ANDQ $15, R10
+	SHRQ $4, CX
+
+weightedSum16F16AVX512_chunk:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ SI, AX
+	MOVQ BX, DX
+	MOVQ CX, R11
+	TESTQ R11, R11
+	JZ   weightedSum16F16AVX512_tree
+
+weightedSum16F16AVX512_rows:
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 0(AX), Z16, Z16
+	VADDPS      Z16, Z0, Z0
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 4(AX), Z16, Z16
+	VADDPS      Z16, Z1, Z1
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 8(AX), Z16, Z16
+	VADDPS      Z16, Z2, Z2
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 12(AX), Z16, Z16
+	VADDPS      Z16, Z3, Z3
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 16(AX), Z16, Z16
+	VADDPS      Z16, Z4, Z4
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 20(AX), Z16, Z16
+	VADDPS      Z16, Z5, Z5
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 24(AX), Z16, Z16
+	VADDPS      Z16, Z6, Z6
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 28(AX), Z16, Z16
+	VADDPS      Z16, Z7, Z7
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 32(AX), Z16, Z16
+	VADDPS      Z16, Z8, Z8
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 36(AX), Z16, Z16
+	VADDPS      Z16, Z9, Z9
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 40(AX), Z16, Z16
+	VADDPS      Z16, Z10, Z10
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 44(AX), Z16, Z16
+	VADDPS      Z16, Z11, Z11
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 48(AX), Z16, Z16
+	VADDPS      Z16, Z12, Z12
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 52(AX), Z16, Z16
+	VADDPS      Z16, Z13, Z13
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 56(AX), Z16, Z16
+	VADDPS      Z16, Z14, Z14
+	ADDQ        R9, DX
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST 60(AX), Z16, Z16
+	VADDPS      Z16, Z15, Z15
+	ADDQ        R9, DX
+	ADDQ $64, AX
+	DECQ R11
+	JNZ  weightedSum16F16AVX512_rows
+
+weightedSum16F16AVX512_tree:
+	VADDPS Z8, Z0, Z0
+	VADDPS Z9, Z1, Z1
+	VADDPS Z10, Z2, Z2
+	VADDPS Z11, Z3, Z3
+	VADDPS Z12, Z4, Z4
+	VADDPS Z13, Z5, Z5
+	VADDPS Z14, Z6, Z6
+	VADDPS Z15, Z7, Z7
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+	VADDPS Z1, Z0, Z0
+	MOVQ R10, R11
+	TESTQ R11, R11
+	JZ   weightedSum16F16AVX512_store
+
+weightedSum16F16AVX512_tail:
+	VCVTPH2PS   (DX), Z16
+	VMULPS.BCST (AX), Z16, Z16
+	VADDPS      Z16, Z0, Z0
+	ADDQ        R9, DX
+	ADDQ        $4, AX
+	DECQ        R11
+	JNZ         weightedSum16F16AVX512_tail
+
+weightedSum16F16AVX512_store:
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    $32, BX
+	DECQ    R8
+	JNZ     weightedSum16F16AVX512_chunk
+	VZEROUPPER
+	RET

@@ -331,8 +331,16 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 
 // attnWidenMax bounds the float32 copy of one sequence's keys (and one of
 // its values) that attend keeps, in elements. Longer contexts take the
-// row-by-row path. A variable so that tests can exercise both paths.
-var attnWidenMax = 1 << 22
+// direct path. A variable so that tests can exercise both paths. 0 (never
+// widen) where the direct F16 kernels are as fast as the float32 ones
+// (kernels.DirectF16Attention: AVX-512): there widening only adds its own
+// conversions and the copies' memory.
+var attnWidenMax = func() int {
+	if kernels.DirectF16Attention() {
+		return 0
+	}
+	return 1 << 22
+}()
 
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {
@@ -378,7 +386,8 @@ func (s *State) putScratch(sc *attnScratch) {
 //
 //   - Direct, for an entry whose neighbours in the call are of other
 //     sequences (decode: one new position per sequence per call), or when
-//     one sequence's widened keys would exceed attnWidenMax elements:
+//     one sequence's widened keys would exceed attnWidenMax elements
+//     (always, with the AVX-512 kernels: attnWidenMax is 0 there):
 //     kernels.ScoresF16 and kernels.WeightedSumF16Acc read the F16 rows
 //     of this head (F16C in the AVX2 kernels), so a decode step costs
 //     O(p*hd) per head with no float32 copy of the cache.

@@ -25,6 +25,9 @@ w("""//go:build amd64 && !noasm
 //
 // leaving row L+4k in element 4L+k; VPERMPS puts the rows in order, then
 // the scale (VMULPS) and the store.
+//
+// All kernels prefetch the rows 32 ahead (PREFETCHT0): in decode each
+// step reads every window's cache once, from memory.
 
 DATA permRows<>+0(SB)/4, $0
 DATA permRows<>+4(SB)/4, $4
@@ -83,6 +86,7 @@ TEXT ·{name}(SB), NOSPLIT, $0-52
         else:
             w(f"\tVMULPS    (R12), Z16, Z17")
         w(f"\tVADDPS    Z17, Z{r}, Z{r}")
+        w(f"\tPREFETCHT0 (R12)(R11*2)")
         if r < 15:
             w(f"\tADDQ      R9, R12")
     w(f"""	ADDQ $64, AX
@@ -138,6 +142,8 @@ TEXT ·{name}(SB), NOSPLIT, $0-48
 	MOVQ R8, R10
 	SHLQ $2, R10
 	SHRQ $4, R8
+	MOVQ R9, R12
+	SHLQ $5, R12
 
 {name}_chunk:""")
     # load lanes: lane l at DI + l*R10
@@ -158,6 +164,7 @@ TEXT ·{name}(SB), NOSPLIT, $0-48
             w(f"\tVMOVUPS     (DX), Z16")
         w(f"\tVMULPS.BCST {4*j}(AX), Z16, Z16")
         w(f"\tVADDPS      Z16, Z{j}, Z{j}")
+        w(f"\tPREFETCHT0  (DX)(R12*1)")
         w(f"\tADDQ        R9, DX")
     w(f"""	ADDQ $64, AX
 	DECQ R11
@@ -203,6 +210,8 @@ TEXT ·{name}(SB), NOSPLIT, $0-48
 	MOVQ CX, R10
 	ANDQ $15, R10
 	SHRQ $4, CX
+	MOVQ R9, R12
+	SHLQ $5, R12
 
 {name}_chunk:""")
     for l in range(16):
@@ -218,6 +227,7 @@ TEXT ·{name}(SB), NOSPLIT, $0-48
         w(f"\t{load}")
         w(f"\tVMULPS.BCST {4*j}(AX), Z16, Z16")
         w(f"\tVADDPS      Z16, Z{j}, Z{j}")
+        w(f"\tPREFETCHT0  (DX)(R12*1)")
         w(f"\tADDQ        R9, DX")
     w(f"""	ADDQ $64, AX
 	DECQ R11

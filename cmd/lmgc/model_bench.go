@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -86,14 +87,22 @@ func runModelBench(args []string, stdout, stderr io.Writer) error {
 	}
 	var file bytes.Buffer
 	t0, c0 = time.Now(), selfCPU()
-	st, err := codec.Compress(&file, data, "bench.f32", opt)
+	var st *codec.Stats
+	// The profile's samples carry a "phase" label (encode, decode):
+	// go tool pprof -tagfocus phase=decode.
+	pprof.Do(context.Background(), pprof.Labels("phase", "encode"), func(context.Context) {
+		st, err = codec.Compress(&file, data, "bench.f32", opt)
+	})
 	if err != nil {
 		return err
 	}
 	encWall, encCPU := time.Since(t0).Seconds(), selfCPU()-c0
 	releaseFreed() // untimed
 	t0, c0 = time.Now(), selfCPU()
-	back, _, err := codec.Decompress(file.Bytes(), codec.Options{Model: *model, Threads: *threads, LLM: llm.Config{Loaded: loaded}})
+	var back []byte
+	pprof.Do(context.Background(), pprof.Labels("phase", "decode"), func(context.Context) {
+		back, _, err = codec.Decompress(file.Bytes(), codec.Options{Model: *model, Threads: *threads, LLM: llm.Config{Loaded: loaded}})
+	})
 	if err != nil {
 		return err
 	}

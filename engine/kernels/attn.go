@@ -19,6 +19,9 @@ func WeightedSumF16(dst, p []float32, v []uint16, stride int) {
 // least Lanes*len(dst) elements: the attention's weighted sum read straight
 // from an F16 cache, without widening it first.
 func WeightedSumF16Acc(dst, p []float32, v []uint16, stride int, acc []float32) {
+	if weightedSumF16Whole != nil && weightedSumF16Whole(dst, p, v, stride) {
+		return
+	}
 	weightedSumF16(dst, p, v, stride, acc, weightedLanesF16)
 }
 
@@ -81,7 +84,23 @@ var (
 	weightedLanes    = weightedLanesGeneric
 	scoreRowsF16     = scoreRowsF16Generic
 	weightedLanesF16 = weightedLanesF16Generic
+
+	// Whole weighted sums (lanes, tree and tail in one kernel, the same
+	// operations in the same order), where installed; they report false
+	// for a shape they do not take, which then goes through the lanes.
+	weightedSumF32Whole func(dst, p, v []float32, stride int) bool
+	weightedSumF16Whole func(dst, p []float32, v []uint16, stride int) bool
+
+	// directF16 is DirectF16Attention's answer.
+	directF16 bool
 )
+
+// DirectF16Attention reports whether the installed ScoresF16 and
+// WeightedSumF16Acc, which read binary16 rows directly, cost about what
+// Scores and WeightedSumF32 cost on the same rows widened to float32
+// beforehand (the AVX-512 kernels), so that a caller gains nothing by
+// widening a cache first. The results are the same bits either way.
+func DirectF16Attention() bool { return directF16 }
 
 // Scores sets out[t] = Dot(q, row t of K) * scale for t < len(out), where
 // row t of K is k[t*stride : t*stride+len(q)]: the attention scores of one
@@ -145,6 +164,9 @@ func WeightedSumF32(dst, p, v []float32, stride int, acc []float32) {
 	n, hd := len(p), len(dst)
 	if n > 0 && (stride < hd || len(v) < (n-1)*stride+hd) || len(acc) < Lanes*hd {
 		panic(fmt.Sprintf("kernels: WeightedSumF32: %d rows of stride %d and width %d in %d values, %d scratch", n, stride, hd, len(v), len(acc)))
+	}
+	if weightedSumF32Whole != nil && weightedSumF32Whole(dst, p, v, stride) {
+		return
 	}
 	n16 := n - n%Lanes
 	acc = acc[:Lanes*hd]

@@ -16,6 +16,24 @@ func scoreRowsF16AVX2(out, q *float32, k *uint16, rows, hd, stride int, scale fl
 //go:noescape
 func weightedLanesF16AVX2(acc, p *float32, v *uint16, rows, hd, stride int)
 
+//go:noescape
+func scoreRows16AVX512(out, q, k *float32, blocks, hd, stride int, scale float32)
+
+//go:noescape
+func scoreRows16F16AVX512(out, q *float32, k *uint16, blocks, hd, stride int, scale float32)
+
+//go:noescape
+func weightedLanes16AVX512(acc, p, v *float32, blocks, hd, stride int)
+
+//go:noescape
+func weightedLanes16F16AVX512(acc, p *float32, v *uint16, blocks, hd, stride int)
+
+//go:noescape
+func weightedSum16AVX512(dst, p, v *float32, n, hd, stride int)
+
+//go:noescape
+func weightedSum16F16AVX512(dst, p *float32, v *uint16, n, hd, stride int)
+
 func init() {
 	if cpu.X86.HasAVX2 {
 		scoreRows = scoreRowsAsm
@@ -25,6 +43,75 @@ func init() {
 		scoreRowsF16 = scoreRowsF16Asm
 		weightedLanesF16 = weightedLanesF16Asm
 	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasF16C {
+		scoreRows = scoreRowsAsm512
+		weightedLanes = weightedLanesAsm512
+		scoreRowsF16 = scoreRowsF16Asm512
+		weightedLanesF16 = weightedLanesF16Asm512
+		weightedSumF32Whole = weightedSumAsm512
+		weightedSumF16Whole = weightedSumF16Asm512
+		directF16 = true
+	}
+}
+
+// scoreRowsAsm512 is scoreRowsAsm with the rows in blocks of 16 in
+// AVX-512 (attn_avx512_amd64.s: 16 rows' lanes in registers, the lane tree
+// of all 16 at once) and the remaining rows in AVX2.
+func scoreRowsAsm512(out, q, k []float32, stride int, scale float32) {
+	hd := len(q)
+	if hd%Lanes != 0 || hd == 0 {
+		scoreRowsGeneric(out, q, k, stride, scale)
+		return
+	}
+	_ = k[(len(out)-1)*stride+hd-1]
+	n16 := len(out) - len(out)%16
+	if n16 > 0 {
+		scoreRows16AVX512(&out[0], &q[0], &k[0], n16/16, hd, stride, scale)
+	}
+	if n16 < len(out) {
+		scoreRowsAVX2(&out[n16], &q[0], &k[n16*stride], len(out)-n16, hd, stride, scale)
+	}
+}
+
+// scoreRowsF16Asm512 is scoreRowsAsm512 on binary16 keys.
+func scoreRowsF16Asm512(out, q []float32, k []uint16, stride int, scale float32) {
+	hd := len(q)
+	if hd%Lanes != 0 || hd == 0 {
+		scoreRowsF16Generic(out, q, k, stride, scale)
+		return
+	}
+	_ = k[(len(out)-1)*stride+hd-1]
+	n16 := len(out) - len(out)%16
+	if n16 > 0 {
+		scoreRows16F16AVX512(&out[0], &q[0], &k[0], n16/16, hd, stride, scale)
+	}
+	if n16 < len(out) {
+		scoreRowsF16AVX2(&out[n16], &q[0], &k[n16*stride], len(out)-n16, hd, stride, scale)
+	}
+}
+
+// weightedLanesAsm512 is weightedLanesAsm in AVX-512 (the 16 lanes of a
+// 16-element chunk held in registers over all rows) for widths that are a
+// multiple of 16; len(p) is a multiple of Lanes.
+func weightedLanesAsm512(acc, p, v []float32, stride int) {
+	hd := len(acc) / Lanes
+	if hd%16 != 0 || hd == 0 || len(p) == 0 {
+		weightedLanesAsm(acc, p, v, stride)
+		return
+	}
+	_ = v[(len(p)-1)*stride+hd-1]
+	weightedLanes16AVX512(&acc[0], &p[0], &v[0], len(p)/Lanes, hd, stride)
+}
+
+// weightedLanesF16Asm512 is weightedLanesAsm512 on binary16 values.
+func weightedLanesF16Asm512(acc, p []float32, v []uint16, stride int) {
+	hd := len(acc) / Lanes
+	if hd%16 != 0 || hd == 0 || len(p) == 0 {
+		weightedLanesF16Asm(acc, p, v, stride)
+		return
+	}
+	_ = v[(len(p)-1)*stride+hd-1]
+	weightedLanes16F16AVX512(&acc[0], &p[0], &v[0], len(p)/Lanes, hd, stride)
 }
 
 // scoreRowsAsm is scoreRowsGeneric in AVX2 for widths that are a multiple
@@ -71,4 +158,26 @@ func weightedLanesF16Asm(acc, p []float32, v []uint16, stride int) {
 	}
 	_ = v[(len(p)-1)*stride+hd-1]
 	weightedLanesF16AVX2(&acc[0], &p[0], &v[0], len(p), hd, stride)
+}
+
+// weightedSumAsm512 is WeightedSumF32 whole in AVX-512 (lanes in
+// registers, the lane tree, the tail) for widths that are a multiple of
+// 16; the caller has checked the bounds.
+func weightedSumAsm512(dst, p, v []float32, stride int) bool {
+	hd := len(dst)
+	if hd%16 != 0 || hd == 0 || len(p) == 0 {
+		return false
+	}
+	weightedSum16AVX512(&dst[0], &p[0], &v[0], len(p), hd, stride)
+	return true
+}
+
+// weightedSumF16Asm512 is weightedSumAsm512 on binary16 values.
+func weightedSumF16Asm512(dst, p []float32, v []uint16, stride int) bool {
+	hd := len(dst)
+	if hd%16 != 0 || hd == 0 || len(p) == 0 {
+		return false
+	}
+	weightedSum16F16AVX512(&dst[0], &p[0], &v[0], len(p), hd, stride)
+	return true
 }

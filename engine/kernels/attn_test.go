@@ -116,10 +116,10 @@ func TestWeightedSumF32MatchesF16(t *testing.T) {
 				if i := sameF32(want, got); i >= 0 {
 					t.Fatalf("hd %d n %d special %v: [%d] = %g, want %g", hd, n, special, i, got[i], want[i])
 				}
-				saved := weightedLanes
-				weightedLanes = weightedLanesGeneric
+				saved, whole := weightedLanes, weightedSumF32Whole
+				weightedLanes, weightedSumF32Whole = weightedLanesGeneric, nil
 				WeightedSumF32(got, p, vf, stride, acc)
-				weightedLanes = saved
+				weightedLanes, weightedSumF32Whole = saved, whole
 				if i := sameF32(want, got); i >= 0 {
 					t.Fatalf("generic, hd %d n %d: [%d] = %g, want %g", hd, n, i, got[i], want[i])
 				}
@@ -157,10 +157,10 @@ func TestWeightedSumF16AccMatches(t *testing.T) {
 				if i := sameF32(want, got); i >= 0 {
 					t.Fatalf("hd %d n %d special %v: [%d] = %g, want %g", hd, n, special, i, got[i], want[i])
 				}
-				saved := weightedLanesF16
-				weightedLanesF16 = weightedLanesF16Generic
+				saved, whole := weightedLanesF16, weightedSumF16Whole
+				weightedLanesF16, weightedSumF16Whole = weightedLanesF16Generic, nil
 				WeightedSumF16Acc(got, p, vh, stride, acc)
-				weightedLanesF16 = saved
+				weightedLanesF16, weightedSumF16Whole = saved, whole
 				if i := sameF32(want, got); i >= 0 {
 					t.Fatalf("generic, hd %d n %d: [%d] = %g, want %g", hd, n, i, got[i], want[i])
 				}
@@ -183,9 +183,11 @@ func BenchmarkAttention(b *testing.B) {
 	}
 	for _, impl := range []string{"installed", "generic"} {
 		sr, wl, sh, wh := scoreRows, weightedLanes, scoreRowsF16, weightedLanesF16
+		w32, w16 := weightedSumF32Whole, weightedSumF16Whole
 		if impl == "generic" {
 			scoreRows, weightedLanes = scoreRowsGeneric, weightedLanesGeneric
 			scoreRowsF16, weightedLanesF16 = scoreRowsF16Generic, weightedLanesF16Generic
+			weightedSumF32Whole, weightedSumF16Whole = nil, nil
 		}
 		b.Run(fmt.Sprintf("widen+scores+weighted/%s", impl), func(b *testing.B) {
 			kf := make([]float32, len(kh))
@@ -222,5 +224,6 @@ func BenchmarkAttention(b *testing.B) {
 			}
 		})
 		scoreRows, weightedLanes, scoreRowsF16, weightedLanesF16 = sr, wl, sh, wh
+		weightedSumF32Whole, weightedSumF16Whole = w32, w16
 	}
 }

@@ -10,7 +10,22 @@ import "golang.org/x/sys/cpu"
 func q8PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q8PanelVNNI7(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q8PanelVNNI6(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q8PanelVNNI5(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q8PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q8PanelVNNI3(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q8PanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q8PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -19,7 +34,22 @@ func q8PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q4PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q4PanelVNNI7(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelVNNI6(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelVNNI5(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q4PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelVNNI3(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4PanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q4PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -28,7 +58,22 @@ func q4PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q5PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q5PanelVNNI7(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI6(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI5(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q5PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI3(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q5PanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q5PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -37,16 +82,34 @@ func q5PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q41PanelVNNI3(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q41PanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q41PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q4kPanelVNNI3(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4kPanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q4kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q6kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI3(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q6kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -115,16 +178,16 @@ func init() {
 	if !cpu.X86.HasAVX512VNNI || !cpu.X86.HasAVX512BW {
 		return
 	}
-	panelQ8_0.kernels = []panelWidth{{8, q8PanelVNNI8}, {4, q8PanelVNNI4}, {1, q8PanelVNNI1}}
-	panelQ4_0.kernels = []panelWidth{{8, q4PanelVNNI8}, {4, q4PanelVNNI4}, {1, q4PanelVNNI1}}
-	panelQ5_0.kernels = []panelWidth{{8, q5PanelVNNI8}, {4, q5PanelVNNI4}, {1, q5PanelVNNI1}}
+	panelQ8_0.kernels = []panelWidth{{8, q8PanelVNNI8}, {7, q8PanelVNNI7}, {6, q8PanelVNNI6}, {5, q8PanelVNNI5}, {4, q8PanelVNNI4}, {3, q8PanelVNNI3}, {2, q8PanelVNNI2}, {1, q8PanelVNNI1}}
+	panelQ4_0.kernels = []panelWidth{{8, q4PanelVNNI8}, {7, q4PanelVNNI7}, {6, q4PanelVNNI6}, {5, q4PanelVNNI5}, {4, q4PanelVNNI4}, {3, q4PanelVNNI3}, {2, q4PanelVNNI2}, {1, q4PanelVNNI1}}
+	panelQ5_0.kernels = []panelWidth{{8, q5PanelVNNI8}, {7, q5PanelVNNI7}, {6, q5PanelVNNI6}, {5, q5PanelVNNI5}, {4, q5PanelVNNI4}, {3, q5PanelVNNI3}, {2, q5PanelVNNI2}, {1, q5PanelVNNI1}}
 	panelFormats[Q8_0] = &panelQ8_0
 	panelFormats[Q4_0] = &panelQ4_0
 	panelFormats[Q5_0] = &panelQ5_0
-	panelQ4_1.kernels = []panelWidth{{4, q41PanelVNNI4}, {1, q41PanelVNNI1}}
+	panelQ4_1.kernels = []panelWidth{{4, q41PanelVNNI4}, {3, q41PanelVNNI3}, {2, q41PanelVNNI2}, {1, q41PanelVNNI1}}
 	panelFormats[Q4_1] = &panelQ4_1
-	panelQ4_K.kernels = []panelWidth{{4, q4kPanelVNNI4}, {1, q4kPanelVNNI1}}
+	panelQ4_K.kernels = []panelWidth{{4, q4kPanelVNNI4}, {3, q4kPanelVNNI3}, {2, q4kPanelVNNI2}, {1, q4kPanelVNNI1}}
 	panelFormats[Q4_K] = &panelQ4_K
-	panelQ6_K.kernels = []panelWidth{{4, q6kPanelVNNI4}, {1, q6kPanelVNNI1}}
+	panelQ6_K.kernels = []panelWidth{{4, q6kPanelVNNI4}, {3, q6kPanelVNNI3}, {2, q6kPanelVNNI2}, {1, q6kPanelVNNI1}}
 	panelFormats[Q6_K] = &panelQ6_K
 }

@@ -86,7 +86,7 @@ func TestPackedMatMul(t *testing.T) {
 			if packed := m.Pack(); packed != (panelFormats[typ] != nil) {
 				t.Fatalf("%v: Pack() = %v", typ, packed)
 			}
-			for _, batch := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 31, 70} {
+			for _, batch := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 16, 17, 31, 70} {
 				x := randActs(r, batch, cols)
 				want := make([]float32, batch*sh.rows)
 				xq := make([]byte, sh.nb*act.blockSize)

@@ -91,10 +91,29 @@ func F32ToBF16(f float32) uint16 {
 	return uint16(roundShift(b, 16))
 }
 
-// RoundF16 rounds every element of x to binary16 precision in place.
-func RoundF16(x []float32) {
+// RoundF16 rounds every element of x to binary16 precision in place:
+// x[i] = F16ToF32(F32ToF16(x[i])) (AVX-512 where available, the same bits).
+func RoundF16(x []float32) { roundF16s(x) }
+
+// F32ToF16s writes F32ToF16(src[i]) to dst[i] for i < len(src) (AVX-512
+// where available, the same bits).
+func F32ToF16s(dst []uint16, src []float32) { f32ToF16s(dst[:len(src)], src) }
+
+// The installed slice conversions (half_amd64.go).
+var (
+	roundF16s = roundF16Generic
+	f32ToF16s = f32ToF16sGeneric
+)
+
+func roundF16Generic(x []float32) {
 	for i, v := range x {
 		x[i] = f16Table[F32ToF16(v)]
+	}
+}
+
+func f32ToF16sGeneric(dst []uint16, src []float32) {
+	for i, v := range src {
+		dst[i] = F32ToF16(v)
 	}
 }
 

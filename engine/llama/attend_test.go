@@ -168,11 +168,16 @@ func TestRoundF16(t *testing.T) {
 	}
 	want := append([]float32(nil), x...)
 	kernels.RoundF16(want)
-	got := append([]float32(nil), x...)
-	roundF16(got)
-	for i := range x {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(want[i] != want[i] && got[i] != got[i]) {
-			t.Fatalf("roundF16(%#x) = %#x, kernels.RoundF16 %#x", math.Float32bits(x[i]), math.Float32bits(got[i]), math.Float32bits(want[i]))
+	for _, f := range []struct {
+		name  string
+		round func([]float32)
+	}{{"roundF16", roundF16}, {"roundF16Go", roundF16Go}} {
+		got := append([]float32(nil), x...)
+		f.round(got)
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(want[i] != want[i] && got[i] != got[i]) {
+				t.Fatalf("%s(%#x) = %#x, kernels.RoundF16 %#x", f.name, math.Float32bits(x[i]), math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
 		}
 	}
 }

@@ -264,11 +264,8 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 			}
 			// Store this position's key and value, rounded to binary16.
 			off := (seqs[i]*s.maxLen + pos[i]) * kvDim
-			kc, vc := s.k[l][off:off+kvDim], s.v[l][off:off+kvDim]
-			for j := range kc {
-				kc[j] = kernels.F32ToF16(k[i*kvDim+j])
-				vc[j] = kernels.F32ToF16(v[i*kvDim+j])
-			}
+			kernels.F32ToF16s(s.k[l][off:off+kvDim], k[i*kvDim:(i+1)*kvDim])
+			kernels.F32ToF16s(s.v[l][off:off+kvDim], v[i*kvDim:(i+1)*kvDim])
 		}
 		window := 0
 		if c.Windowed(l) {
@@ -331,8 +328,16 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 
 // attnWidenMax bounds the float32 copy of one sequence's keys (and one of
 // its values) that attend keeps, in elements. Longer contexts take the
-// row-by-row path. A variable so that tests can exercise both paths.
-var attnWidenMax = 1 << 22
+// direct path. A variable so that tests can exercise both paths. 0 (never
+// widen) where the direct F16 kernels are as fast as the float32 ones
+// (kernels.DirectF16Attention: AVX-512): there widening only adds its own
+// conversions and the copies' memory.
+var attnWidenMax = func() int {
+	if kernels.DirectF16Attention() {
+		return 0
+	}
+	return 1 << 22
+}()
 
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {
@@ -378,7 +383,8 @@ func (s *State) putScratch(sc *attnScratch) {
 //
 //   - Direct, for an entry whose neighbours in the call are of other
 //     sequences (decode: one new position per sequence per call), or when
-//     one sequence's widened keys would exceed attnWidenMax elements:
+//     one sequence's widened keys would exceed attnWidenMax elements
+//     (always, with the AVX-512 kernels: attnWidenMax is 0 there):
 //     kernels.ScoresF16 and kernels.WeightedSumF16Acc read the F16 rows
 //     of this head (F16C in the AVX2 kernels), so a decode step costs
 //     O(p*hd) per head with no float32 copy of the cache.
@@ -492,7 +498,16 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 // 10 bits in place (a carry correctly bumps the exponent) is the whole
 // job. Subnormals, zeros, overflow, infinities and NaNs go through the
 // kernels' conversion. TestRoundF16 checks it against kernels.RoundF16.
+// With the AVX-512 kernels, kernels.RoundF16 itself (16 values at a time).
 func roundF16(x []float32) {
+	if kernels.DirectF16Attention() {
+		kernels.RoundF16(x)
+		return
+	}
+	roundF16Go(x)
+}
+
+func roundF16Go(x []float32) {
 	for i, v := range x {
 		b := math.Float32bits(v)
 		if a := b & 0x7fffffff; a-0x38800000 < 0x477ff000-0x38800000 {

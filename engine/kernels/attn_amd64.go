@@ -54,130 +54,115 @@ func init() {
 	}
 }
 
+// cacheElem is the element type of a K or V cache row: float32 or
+// binary16 bits.
+type cacheElem interface{ float32 | uint16 }
+
+// scoreRowsWith is the one wrapper of the score kernels: widths that are
+// not a multiple of Lanes go to generic; otherwise the rows go in blocks
+// of 16 to k16 (AVX-512; nil: none) and the remaining rows to k8 (AVX2).
+func scoreRowsWith[T cacheElem](out, q []float32, k []T, stride int, scale float32,
+	generic func(out, q []float32, k []T, stride int, scale float32),
+	k8, k16 func(out, q *float32, k *T, rows, hd, stride int, scale float32)) {
+	hd := len(q)
+	if hd%Lanes != 0 || hd == 0 {
+		generic(out, q, k, stride, scale)
+		return
+	}
+	_ = k[(len(out)-1)*stride+hd-1]
+	n16 := 0
+	if k16 != nil {
+		if n16 = len(out) - len(out)%16; n16 > 0 {
+			k16(&out[0], &q[0], &k[0], n16/16, hd, stride, scale)
+		}
+	}
+	if n16 < len(out) {
+		k8(&out[n16], &q[0], &k[n16*stride], len(out)-n16, hd, stride, scale)
+	}
+}
+
+// weightedLanesWith is the one wrapper of the weighted-lane kernels: head
+// widths that are a multiple of width go to kern with len(p)/per rows (or
+// blocks), the others to fallback.
+func weightedLanesWith[T cacheElem](acc, p []float32, v []T, stride, width, per int,
+	fallback func(acc, p []float32, v []T, stride int),
+	kern func(acc, p *float32, v *T, rows, hd, stride int)) {
+	hd := len(acc) / Lanes
+	if hd%width != 0 || hd == 0 || len(p) == 0 {
+		fallback(acc, p, v, stride)
+		return
+	}
+	_ = v[(len(p)-1)*stride+hd-1]
+	kern(&acc[0], &p[0], &v[0], len(p)/per, hd, stride)
+}
+
+// scoreRowsAsm is scoreRowsGeneric in AVX2 for widths that are a multiple
+// of Lanes (the lanes of Dot in two registers, the same tree, no tail).
+func scoreRowsAsm(out, q, k []float32, stride int, scale float32) {
+	scoreRowsWith(out, q, k, stride, scale, scoreRowsGeneric, scoreRowsAVX2, nil)
+}
+
+// scoreRowsF16Asm is scoreRowsF16Generic in AVX2 and F16C for widths that
+// are a multiple of Lanes.
+func scoreRowsF16Asm(out, q []float32, k []uint16, stride int, scale float32) {
+	scoreRowsWith(out, q, k, stride, scale, scoreRowsF16Generic, scoreRowsF16AVX2, nil)
+}
+
 // scoreRowsAsm512 is scoreRowsAsm with the rows in blocks of 16 in
 // AVX-512 (attn_avx512_amd64.s: 16 rows' lanes in registers, the lane tree
 // of all 16 at once) and the remaining rows in AVX2.
 func scoreRowsAsm512(out, q, k []float32, stride int, scale float32) {
-	hd := len(q)
-	if hd%Lanes != 0 || hd == 0 {
-		scoreRowsGeneric(out, q, k, stride, scale)
-		return
-	}
-	_ = k[(len(out)-1)*stride+hd-1]
-	n16 := len(out) - len(out)%16
-	if n16 > 0 {
-		scoreRows16AVX512(&out[0], &q[0], &k[0], n16/16, hd, stride, scale)
-	}
-	if n16 < len(out) {
-		scoreRowsAVX2(&out[n16], &q[0], &k[n16*stride], len(out)-n16, hd, stride, scale)
-	}
+	scoreRowsWith(out, q, k, stride, scale, scoreRowsGeneric, scoreRowsAVX2, scoreRows16AVX512)
 }
 
 // scoreRowsF16Asm512 is scoreRowsAsm512 on binary16 keys.
 func scoreRowsF16Asm512(out, q []float32, k []uint16, stride int, scale float32) {
-	hd := len(q)
-	if hd%Lanes != 0 || hd == 0 {
-		scoreRowsF16Generic(out, q, k, stride, scale)
-		return
-	}
-	_ = k[(len(out)-1)*stride+hd-1]
-	n16 := len(out) - len(out)%16
-	if n16 > 0 {
-		scoreRows16F16AVX512(&out[0], &q[0], &k[0], n16/16, hd, stride, scale)
-	}
-	if n16 < len(out) {
-		scoreRowsF16AVX2(&out[n16], &q[0], &k[n16*stride], len(out)-n16, hd, stride, scale)
-	}
+	scoreRowsWith(out, q, k, stride, scale, scoreRowsF16Generic, scoreRowsF16AVX2, scoreRows16F16AVX512)
+}
+
+// weightedLanesAsm is weightedLanesGeneric in AVX2 for widths that are a
+// multiple of 8.
+func weightedLanesAsm(acc, p, v []float32, stride int) {
+	weightedLanesWith(acc, p, v, stride, 8, 1, weightedLanesGeneric, weightedLanesAVX2)
+}
+
+// weightedLanesF16Asm is weightedLanesF16Generic in AVX2 and F16C for
+// widths that are a multiple of 8.
+func weightedLanesF16Asm(acc, p []float32, v []uint16, stride int) {
+	weightedLanesWith(acc, p, v, stride, 8, 1, weightedLanesF16Generic, weightedLanesF16AVX2)
 }
 
 // weightedLanesAsm512 is weightedLanesAsm in AVX-512 (the 16 lanes of a
 // 16-element chunk held in registers over all rows) for widths that are a
 // multiple of 16; len(p) is a multiple of Lanes.
 func weightedLanesAsm512(acc, p, v []float32, stride int) {
-	hd := len(acc) / Lanes
-	if hd%16 != 0 || hd == 0 || len(p) == 0 {
-		weightedLanesAsm(acc, p, v, stride)
-		return
-	}
-	_ = v[(len(p)-1)*stride+hd-1]
-	weightedLanes16AVX512(&acc[0], &p[0], &v[0], len(p)/Lanes, hd, stride)
+	weightedLanesWith(acc, p, v, stride, 16, Lanes, weightedLanesAsm, weightedLanes16AVX512)
 }
 
 // weightedLanesF16Asm512 is weightedLanesAsm512 on binary16 values.
 func weightedLanesF16Asm512(acc, p []float32, v []uint16, stride int) {
-	hd := len(acc) / Lanes
-	if hd%16 != 0 || hd == 0 || len(p) == 0 {
-		weightedLanesF16Asm(acc, p, v, stride)
-		return
-	}
-	_ = v[(len(p)-1)*stride+hd-1]
-	weightedLanes16F16AVX512(&acc[0], &p[0], &v[0], len(p)/Lanes, hd, stride)
+	weightedLanesWith(acc, p, v, stride, 16, Lanes, weightedLanesF16Asm, weightedLanes16F16AVX512)
 }
 
-// scoreRowsAsm is scoreRowsGeneric in AVX2 for widths that are a multiple
-// of Lanes (the lanes of Dot in two registers, the same tree, no tail).
-func scoreRowsAsm(out, q, k []float32, stride int, scale float32) {
-	if len(q)%Lanes != 0 || len(q) == 0 {
-		scoreRowsGeneric(out, q, k, stride, scale)
-		return
-	}
-	_ = k[(len(out)-1)*stride+len(q)-1]
-	scoreRowsAVX2(&out[0], &q[0], &k[0], len(out), len(q), stride, scale)
-}
-
-// weightedLanesAsm is weightedLanesGeneric in AVX2 for widths that are a
-// multiple of 8.
-func weightedLanesAsm(acc, p, v []float32, stride int) {
-	hd := len(acc) / Lanes
-	if hd%8 != 0 || hd == 0 || len(p) == 0 {
-		weightedLanesGeneric(acc, p, v, stride)
-		return
-	}
-	_ = v[(len(p)-1)*stride+hd-1]
-	weightedLanesAVX2(&acc[0], &p[0], &v[0], len(p), hd, stride)
-}
-
-// scoreRowsF16Asm is scoreRowsF16Generic in AVX2 and F16C for widths that
-// are a multiple of Lanes.
-func scoreRowsF16Asm(out, q []float32, k []uint16, stride int, scale float32) {
-	if len(q)%Lanes != 0 || len(q) == 0 {
-		scoreRowsF16Generic(out, q, k, stride, scale)
-		return
-	}
-	_ = k[(len(out)-1)*stride+len(q)-1]
-	scoreRowsF16AVX2(&out[0], &q[0], &k[0], len(out), len(q), stride, scale)
-}
-
-// weightedLanesF16Asm is weightedLanesF16Generic in AVX2 and F16C for
-// widths that are a multiple of 8.
-func weightedLanesF16Asm(acc, p []float32, v []uint16, stride int) {
-	hd := len(acc) / Lanes
-	if hd%8 != 0 || hd == 0 || len(p) == 0 {
-		weightedLanesF16Generic(acc, p, v, stride)
-		return
-	}
-	_ = v[(len(p)-1)*stride+hd-1]
-	weightedLanesF16AVX2(&acc[0], &p[0], &v[0], len(p), hd, stride)
-}
-
-// weightedSumAsm512 is WeightedSumF32 whole in AVX-512 (lanes in
-// registers, the lane tree, the tail) for widths that are a multiple of
-// 16; the caller has checked the bounds.
-func weightedSumAsm512(dst, p, v []float32, stride int) bool {
+// weightedSumWith runs kern, a whole weighted sum in AVX-512 (lanes in
+// registers, the lane tree, the tail), for widths that are a multiple of
+// 16 and reports whether it did; the caller has checked the bounds.
+func weightedSumWith[T cacheElem](dst, p []float32, v []T, stride int,
+	kern func(dst, p *float32, v *T, rows, hd, stride int)) bool {
 	hd := len(dst)
 	if hd%16 != 0 || hd == 0 || len(p) == 0 {
 		return false
 	}
-	weightedSum16AVX512(&dst[0], &p[0], &v[0], len(p), hd, stride)
+	kern(&dst[0], &p[0], &v[0], len(p), hd, stride)
 	return true
+}
+
+// weightedSumAsm512 is WeightedSumF32 whole in AVX-512.
+func weightedSumAsm512(dst, p, v []float32, stride int) bool {
+	return weightedSumWith(dst, p, v, stride, weightedSum16AVX512)
 }
 
 // weightedSumF16Asm512 is weightedSumAsm512 on binary16 values.
 func weightedSumF16Asm512(dst, p []float32, v []uint16, stride int) bool {
-	hd := len(dst)
-	if hd%16 != 0 || hd == 0 || len(p) == 0 {
-		return false
-	}
-	weightedSum16F16AVX512(&dst[0], &p[0], &v[0], len(p), hd, stride)
-	return true
+	return weightedSumWith(dst, p, v, stride, weightedSum16F16AVX512)
 }

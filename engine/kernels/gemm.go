@@ -78,7 +78,7 @@ var (
 	panelQ4_0 = panelFormat{block: 32 + 16*16, blockIn: BlockQ4_0Size, put: putQ4_0,
 		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 8, true) }}
 	panelQ4_1 = panelFormat{block: 64 + 16*16, blockIn: BlockQ4_1Size, put: putQ4_1,
-		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: q81Acts}
+		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q81Acts(o, x) }}
 	panelQ5_0 = panelFormat{block: 32 + 16*20, blockIn: BlockQ5_0Size, put: putQ5_0,
 		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 16, true) }}
 	panelQ4_K = panelFormat{block: q4kPanelBlock, blockIn: BlockQ4_KSize, put: putQ4_K,
@@ -92,14 +92,16 @@ var (
 //	[0, 32)      d of the 16 rows (fp16, row r at 2r)
 //	[32, 64)     dmin
 //	[64, 192)    sc[s] of row r at 64+16s+r (the 6-bit scales, one byte each)
-//	[192, 320)   mn[s] of row r at 192+16s+r
+//	[192, 320)   the mins in pairs: mn[2t] and mn[2t+1] of row r at
+//	             192+32t+2r and 192+32t+2r+1 (VPMOVZXBW makes them the
+//	             int16 pairs of VPDPWSSD)
 //	[320, 2368)  for the sub-block pair g (0..3) and 4-byte group j (0..7),
 //	             64 bytes at 320+64(8g+j): row r's qs[32g+4j..32g+4j+4] at
 //	             4r (low nibbles: sub-block 2g, high: 2g+1)
 //
 // A Q8_K activation block, q8KActBlock bytes: the 256 int8 q, the 8
-// int32 sums bsums[2s]+bsums[2s+1] of the sub-blocks' q, the float32 d,
-// 4 bytes of padding.
+// int16 sums bsums[2s]+bsums[2s+1] of the sub-blocks' q (|sum| <= 32*128),
+// 16 bytes of padding, the float32 d, 4 bytes of padding.
 const (
 	q4kPanelBlock = 320 + 16*128
 	q8KActBlock   = BlockKLen + 32 + 8
@@ -144,9 +146,9 @@ func putQ6_K(o []byte, r int, b []byte) {
 
 // q6KActs quantizes x with QuantizeQ8K and lays the blocks out for Q6_K.
 func q6KActs(out []byte, x []float32) {
-	q8KLayout(out, x, q6KActBlock, func(o, bsums []byte) {
-		for s := 0; s < 16; s++ {
-			putU32(o[4*s:], uint32(-32*int32(i16At(bsums[2*s:]))))
+	q8KLayout(out, x, q6KActBlock, func(o []byte, bsums *[16]int32) {
+		for s, v := range bsums {
+			putU32(o[4*s:], uint32(-32*v))
 		}
 	})
 }
@@ -156,7 +158,7 @@ func putQ4_K(o []byte, r int, b []byte) {
 	o[32+2*r], o[33+2*r] = b[2], b[3]
 	for s := 0; s < 8; s++ {
 		sc, mn := scaleMinK4(s, b[4:16])
-		o[64+16*s+r], o[192+16*s+r] = byte(sc), byte(mn)
+		o[64+16*s+r], o[192+32*(s/2)+2*r+s%2] = byte(sc), byte(mn)
 	}
 	for g := 0; g < 4; g++ {
 		for j := 0; j < 8; j++ {
@@ -167,23 +169,32 @@ func putQ4_K(o []byte, r int, b []byte) {
 
 // q8KActs quantizes x with QuantizeQ8K and lays the blocks out for Q4_K.
 func q8KActs(out []byte, x []float32) {
-	q8KLayout(out, x, q8KActBlock, func(o, bsums []byte) {
+	q8KLayout(out, x, q8KActBlock, func(o []byte, bsums *[16]int32) {
 		for s := 0; s < 8; s++ {
-			putU32(o[4*s:], uint32(int32(i16At(bsums[4*s:]))+int32(i16At(bsums[4*s+2:]))))
+			v := uint16(bsums[2*s] + bsums[2*s+1])
+			o[2*s], o[2*s+1] = byte(v), byte(v>>8)
 		}
+		clear(o[16:32])
 	})
 }
 
 // q8KLayout quantizes x with QuantizeQ8K into blocks of blk bytes: the
-// 256 q, then what sums writes from the block's bsums, then at blk-8 the
-// float32 d.
-func q8KLayout(out []byte, x []float32, blk int, sums func(o, bsums []byte)) {
+// 256 q, then what sums writes from the block's 16 bsums, then at blk-8
+// the float32 d. The installed version must equal q8KLayoutGeneric bit
+// for bit.
+var q8KLayout = q8KLayoutGeneric
+
+func q8KLayoutGeneric(out []byte, x []float32, blk int, sums func(o []byte, bsums *[16]int32)) {
 	var tmp [BlockQ8KSize]byte
+	var bs [16]int32
 	for k := 0; k < len(x)/BlockKLen; k++ {
 		QuantizeQ8K(tmp[:], x[k*BlockKLen:(k+1)*BlockKLen])
 		o := out[k*blk : (k+1)*blk]
 		copy(o[:BlockKLen], tmp[4:4+BlockKLen])
-		sums(o[BlockKLen:blk-8], tmp[4+BlockKLen:])
+		for i := range bs {
+			bs[i] = int32(i16At(tmp[4+BlockKLen+2*i:]))
+		}
+		sums(o[BlockKLen:blk-8], &bs)
 		copy(o[blk-8:blk-4], tmp[0:4])
 	}
 }
@@ -230,8 +241,11 @@ func putQ4_1(o []byte, r int, b []byte) {
 
 // q81Acts quantizes x with QuantizeQ8_1 for Q4_1: per block the q in the
 // nibble order, the widened d, and in place of the offset term the
-// widened s (the Q4_1 kernel's m_w*s_x).
-func q81Acts(out []byte, x []float32) {
+// widened s (the Q4_1 kernel's m_w*s_x). The installed version must equal
+// q81ActsGeneric bit for bit.
+var q81Acts = q81ActsGeneric
+
+func q81ActsGeneric(out []byte, x []float32) {
 	var tmp [BlockQ8_1Size]byte
 	for k := 0; k < len(x)/BlockQ8Len; k++ {
 		QuantizeQ8_1(tmp[:], x[k*BlockQ8Len:(k+1)*BlockQ8Len])

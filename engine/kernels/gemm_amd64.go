@@ -4,7 +4,11 @@ package kernels
 
 //go:generate python3 gemm_gen.py
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func q8PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -79,6 +83,18 @@ func q5PanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride i
 func q5PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q41PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q41PanelVNNI7(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q41PanelVNNI6(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q41PanelVNNI5(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
@@ -91,6 +107,18 @@ func q41PanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride 
 func q41PanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
+func q4kPanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4kPanelVNNI7(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4kPanelVNNI6(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q4kPanelVNNI5(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
 func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
@@ -101,6 +129,18 @@ func q4kPanelVNNI2(w *byte, nb int, x *byte, xstride int, dst *float32, dstride 
 
 //go:noescape
 func q4kPanelVNNI1(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI7(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI6(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+
+//go:noescape
+func q6kPanelVNNI5(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 
 //go:noescape
 func q6kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
@@ -158,6 +198,55 @@ func q8ActQuantAVX512(out []byte, x []float32, off int32, permuted bool) {
 	}
 }
 
+//go:noescape
+func q8KQuantAVX512(x *float32, nb int, out *byte, ostride int, bsums *int32, d *float32)
+
+// q81ActsAVX512 is q81ActsGeneric with QuantizeQ8's part done as
+// q8ActQuantAVX512's (the sum of the q in place of the offset term) and
+// s = fp16(float32(d*float32(sum))) per block in Go, d = amax/127
+// unrounded.
+func q81ActsAVX512(out []byte, x []float32) {
+	var amax, d [64]float32
+	nb := len(x) / BlockQ8Len
+	for k := 0; k < nb; k += len(amax) {
+		n := min(len(amax), nb-k)
+		xs := x[k*BlockQ8Len : (k+n)*BlockQ8Len]
+		o := out[k*q8ActBlock : (k+n)*q8ActBlock]
+		q8AmaxAVX512(&xs[0], n, &amax[0])
+		for i, a := range amax[:n] {
+			d[i] = a / 127
+		}
+		q8ActScales(o, amax[:n])
+		q8QuantAVX512(&xs[0], n, &amax[0], &o[0], 1, 1)
+		for i := range n {
+			b := o[i*q8ActBlock+BlockQ8Len+4:]
+			sum := int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+			putU32(b, math.Float32bits(f16Table[F32ToF16(float32(d[i]*float32(sum)))]))
+		}
+	}
+}
+
+// q8KLayoutAVX512 is q8KLayoutGeneric with QuantizeQ8K's arithmetic in
+// q8KQuantAVX512, 16 blocks at a time.
+func q8KLayoutAVX512(out []byte, x []float32, blk int, sums func(o []byte, bsums *[16]int32)) {
+	var bs [16][16]int32
+	var d [16]float32
+	nb := len(x) / BlockKLen
+	if nb == 0 {
+		return
+	}
+	_ = out[nb*blk-1]
+	for k := 0; k < nb; k += len(d) {
+		n := min(len(d), nb-k)
+		q8KQuantAVX512(&x[k*BlockKLen], n, &out[k*blk], blk, &bs[0][0], &d[0])
+		for i := range n {
+			o := out[(k+i)*blk : (k+i+1)*blk]
+			sums(o[BlockKLen:blk-8], &bs[i])
+			putU32(o[blk-8:], math.Float32bits(d[i]))
+		}
+	}
+}
+
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasF16C && !(cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW) {
 		// AVX2 panel kernels (gemm_avx2_amd64.s), same layouts.
@@ -175,6 +264,8 @@ func init() {
 		return
 	}
 	q8ActQuant = q8ActQuantAVX512
+	q81Acts = q81ActsAVX512
+	q8KLayout = q8KLayoutAVX512
 	if !cpu.X86.HasAVX512VNNI || !cpu.X86.HasAVX512BW {
 		return
 	}
@@ -184,10 +275,10 @@ func init() {
 	panelFormats[Q8_0] = &panelQ8_0
 	panelFormats[Q4_0] = &panelQ4_0
 	panelFormats[Q5_0] = &panelQ5_0
-	panelQ4_1.kernels = []panelWidth{{4, q41PanelVNNI4}, {3, q41PanelVNNI3}, {2, q41PanelVNNI2}, {1, q41PanelVNNI1}}
+	panelQ4_1.kernels = []panelWidth{{8, q41PanelVNNI8}, {7, q41PanelVNNI7}, {6, q41PanelVNNI6}, {5, q41PanelVNNI5}, {4, q41PanelVNNI4}, {3, q41PanelVNNI3}, {2, q41PanelVNNI2}, {1, q41PanelVNNI1}}
 	panelFormats[Q4_1] = &panelQ4_1
-	panelQ4_K.kernels = []panelWidth{{4, q4kPanelVNNI4}, {3, q4kPanelVNNI3}, {2, q4kPanelVNNI2}, {1, q4kPanelVNNI1}}
+	panelQ4_K.kernels = []panelWidth{{8, q4kPanelVNNI8}, {7, q4kPanelVNNI7}, {6, q4kPanelVNNI6}, {5, q4kPanelVNNI5}, {4, q4kPanelVNNI4}, {3, q4kPanelVNNI3}, {2, q4kPanelVNNI2}, {1, q4kPanelVNNI1}}
 	panelFormats[Q4_K] = &panelQ4_K
-	panelQ6_K.kernels = []panelWidth{{4, q6kPanelVNNI4}, {3, q6kPanelVNNI3}, {2, q6kPanelVNNI2}, {1, q6kPanelVNNI1}}
+	panelQ6_K.kernels = []panelWidth{{8, q6kPanelVNNI8}, {7, q6kPanelVNNI7}, {6, q6kPanelVNNI6}, {5, q6kPanelVNNI5}, {4, q6kPanelVNNI4}, {3, q6kPanelVNNI3}, {2, q6kPanelVNNI2}, {1, q6kPanelVNNI1}}
 	panelFormats[Q6_K] = &panelQ6_K
 }

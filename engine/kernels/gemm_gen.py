@@ -135,7 +135,7 @@ PROSE = r'''//go:build amd64 && !noasm
 
 '''
 
-Q41_HEADER = r'''// func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+Q41_HEADER = r'''// func q41PanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 // func q41PanelVNNI1(...)
 //
 // Q4_1 (panel block: 16 fp16 d, 16 fp16 m, then the nibbles as Q4_0's;
@@ -146,18 +146,19 @@ Q41_HEADER = r'''// func q41PanelVNNI4(w *byte, nb int, x *byte, xstride int, ds
 // order.
 '''
 
-Q4K_HEADER = r'''// func q4kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+Q4K_HEADER = r'''// func q4kPanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 // func q4kPanelVNNI1(...)
 //
 // Q4_K (see gemm.go for the layout of a panel super-block and of a Q8_K
 // activation block): per super-block and column, for each sub-block s
-// the exact int32 sum of its 32 nibble*q products (VPDPBUSD, from 0),
-// S += sc[s]*sum and M += mn[s]*bsum[s] (VPMULLD, exact), then
+// the exact int32 sum of its 32 nibble*q products (VPDPBUSD, from 0) and
+// S += sc[s]*sum (VPMULLD, exact); M = the sum of mn[s]*bsum[s] (4
+// VPDPWSSD of int16 pairs, exact); then
 // acc = acc + float32(float32(d*dx) * float32(S)) and
 // acc = acc - float32(float32(dmin*dx) * float32(M)): dotQ4_KRef's order.
 '''
 
-Q6K_HEADER = r'''// func q6kPanelVNNI4(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
+Q6K_HEADER = r'''// func q6kPanelVNNI8(w *byte, nb int, x *byte, xstride int, dst *float32, dstride int)
 // func q6kPanelVNNI1(...)
 //
 // Q6_K (see gemm.go for the layouts): per sub-block s of 16 values the
@@ -281,6 +282,438 @@ qdone:
 '''
 
 
+Q8KQUANT = r'''// func q8KQuantAVX512(x *float32, nb int, out *byte, ostride int, bsums *int32, d *float32)
+//
+// QuantizeQ8K's arithmetic for nb blocks of 256 values: block k's 256 q
+// go to out + k*ostride, its 16 sums of 16 q to bsums[16k:16k+16], its
+// float32 d to d[k]. amax = the maximum of |x| (a NaN never wins: the
+// running maximum is VMAXPS's second source), mx = the first x of
+// |x| = amax (the first lane of the first register whose compare mask is
+// not empty), iscale = -127/mx and d = 1/iscale (VDIVSS), q =
+// roundEven(float32(iscale*x)) clamped as q8QuantAVX512's (NaN to 0). An
+// all-zero (or all-NaN) block: q, sums and d 0.
+TEXT ·q8KQuantAVX512(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ out+16(FP), DI
+	MOVQ ostride+24(FP), DX
+	MOVQ bsums+32(FP), BX
+	MOVQ d+40(FP), R8
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x42fe0000, AX // 127.0
+	VPBROADCASTD AX, Z30
+	MOVL $0xc3000000, AX // -128.0
+	VPBROADCASTD AX, Z29
+	TESTQ CX, CX
+	JZ    kqdone
+
+kqloop:
+	VPXORD Z0, Z0, Z0
+	VPANDD 0(SI), Z31, Z1
+	VMAXPS Z0, Z1, Z0
+	VPANDD 64(SI), Z31, Z2
+	VMAXPS Z0, Z2, Z0
+	VPANDD 128(SI), Z31, Z3
+	VMAXPS Z0, Z3, Z0
+	VPANDD 192(SI), Z31, Z4
+	VMAXPS Z0, Z4, Z0
+	VPANDD 256(SI), Z31, Z1
+	VMAXPS Z0, Z1, Z0
+	VPANDD 320(SI), Z31, Z2
+	VMAXPS Z0, Z2, Z0
+	VPANDD 384(SI), Z31, Z3
+	VMAXPS Z0, Z3, Z0
+	VPANDD 448(SI), Z31, Z4
+	VMAXPS Z0, Z4, Z0
+	VPANDD 512(SI), Z31, Z1
+	VMAXPS Z0, Z1, Z0
+	VPANDD 576(SI), Z31, Z2
+	VMAXPS Z0, Z2, Z0
+	VPANDD 640(SI), Z31, Z3
+	VMAXPS Z0, Z3, Z0
+	VPANDD 704(SI), Z31, Z4
+	VMAXPS Z0, Z4, Z0
+	VPANDD 768(SI), Z31, Z1
+	VMAXPS Z0, Z1, Z0
+	VPANDD 832(SI), Z31, Z2
+	VMAXPS Z0, Z2, Z0
+	VPANDD 896(SI), Z31, Z3
+	VMAXPS Z0, Z3, Z0
+	VPANDD 960(SI), Z31, Z4
+	VMAXPS Z0, Z4, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS     Y0, Y1, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS     X0, X1, X0
+	VPSHUFD    $0x4e, X0, X1
+	VMAXPS     X0, X1, X0
+	VPSHUFD    $0xb1, X0, X1
+	VMAXPS     X0, X1, X0
+	VMOVD      X0, AX
+	TESTL      AX, AX
+	JZ         kqzero
+	VBROADCASTSS X0, Z16
+	MOVQ $0, R9
+	VPANDD 0(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $1, R9
+	VPANDD 64(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $2, R9
+	VPANDD 128(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $3, R9
+	VPANDD 192(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $4, R9
+	VPANDD 256(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $5, R9
+	VPANDD 320(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $6, R9
+	VPANDD 384(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $7, R9
+	VPANDD 448(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $8, R9
+	VPANDD 512(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $9, R9
+	VPANDD 576(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $10, R9
+	VPANDD 640(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $11, R9
+	VPANDD 704(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $12, R9
+	VPANDD 768(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $13, R9
+	VPANDD 832(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $14, R9
+	VPANDD 896(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+	MOVQ $15, R9
+	VPANDD 960(SI), Z31, Z1
+	VCMPPS $0, Z16, Z1, K1
+	KORTESTW K1, K1
+	JNZ kqfound
+
+kqfound:
+	KMOVW K1, AX
+	BSFL  AX, AX
+	SHLQ  $4, R9
+	ADDQ  R9, AX
+	VMOVSS (SI)(AX*4), X1
+	MOVL  $0xc2fe0000, AX // -127.0
+	VMOVD AX, X2
+	VDIVSS X1, X2, X2
+	MOVL  $0x3f800000, AX // 1.0
+	VMOVD AX, X3
+	VDIVSS X2, X3, X3
+	VMOVSS X3, (R8)
+	VBROADCASTSS X2, Z2
+	VMULPS 0(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 0(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 0(BX)
+	VMULPS 64(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 16(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 4(BX)
+	VMULPS 128(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 32(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 8(BX)
+	VMULPS 192(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 48(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 12(BX)
+	VMULPS 256(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 64(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 16(BX)
+	VMULPS 320(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 80(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 20(BX)
+	VMULPS 384(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 96(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 24(BX)
+	VMULPS 448(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 112(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 28(BX)
+	VMULPS 512(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 128(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 32(BX)
+	VMULPS 576(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 144(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 36(BX)
+	VMULPS 640(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 160(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 40(BX)
+	VMULPS 704(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 176(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 44(BX)
+	VMULPS 768(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 192(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 48(BX)
+	VMULPS 832(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 208(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 52(BX)
+	VMULPS 896(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 224(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 56(BX)
+	VMULPS 960(SI), Z2, Z5
+	VCMPPS $7, Z5, Z5, K1
+	VMAXPS Z29, Z5, Z5
+	VMINPS Z30, Z5, Z5
+	VCVTPS2DQ.Z Z5, K1, Z5
+	VPMOVDB Z5, 240(DI)
+	VEXTRACTI64X4 $1, Z5, Y6
+	VPADDD Y5, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0x4e, X6, X7
+	VPADDD X6, X7, X6
+	VPSHUFD $0xb1, X6, X7
+	VPADDD X6, X7, X6
+	VMOVD X6, 60(BX)
+
+kqnext:
+	ADDQ $1024, SI
+	ADDQ DX, DI
+	ADDQ $64, BX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  kqloop
+
+kqdone:
+	VZEROUPPER
+	RET
+
+kqzero:
+	VPXORD    Z1, Z1, Z1
+	VMOVDQU64 Z1, 0(DI)
+	VMOVDQU64 Z1, 64(DI)
+	VMOVDQU64 Z1, 128(DI)
+	VMOVDQU64 Z1, 192(DI)
+	VMOVDQU64 Z1, (BX)
+	MOVL      $0, (R8)
+	JMP       kqnext
+'''
+
+
 def tables():
     data = []
 
@@ -311,8 +744,7 @@ def tables():
 # Tile widths (columns) of the kernels, widest first: every width, so
 # that a batch of n columns takes n/8 (n/4) full tiles and one tile of the
 # rest (decode steps are as wide as the file's windows: 10, 3, ...).
-WIDE = (8, 7, 6, 5, 4, 3, 2, 1)  # Q8_0, Q4_0, Q5_0
-NARROW = (4, 3, 2, 1)  # Q4_1, Q4_K, Q6_K
+WIDE = (8, 7, 6, 5, 4, 3, 2, 1)
 
 PTRS = ['AX', 'BX', 'DI', 'R8', 'R9', 'R10', 'R11', 'R12']  # column pointers
 
@@ -403,45 +835,45 @@ def small_blocks():
 
 
 def q41():
-    """Q4_1: 16 rows x 4, 3, 2, 1 columns; accD in Z18-Z21, accM in Z22-Z25,
-    the result accD + accM."""
+    """Q4_1: 16 rows x 8, 7, ..., 1 columns; accD in Z14-Z21, accM in
+    Z22-Z29, the result accD + accM. The block sums rotate through Z10-Z13
+    (each column's sum is consumed right after its VPDPBUSDs)."""
     out = []
     L = out.append
-    accD = [f'Z{18+c}' for c in range(4)]
-    accM = [f'Z{22+c}' for c in range(4)]
-    for w in NARROW:
+    accD = [f'Z{14+c}' for c in range(8)]
+    accM = [f'Z{22+c}' for c in range(8)]
+    T = ['Z10', 'Z11', 'Z12', 'Z13']
+    for w in WIDE:
         fn = f'q41PanelVNNI{w}'
         prologue(L, fn, w, NIBBLE_MASK + [f'VPXORD {a}, {a}, {a}' for a in accM[:w]], accD)
         L('\tLOADQ41')
         for line in prefetch(320):
             L('\t' + line)
         for c in range(w):
-            L(f'\tDOTC41({PTRS[c]}, Z{10+c})')
-        for c in range(w):
-            L(f'\tFUPD({PTRS[c]}, Z{10+c}, Z9, {accD[c]})')
+            t = T[c % len(T)]
+            L(f'\tDOTC41({PTRS[c]}, {t})')
+            L(f'\tFUPD({PTRS[c]}, {t}, Z9, {accD[c]})')
             L(f'\tMUPD({PTRS[c]}, Z9, {accM[c]})')
         epilogue(L, fn, w, 320, 40, accD, [f'VADDPS {accM[c]}, {accD[c]}, {accD[c]}' for c in range(w)])
     return '\n'.join(out)
 
 
-T = ['Z13', 'Z14', 'Z15', 'Z24']  # K-quants: sub-block sums per column
-S = ['Z16', 'Z17', 'Z18', 'Z19']  # super-block S per column
-M = ['Z20', 'Z21', 'Z22', 'Z23']  # Q4_K: super-block M per column
-A = ['Z25', 'Z26', 'Z27', 'Z28']  # accumulators per column
-
-
 def q4k():
-    """Q4_K: 16 rows x 4, 3, 2, 1 columns."""
+    """Q4_K: 16 rows x 8, 7, ..., 1 columns. Z0-Z7 the sub-block's
+    nibbles, Z8 its scales, S per column in Z15-Z22, the accumulators in
+    Z23-Z30, the sub-block sums rotating through Z9-Z14. After the 8
+    sub-blocks, Z0-Z3 hold the mins as int16 pairs and M per column is 4
+    VPDPWSSD with the activation's int16 sub-block sums."""
     out = []
     L = out.append
-    for w in NARROW:
+    T = [f'Z{9+i}' for i in range(6)]
+    S = [f'Z{15+c}' for c in range(8)]
+    A = [f'Z{23+c}' for c in range(8)]
+    for w in WIDE:
         fn = f'q4kPanelVNNI{w}'
         prologue(L, fn, w, NIBBLE_MASK, A)
         for line in prefetch(2368):
             L('\t' + line)
-        for c in range(w):
-            L(f'\tVPXORD {S[c]}, {S[c]}, {S[c]}')
-            L(f'\tVPXORD {M[c]}, {M[c]}, {M[c]}')
         for s in range(8):
             g = s // 2
             L(f'\t// sub-block {s}')
@@ -450,42 +882,54 @@ def q4k():
                 if s % 2:
                     L(f'\tVPSRLD $4, Z{j}, Z{j}')
                 L(f'\tVPANDD Z31, Z{j}, Z{j}')
-            L(f'\tVPMOVZXBD {64 + 16*s}(SI), Z10')
-            L(f'\tVPMOVZXBD {192 + 16*s}(SI), Z11')
+            L(f'\tVPMOVZXBD {64 + 16*s}(SI), Z8')
             for c in range(w):
-                L(f'\tVPXORD {T[c]}, {T[c]}, {T[c]}')
+                t = T[c % len(T)]
+                L(f'\tVPXORD {t}, {t}, {t}')
                 for j in range(8):
-                    L(f'\tVPDPBUSD.BCST {32*s + 4*j}({PTRS[c]}), Z{j}, {T[c]}')
-                L(f'\tVPMULLD Z10, {T[c]}, {T[c]}')
-                L(f'\tVPADDD {T[c]}, {S[c]}, {S[c]}')
-                L(f'\tVPMULLD.BCST {256 + 4*s}({PTRS[c]}), Z11, Z12')
-                L(f'\tVPADDD Z12, {M[c]}, {M[c]}')
-        L('\tVCVTPH2PS (SI), Z8')
-        L('\tVCVTPH2PS 32(SI), Z9')
+                    L(f'\tVPDPBUSD.BCST {32*s + 4*j}({PTRS[c]}), Z{j}, {t}')
+                if s == 0:
+                    L(f'\tVPMULLD Z8, {t}, {S[c]}')
+                else:
+                    L(f'\tVPMULLD Z8, {t}, {t}')
+                    L(f'\tVPADDD {t}, {S[c]}, {S[c]}')
+        L('\t// the mins')
+        for t in range(4):
+            L(f'\tVPMOVZXBW {192 + 32*t}(SI), Z{t}')
+        L('\tVCVTPH2PS (SI), Z4')
+        L('\tVCVTPH2PS 32(SI), Z5')
         for c in range(w):
+            m = T[c % len(T)]
+            L(f'\tVPXORD {m}, {m}, {m}')
+            for t in range(4):
+                L(f'\tVPDPWSSD.BCST {256 + 4*t}({PTRS[c]}), Z{t}, {m}')
             L(f'\tVCVTDQ2PS {S[c]}, {S[c]}')
-            L(f'\tVMULPS.BCST 288({PTRS[c]}), Z8, Z12')
-            L(f'\tVMULPS Z12, {S[c]}, {S[c]}')
+            L(f'\tVMULPS.BCST 288({PTRS[c]}), Z4, Z6')
+            L(f'\tVMULPS Z6, {S[c]}, {S[c]}')
             L(f'\tVADDPS {S[c]}, {A[c]}, {A[c]}')
-            L(f'\tVCVTDQ2PS {M[c]}, {M[c]}')
-            L(f'\tVMULPS.BCST 288({PTRS[c]}), Z9, Z12')
-            L(f'\tVMULPS Z12, {M[c]}, {M[c]}')
-            L(f'\tVSUBPS {M[c]}, {A[c]}, {A[c]}')
+            L(f'\tVCVTDQ2PS {m}, {m}')
+            L(f'\tVMULPS.BCST 288({PTRS[c]}), Z5, Z7')
+            L(f'\tVMULPS Z7, {m}, {m}')
+            L(f'\tVSUBPS {m}, {A[c]}, {A[c]}')
         epilogue(L, fn, w, 2368, 296, A)
     return '\n'.join(out)
 
 
 def q6k():
-    """Q6_K: 16 rows x 4, 3, 2, 1 columns."""
+    """Q6_K: 16 rows x 8, 7, ..., 1 columns. Z0-Z3 the sub-block's
+    weights (built from Z4-Z7), Z10 its scales, S per column in Z14-Z21,
+    the accumulators in Z22-Z29, the sub-block sums rotating through Z8,
+    Z9, Z11-Z13."""
     out = []
     L = out.append
-    for w in NARROW:
+    T = ['Z8', 'Z9', 'Z11', 'Z12', 'Z13']
+    S = [f'Z{14+c}' for c in range(8)]
+    A = [f'Z{22+c}' for c in range(8)]
+    for w in WIDE:
         fn = f'q6kPanelVNNI{w}'
         prologue(L, fn, w, NIBBLE_MASK + ['MOVL $0x30303030, R13', 'VPBROADCASTD R13, Z30'], A)
         for line in prefetch(3360):
             L('\t' + line)
-        for c in range(w):
-            L(f'\tVPXORD {S[c]}, {S[c]}, {S[c]}')
         for s in range(16):
             L(f'\t// sub-block {s}')
             L(f'\tVMOVDQU32 {288 + 64*(2*s)}(SI), Z4')
@@ -507,16 +951,20 @@ def q6k():
             L('\tVPTERNLOGD $0xf8, Z30, Z7, Z3')
             L(f'\tVPMOVSXBD {32 + 16*s}(SI), Z10')
             for c in range(w):
-                L(f'\tVPBROADCASTD {256 + 4*s}({PTRS[c]}), {T[c]}')
+                t = T[c % len(T)]
+                L(f'\tVPBROADCASTD {256 + 4*s}({PTRS[c]}), {t}')
                 for k in range(4):
-                    L(f'\tVPDPBUSD.BCST {16*s + 4*k}({PTRS[c]}), Z{k}, {T[c]}')
-                L(f'\tVPMULLD Z10, {T[c]}, {T[c]}')
-                L(f'\tVPADDD {T[c]}, {S[c]}, {S[c]}')
-        L('\tVCVTPH2PS (SI), Z8')
+                    L(f'\tVPDPBUSD.BCST {16*s + 4*k}({PTRS[c]}), Z{k}, {t}')
+                if s == 0:
+                    L(f'\tVPMULLD Z10, {t}, {S[c]}')
+                else:
+                    L(f'\tVPMULLD Z10, {t}, {t}')
+                    L(f'\tVPADDD {t}, {S[c]}, {S[c]}')
+        L('\tVCVTPH2PS (SI), Z4')
         for c in range(w):
             L(f'\tVCVTDQ2PS {S[c]}, {S[c]}')
-            L(f'\tVMULPS.BCST 320({PTRS[c]}), Z8, Z12')
-            L(f'\tVMULPS Z12, {S[c]}, {S[c]}')
+            L(f'\tVMULPS.BCST 320({PTRS[c]}), Z4, Z5')
+            L(f'\tVMULPS Z5, {S[c]}, {S[c]}')
             L(f'\tVADDPS {S[c]}, {A[c]}, {A[c]}')
         epilogue(L, fn, w, 3360, 328, A)
     return '\n'.join(out)
@@ -524,4 +972,4 @@ def q6k():
 
 if __name__ == '__main__':
     with open('gemm_amd64.s', 'w') as f:
-        f.write(PROSE + tables() + small_blocks() + '\n' + Q41_HEADER + q41() + '\n' + Q4K_HEADER + q4k() + '\n' + Q6K_HEADER + q6k() + '\n' + QUANT)
+        f.write(PROSE + tables() + small_blocks() + '\n' + Q41_HEADER + q41() + '\n' + Q4K_HEADER + q4k() + '\n' + Q6K_HEADER + q6k() + '\n' + QUANT + '\n' + Q8KQUANT)

@@ -245,6 +245,11 @@ func TestQ8ActQuant(t *testing.T) {
 		}
 		want := make([]byte, nb*q8ActBlock)
 		got := make([]byte, nb*q8ActBlock)
+		q81ActsGeneric(want, x)
+		q81Acts(got, x)
+		if i := firstDiff(got, want); i >= 0 {
+			t.Fatalf("%d blocks, q81Acts: block %d byte %d = %#x, want %#x", nb, i/q8ActBlock, i%q8ActBlock, got[i], want[i])
+		}
 		for _, c := range []struct {
 			off  int32
 			perm bool
@@ -256,6 +261,78 @@ func TestQ8ActQuant(t *testing.T) {
 					k := i / q8ActBlock
 					t.Fatalf("%d blocks, %+v: block %d byte %d = %#x, want %#x (block %v)", nb, c, k, i%q8ActBlock, got[i], want[i], x[k*BlockQ8Len:(k+1)*BlockQ8Len])
 				}
+			}
+		}
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestQ8KLayout checks the installed Q8_K activation layout (q8KLayout,
+// for Q4_K and Q6_K) against q8KLayoutGeneric (QuantizeQ8K) bit for bit:
+// zero blocks, NaN and infinite values, subnormal and huge maxima, ties,
+// a largest |x| that occurs with both signs, and block counts around the
+// 16-block chunk.
+func TestQ8KLayout(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, nb := range []int{0, 1, 2, 15, 16, 17, 40} {
+		x := randActs(r, 1, nb*BlockKLen)
+		for k := 0; k < nb; k++ {
+			v := x[k*BlockKLen : (k+1)*BlockKLen]
+			switch r.IntN(10) {
+			case 0:
+				v[r.IntN(len(v))] = float32(math.NaN())
+			case 1:
+				v[r.IntN(len(v))] = float32(math.Inf(1 - 2*r.IntN(2)))
+			case 2:
+				for j := range v {
+					v[j] = float32(r.NormFloat64()) * 1e-44
+				}
+			case 3:
+				for j := range v {
+					v[j] = float32(r.IntN(255)-127) / 2
+				}
+			case 4:
+				for j := range v {
+					v[j] = float32(r.NormFloat64() * 1e37)
+				}
+			case 5:
+				clear(v)
+			case 6:
+				for j := range v {
+					v[j] = float32(math.NaN())
+				}
+			case 7:
+				i, j := r.IntN(len(v)), r.IntN(len(v))
+				v[i], v[j] = 7, -7 // the first one's sign wins
+			}
+		}
+		for _, c := range []struct {
+			name string
+			blk  int
+			acts func([]byte, []float32)
+		}{{"Q4_K", q8KActBlock, q8KActs}, {"Q6_K", q6KActBlock, q6KActs}} {
+			got := make([]byte, nb*c.blk)
+			want := make([]byte, nb*c.blk)
+			c.acts(got, x)
+			saved := q8KLayout
+			q8KLayout = q8KLayoutGeneric
+			c.acts(want, x)
+			q8KLayout = saved
+			for k := 0; k < nb; k++ { // the last 4 bytes are padding
+				clear(got[(k+1)*c.blk-4 : (k+1)*c.blk])
+				clear(want[(k+1)*c.blk-4 : (k+1)*c.blk])
+			}
+			if i := firstDiff(got, want); i >= 0 {
+				k := i / c.blk
+				t.Fatalf("%s, %d blocks: block %d byte %d = %#x, want %#x (block %v)", c.name, nb, k, i%c.blk, got[i], want[i], x[k*BlockKLen:(k+1)*BlockKLen])
 			}
 		}
 	}

@@ -247,18 +247,25 @@ func q8KLayoutAVX512(out []byte, x []float32, blk int, sums func(o []byte, bsums
 	}
 }
 
+// installAVX2Panels installs the AVX2 panel kernels (gemm_avx2_amd64.s)
+// for Q4_1, Q8_0 and Q4_0 (the layouts of the AVX-512 ones, but Q8_0's
+// weights signed). The tests also call it on AVX-512 machines, so that
+// these kernels are checked there too.
+func installAVX2Panels() {
+	panelQ4_1.kernels = []panelWidth{{2, q41PanelAVX2x2}, {1, q41PanelAVX2x1}}
+	panelFormats[Q4_1] = &panelQ4_1
+	panelQ8_0 = panelFormat{block: 32 + 16*BlockQ8Len, blockIn: BlockQ8Size, put: putQ8_0Signed,
+		actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 0, false) },
+		kernels: []panelWidth{{4, q8PanelAVX2x4}, {1, q8PanelAVX2x1}}}
+	panelFormats[Q8_0] = &panelQ8_0
+	q8PanelSigned = true
+	panelQ4_0.kernels = []panelWidth{{4, q4PanelAVX2x4}, {1, q4PanelAVX2x1}}
+	panelFormats[Q4_0] = &panelQ4_0
+}
+
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasF16C && !(cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW) {
-		// AVX2 panel kernels (gemm_avx2_amd64.s), same layouts.
-		panelQ4_1.kernels = []panelWidth{{2, q41PanelAVX2x2}, {1, q41PanelAVX2x1}}
-		panelFormats[Q4_1] = &panelQ4_1
-		panelQ8_0 = panelFormat{block: 32 + 16*BlockQ8Len, blockIn: BlockQ8Size, put: putQ8_0Signed,
-			actLen: BlockQ8Len, actBlock: q8ActBlock, acts: func(o []byte, x []float32) { q8ActQuant(o, x, 0, false) },
-			kernels: []panelWidth{{4, q8PanelAVX2x4}, {1, q8PanelAVX2x1}}}
-		panelFormats[Q8_0] = &panelQ8_0
-		q8PanelSigned = true
-		panelQ4_0.kernels = []panelWidth{{4, q4PanelAVX2x4}, {1, q4PanelAVX2x1}}
-		panelFormats[Q4_0] = &panelQ4_0
+		installAVX2Panels()
 	}
 	if !cpu.X86.HasAVX512F {
 		return

@@ -60,7 +60,10 @@ func randActs(r *rand.Rand, batch, cols int) []float32 {
 // products bit for bit: row counts around the panel height, batches of 1
 // to 70 (every tile width and remainder), 1 to 3 threads, and column
 // chunks smaller than the batch.
-func TestPackedMatMul(t *testing.T) {
+func TestPackedMatMul(t *testing.T) { checkPackedMatMul(t) }
+
+// checkPackedMatMul is TestPackedMatMul with the installed kernels.
+func checkPackedMatMul(t *testing.T) {
 	defer func(c int) { q8ChunkBytes = c }(q8ChunkBytes)
 	r := rand.New(rand.NewPCG(21, 22))
 	for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K} {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
@@ -17,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/lmgc/lmgc/coder"
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior"
 	"github.com/lmgc/lmgc/tensorio"
@@ -96,6 +98,10 @@ func NewEncoder(opt Options) (*Encoder, error) {
 	}
 	if pp, ok := p.(prior.Parameterized); ok {
 		params = pp.Params()
+	}
+	if _, own := p.(prior.Symbolizer); opt.LowRank && (own || !sl.isRaw()) {
+		closePrior(p)
+		return nil, fmt.Errorf("the low-rank transform needs the raw serialization and a byte prior, not %s with %s", info.Name, opt.Format)
 	}
 	return &Encoder{opt: opt, sl: sl, p: p, params: params, info: info}, nil
 }
@@ -227,6 +233,15 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 			if kind == tensorio.Float16LE {
 				seg.Kind = kindFloat16
 			}
+			if opt.LowRank && kind == tensorio.Float32LE {
+				lr, plan, err := lowRankForward(r, s)
+				if err != nil {
+					return nil, err
+				}
+				if plan != "" {
+					r, seg.LowRank = lr, plan
+				}
+			}
 			floats = append(floats, r)
 			h.FloatBytes += s.Length
 		} else {
@@ -289,6 +304,36 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	st := &Stats{}
 	st.finish(h, cw.n, start)
 	return st, nil
+}
+
+// lowRankForward reads the float32 segment s from r and, if it is a 2-D
+// tensor that package lowrank finds a plan for, returns a reader of its
+// transformed bytes and the plan (EncodePlan); else plan is "".
+func lowRankForward(r *io.SectionReader, s tensorio.Segment) (*io.SectionReader, string, error) {
+	if len(s.Shape) != 2 || s.Shape[0] <= 0 || s.Shape[1] <= 0 || s.Shape[0] > lowrank.MaxElems || s.Shape[0]*s.Shape[1] > lowrank.MaxElems || s.Shape[0]*s.Shape[1]*4 != s.Length {
+		return nil, "", nil
+	}
+	rows, cols := int(s.Shape[0]), int(s.Shape[1])
+	b := make([]byte, s.Length)
+	if _, err := r.ReadAt(b, 0); err != nil {
+		return nil, "", err
+	}
+	v := make([]uint32, rows*cols)
+	for i := range v {
+		v[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	p := lowrank.Choose(v, rows, cols, 0)
+	if len(p.Basis) == 0 {
+		return nil, "", nil
+	}
+	t, err := lowrank.Forward(v, p)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, x := range t {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return io.NewSectionReader(bytes.NewReader(b), 0, s.Length), lowrank.EncodePlan(p), nil
 }
 
 // encodeOther compresses the n non-float bytes of r with zstd into sp and

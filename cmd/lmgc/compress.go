@@ -30,6 +30,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", "serialization: raw (default; llm: hs), or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
 	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8; 16-bit floats, llm prior: 1, else 2, one value)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")
+	lowRank := fs.Bool("lowrank", false, "experimental: code 2-D float32 tensors of low rank (linear-layer gradients of a small batch) as differences from their low-rank prediction (raw serialization, no --shard)")
 	inFormat := fs.String("input-format", "", "input file format: raw, npy, safetensors or pt (default: from the name and contents)")
 	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")
 	threads := fs.Int("threads", 0, "windows coded in parallel (default: all CPUs)")
@@ -74,7 +75,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	bar := newProgress(stderr, *quiet, "compress", "B")
 	prog := &fileProgress{bar: bar}
 	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,
-		Window: *window, Threads: *threads, Progress: prog.update, Model: *model, Estimate: *estimate, InputFormat: *inFormat,
+		Window: *window, Threads: *threads, Progress: prog.update, Model: *model, Estimate: *estimate, InputFormat: *inFormat, LowRank: *lowRank,
 		LLM: llm.Config{Mode: *mode, Prompt: *prompt, Batch: *batch}}
 	switch {
 	case folder && *out != "":

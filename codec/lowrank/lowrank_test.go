@@ -241,3 +241,43 @@ func TestPlansRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodePlan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	p := Choose(gradient(rng, 40, 25, 5), 40, 25, 0)
+	if len(p.Basis) != 5 || !p.Transposed {
+		t.Fatalf("plan %+v", p)
+	}
+	s := EncodePlan(p)
+	q, err := DecodePlan(s, 40, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if EncodePlan(q) != s || q.Transposed != p.Transposed || len(q.Pivots) != 5 {
+		t.Fatalf("decoded %+v, want %+v", q, p)
+	}
+	for _, bad := range []string{"", "!!", s[:len(s)-4], EncodePlan(&Plan{Basis: []int32{0, 45}, Pivots: []int32{0, 1}})} {
+		if _, err := DecodePlan(bad, 40, 25); !errors.Is(err, ErrPlan) {
+			t.Errorf("%q: %v, want ErrPlan", bad, err)
+		}
+	}
+	if _, err := DecodePlan(s, 1<<20, 1<<20); !errors.Is(err, ErrPlan) {
+		t.Errorf("huge shape: %v", err)
+	}
+}
+
+func FuzzDecodePlan(f *testing.F) {
+	f.Add("AAIAAQAB", uint16(4), uint16(5))
+	f.Fuzz(func(t *testing.T, s string, rows, cols uint16) {
+		p, err := DecodePlan(s, int(rows), int(cols))
+		if err != nil {
+			if !errors.Is(err, ErrPlan) {
+				t.Fatalf("error %v is not ErrPlan", err)
+			}
+			return
+		}
+		if q, err := DecodePlan(EncodePlan(p), int(rows), int(cols)); err != nil || EncodePlan(q) != EncodePlan(p) {
+			t.Fatalf("re-encoded plan: %v", err)
+		}
+	})
+}

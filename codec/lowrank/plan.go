@@ -1,6 +1,7 @@
 package lowrank
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 )
@@ -88,4 +89,84 @@ func UnmarshalPlans(b []byte) ([]*Plan, error) {
 		return nil, fmt.Errorf("%w: %d bytes after the plans", ErrPlan, len(b))
 	}
 	return plans, nil
+}
+
+// EncodePlan returns the compact text form of p that the .lmgc header
+// stores with a segment: base64 (standard, padded) of uvarints: 1 if
+// transposed else 0, r, then the r basis indices and the r pivot indices,
+// each list as the first index and the gaps minus one. The shape is the
+// segment's.
+func EncodePlan(p *Plan) string {
+	var b []byte
+	tr := uint64(0)
+	if p.Transposed {
+		tr = 1
+	}
+	b = binary.AppendUvarint(b, tr)
+	b = binary.AppendUvarint(b, uint64(len(p.Basis)))
+	for _, v := range [2][]int32{p.Basis, p.Pivots} {
+		prev := int64(-1)
+		for _, x := range v {
+			b = binary.AppendUvarint(b, uint64(int64(x)-prev-1))
+			prev = int64(x)
+		}
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// DecodePlan parses EncodePlan's output for a rows x cols matrix and
+// checks it (Check; at most MaxElems values).
+func DecodePlan(s string, rows, cols int) (*Plan, error) {
+	if rows < 0 || cols < 0 || (cols > 0 && rows > MaxElems/cols) {
+		return nil, fmt.Errorf("%w: shape %d x %d", ErrPlan, rows, cols)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPlan, err)
+	}
+	next := func() (uint64, error) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, fmt.Errorf("%w: truncated", ErrPlan)
+		}
+		b = b[n:]
+		return v, nil
+	}
+	tr, err := next()
+	if err != nil {
+		return nil, err
+	}
+	r, err := next()
+	if err != nil {
+		return nil, err
+	}
+	if tr > 1 || r > uint64(min(rows, cols)) {
+		return nil, fmt.Errorf("%w: transposed %d, rank %d for %d x %d", ErrPlan, tr, r, rows, cols)
+	}
+	p := &Plan{Rows: rows, Cols: cols, Transposed: tr == 1}
+	idx := make([]int32, 2*r)
+	for h := 0; h < 2; h++ {
+		prev := int64(-1)
+		for k := uint64(0); k < r; k++ {
+			v, err := next()
+			if err != nil {
+				return nil, err
+			}
+			if v > 1<<31 || prev+1+int64(v) > 1<<31-1 {
+				return nil, fmt.Errorf("%w: index out of range", ErrPlan)
+			}
+			prev += 1 + int64(v)
+			idx[uint64(h)*r+k] = int32(prev)
+		}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the plan", ErrPlan, len(b))
+	}
+	if r > 0 {
+		p.Basis, p.Pivots = idx[:r], idx[r:]
+	}
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }

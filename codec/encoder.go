@@ -17,8 +17,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/codec/lowrank"
+	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior"
 	"github.com/lmgc/lmgc/tensorio"

@@ -45,8 +45,8 @@ func lowRankFile(t testing.TB) []byte {
 		{Name: "fc1.weight", DType: "F32", Shape: []int64{64, 150}, Data: lowRankGrad(64, 150, 12, 1)},
 		{Name: "fc1.bias", DType: "F32", Shape: []int64{64}, Data: gaussian(64, 1e-3, 2)},
 		{Name: "fc2.weight", DType: "F32", Shape: []int64{90, 40}, Data: lowRankGrad(90, 40, 7, 3)}, // transposed plan
-		{Name: "nan.weight", DType: "F32", Shape: []int64{20, 30}, Data: nan},                     // not transformed
-		{Name: "full.weight", DType: "F32", Shape: []int64{10, 12}, Data: gaussian(120, 1, 4)},   // full rank
+		{Name: "nan.weight", DType: "F32", Shape: []int64{20, 30}, Data: nan},                       // not transformed
+		{Name: "full.weight", DType: "F32", Shape: []int64{10, 12}, Data: gaussian(120, 1, 4)},      // full rank
 		{Name: "zero.weight", DType: "F32", Shape: []int64{8, 9}, Data: make([]byte, 4*72)},
 		{Name: "conv.weight", DType: "F32", Shape: []int64{4, 2, 3, 3}, Data: gaussian(72, 1, 5)},
 	}, nil)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/codec/lowrank"
+	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior"
 )
@@ -37,16 +37,16 @@ type Reader struct {
 
 	floats floatSource
 	other  otherSource
-	seg    int   // current segment
+	seg    int // current segment
 	// lr holds the rest of the current segment when it is a low-rank
 	// transformed one (decoded whole, then inverted); lrSeg is the segment
 	// it was loaded for (-1: none).
 	lr    []byte
 	lrSeg int
-	left   int64 // bytes of it still to read
-	sum    hash.Hash
-	err    error // sticky: io.EOF after a good end
-	stats  *Stats
+	left  int64 // bytes of it still to read
+	sum   hash.Hash
+	err   error // sticky: io.EOF after a good end
+	stats *Stats
 }
 
 // NewReader reads the header of the size-byte .lmgc file r, rebuilds the

@@ -38,6 +38,11 @@ var ErrPlan = errors.New("lowrank: bad plan")
 // bytes per value).
 const MaxElems = 1 << 24
 
+// WorkLimit bounds the work of Choose: it looks for ranks up to
+// WorkLimit / (rows * cols) only (256 for a 4096 x 4096 matrix), so that
+// a full-rank tensor costs it a few seconds at most.
+const WorkLimit = 1 << 32
+
 // Plan says how one rows x cols row-major float32 matrix is transformed.
 // With Transposed the roles of rows and columns are swapped (the basis is
 // made of columns). Basis and Pivots are strictly increasing indices of
@@ -202,7 +207,8 @@ func predict(g, w []float64, c, nf int) uint32 {
 // residual is below tol (relative to the row's norm; 1e-5 if tol <= 0),
 // then r pivot columns the same way over the basis rows. It returns the
 // identity plan (r = 0) when the matrix has non-finite values, is larger
-// than MaxElems, its rank is above 3/4 of the smaller dimension, or the
+// than MaxElems, its rank is above 3/4 of the smaller dimension or
+// WorkLimit / (rows * cols), or the
 // predictions would not be closer than 2^16 ulps on the median.
 func Choose(bits []uint32, rows, cols int, tol float64) *Plan {
 	p := &Plan{Rows: rows, Cols: cols, Transposed: rows > cols}
@@ -219,6 +225,7 @@ func Choose(bits []uint32, rows, cols int, tol float64) *Plan {
 	}
 	n, m, at := p.oriented()
 	rmax := min(n, m) * 3 / 4
+	rmax = min(rmax, WorkLimit/(n*m)) // Gram-Schmidt costs about r*n*m
 	a := make([]float64, n*m)
 	for i := 0; i < n; i++ {
 		for j := 0; j < m; j++ {

@@ -4,37 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"math"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/tensorio"
 )
 
-// lowRankGrad returns a rows x cols float32 "gradient" of rank batch,
-// summed in float32 (little-endian bytes).
 func lowRankGrad(rows, cols, batch int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, 3))
-	d := make([]float32, batch*rows)
-	x := make([]float32, batch*cols)
-	for i := range d {
-		d[i] = float32(r.NormFloat64() * 1e-3)
-	}
-	for i := range x {
-		x[i] = float32(max(0, r.NormFloat64()))
-	}
-	b := make([]byte, 4*rows*cols)
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			var s float32
-			for k := 0; k < batch; k++ {
-				s += float32(d[k*rows+i] * x[k*cols+j])
-			}
-			binary.LittleEndian.PutUint32(b[4*(i*cols+j):], math.Float32bits(s))
-		}
-	}
-	return b
+	return lowrank.SyntheticBytes(rows, cols, batch, seed)
 }
 
 func lowRankFile(t testing.TB) []byte {

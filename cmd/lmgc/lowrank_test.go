@@ -2,39 +2,20 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/tensorio"
 )
 
 // writeLowRank writes a safetensors file with one 40 x 100 tensor of rank 6
 // (a float32 sum of 6 outer products) and a bias.
 func writeLowRank(t *testing.T, path string) []byte {
-	r := rand.New(rand.NewPCG(5, 6))
-	const n, m, b = 40, 100, 6
-	u, v := make([]float32, b*n), make([]float32, b*m)
-	for i := range u {
-		u[i] = float32(r.NormFloat64() * 1e-3)
-	}
-	for i := range v {
-		v[i] = float32(r.Float64())
-	}
-	w := make([]byte, 4*n*m)
-	for i := 0; i < n; i++ {
-		for j := 0; j < m; j++ {
-			var s float32
-			for k := 0; k < b; k++ {
-				s += float32(u[k*n+i] * v[k*m+j])
-			}
-			binary.LittleEndian.PutUint32(w[4*(i*m+j):], math.Float32bits(s))
-		}
-	}
+	const n, m = 40, 100
+	w := lowrank.SyntheticBytes(n, m, 6, 5)
 	var st bytes.Buffer
 	if err := tensorio.WriteSafetensors(&st, []tensorio.Tensor{
 		{Name: "fc.weight", DType: "F32", Shape: []int64{n, m}, Data: w},

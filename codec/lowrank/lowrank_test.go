@@ -7,30 +7,9 @@ import (
 	"testing"
 )
 
-// gradient returns the float32 bits of sum_b d[b] x[b]^T (rows x cols,
-// rank <= batch), summed in float32 as a minibatch gradient is.
+// gradient is Synthetic with a seed from rng.
 func gradient(rng *rand.Rand, rows, cols, batch int) []uint32 {
-	d := make([]float32, batch*rows)
-	x := make([]float32, batch*cols)
-	for i := range d {
-		d[i] = float32(rng.NormFloat64() * 1e-3)
-	}
-	for i := range x {
-		if rng.IntN(4) > 0 {
-			x[i] = float32(rng.Float64())
-		}
-	}
-	out := make([]uint32, rows*cols)
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			var s float32
-			for b := 0; b < batch; b++ {
-				s += float32(d[b*rows+i] * x[b*cols+j])
-			}
-			out[i*cols+j] = math.Float32bits(s)
-		}
-	}
-	return out
+	return Synthetic(rows, cols, batch, rng.Uint64())
 }
 
 func roundTrip(t *testing.T, bits []uint32, p *Plan) []uint32 {

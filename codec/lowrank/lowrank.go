@@ -39,9 +39,9 @@ var ErrPlan = errors.New("lowrank: bad plan")
 const MaxElems = 1 << 24
 
 // WorkLimit bounds the work of Choose: it looks for ranks up to
-// WorkLimit / (rows * cols) only (256 for a 4096 x 4096 matrix), so that
-// a full-rank tensor costs it a few seconds at most.
-const WorkLimit = 1 << 32
+// WorkLimit / (rows * cols) only (256 for a 2048 x 2048 matrix, 64 for
+// 4096 x 4096), so that a full-rank tensor costs it about a second.
+const WorkLimit = 1 << 30
 
 // Plan says how one rows x cols row-major float32 matrix is transformed.
 // With Transposed the roles of rows and columns are swapped (the basis is

@@ -11,12 +11,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' file bytes xz zpaq-m5 strong strong+lowrank ratio cpu-strong cpu-lowrank
 for f in "$@"; do
   f=$(realpath "$f")
-  b=$(basename "$f")
+  b=$(basename "$(dirname "$f")")/$(basename "$f")
+  o="$tmp/out.lmgc"
   xzn=$(xz -9e -c "$f" | wc -c)
   (cd "$tmp" && cp "$f" in.bin && zpaq a z.zpaq in.bin -m5 >/dev/null 2>&1); zp=$(stat -c%s "$tmp/z.zpaq"); rm -f "$tmp/z.zpaq" "$tmp/in.bin"
   sizes=(); cpus=()
   for flags in "" "-lowrank"; do
-    o="$tmp/$b.lmgc"
     t0=$( { /usr/bin/time -f '%U %S' "$lmgc" compress -level strong $flags -threads 1 -verify -quiet -force -o "$o" "$f" ; } 2>&1 | tail -1 | awk '{print $1+$2}')
     "$lmgc" decompress -quiet -force -o "$tmp/back" "$o"
     cmp "$tmp/back" "$f"

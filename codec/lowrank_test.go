@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/lmgc/lmgc/codec/lowrank"
@@ -124,5 +125,28 @@ func TestLowRankBadPlans(t *testing.T) {
 		if !errors.Is(err, container.ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
+	}
+}
+
+// The seed file codec/testdata/seed-order2-lowrank.lmgc (a 24 x 40 rank-4
+// tensor) holds a plan: TestSeedFiles decoding it to its SHA-256 keeps the
+// prediction's arithmetic from changing under old files.
+func TestLowRankSeedHasPlan(t *testing.T) {
+	b, err := os.ReadFile("testdata/seed-order2-lowrank.lmgc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Inspect(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range h.Original.Segments {
+		if s.LowRank != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d segments with a plan, want 1", n)
 	}
 }

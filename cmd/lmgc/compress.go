@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/prior/llm"
 )
 
@@ -344,7 +345,14 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		nf, kind, h.FloatBytes, no, h.Other.Symbols, h.OtherCodec, h.Other.Length)
 	for _, s := range o.Segments {
 		if s.Name != "" || s.DType != "" {
-			fmt.Fprintf(stdout, "  %-9s %-24s %-5s %v %d bytes\n", s.Kind, s.Name, s.DType, s.Shape, s.Length)
+			lr := ""
+			if s.LowRank != "" && len(s.Shape) == 2 {
+				lr = ", low-rank transform: bad plan"
+				if p, err := lowrank.DecodePlan(s.LowRank, int(s.Shape[0]), int(s.Shape[1])); err == nil {
+					lr = fmt.Sprintf(", low-rank transform: rank %d", len(p.Basis))
+				}
+			}
+			fmt.Fprintf(stdout, "  %-9s %-24s %-5s %v %d bytes%s\n", s.Kind, s.Name, s.DType, s.Shape, s.Length, lr)
 		}
 	}
 	fmt.Fprintf(stdout, "prior:         %s %v\n", h.Prior.Name, h.Prior.Params)

@@ -49,6 +49,9 @@ func TestLowRankFlagAndCommand(t *testing.T) {
 		if got, _ := os.ReadFile(back); !bytes.Equal(got, orig) {
 			t.Fatal("decompressed file differs")
 		}
+		if code, out, _ := lmgc(t, "inspect", lr); code != 0 || !strings.Contains(out, "low-rank transform: rank 6") {
+			t.Errorf("inspect: %d %q", code, out)
+		}
 		a, _ := os.Stat(lr)
 		b, _ := os.Stat(plain)
 		if a.Size() >= b.Size()*9/10 {

@@ -71,8 +71,9 @@ type Options struct {
 	// of a linear layer for a minibatch smaller than its dimensions) by
 	// package codec/lowrank before coding: its values past the rank are
 	// coded as differences from their prediction by the others. Raw
-	// serialization, byte priors (not llm) and unsharded files only; the
-	// transformed tensors are held in memory while the file is coded.
+	// serialization, byte priors (not llm) and unsharded files only; each
+	// such tensor is held in memory (with a float64 copy) while it is
+	// coded, and while it is decoded.
 	LowRank bool
 
 	// lockStep codes with the lock-step path even when the prior is a

@@ -224,6 +224,7 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 		h.ChunkSize = 512
 	}
 	var floats, other []io.Reader
+	var lowRank []*lowRankReader
 	var otherLen int64
 	for _, s := range lay.Segments {
 		seg := container.Segment{Length: s.Length, Name: s.Name, DType: s.DType, Shape: s.Shape}
@@ -233,16 +234,13 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 			if kind == tensorio.Float16LE {
 				seg.Kind = kindFloat16
 			}
-			if opt.LowRank && kind == tensorio.Float32LE {
-				lr, plan, err := lowRankForward(r, s)
-				if err != nil {
-					return nil, err
-				}
-				if plan != "" {
-					r, seg.LowRank = lr, plan
-				}
+			if opt.LowRank && kind == tensorio.Float32LE && len(s.Shape) == 2 {
+				lr := &lowRankReader{src: r, seg: s, idx: len(h.Original.Segments)}
+				lowRank = append(lowRank, lr)
+				floats = append(floats, lr)
+			} else {
+				floats = append(floats, r)
 			}
-			floats = append(floats, r)
 			h.FloatBytes += s.Length
 		} else {
 			seg.Kind = "other"
@@ -250,6 +248,10 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 			otherLen += s.Length
 		}
 		h.Original.Segments = append(h.Original.Segments, seg)
+	}
+
+	for _, lr := range lowRank {
+		lr.plan = &h.Original.Segments[lr.idx].LowRank
 	}
 
 	sp := &spool{limit: memLimit, dir: opt.TempDir}
@@ -305,6 +307,41 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	st.finish(h, cw.n, start)
 	return st, nil
 }
+
+// lowRankReader reads a 2-D float32 segment through the low-rank
+// transform: on the first Read it reads the whole segment, chooses a plan,
+// records it in *plan and serves the transformed bytes (or the segment as
+// it is, without a plan). So only the tensor being coded is held in
+// memory; its bytes are dropped at its end.
+type lowRankReader struct {
+	src  *io.SectionReader
+	seg  tensorio.Segment
+	idx  int     // the segment's index in the header
+	plan *string // its header entry's LowRank
+	r    io.Reader
+}
+
+func (l *lowRankReader) Read(b []byte) (int, error) {
+	if l.r == nil {
+		lr, plan, err := lowRankForward(l.src, l.seg)
+		if err != nil {
+			return 0, err
+		}
+		l.r = l.src
+		if plan != "" {
+			l.r, *l.plan = lr, plan
+		}
+	}
+	n, err := l.r.Read(b)
+	if err == io.EOF {
+		l.r = eofReader{}
+	}
+	return n, err
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // lowRankForward reads the float32 segment s from r and, if it is a 2-D
 // tensor that package lowrank finds a plan for, returns a reader of its

@@ -87,8 +87,9 @@ func (p *Plan) Check() error {
 	return nil
 }
 
-// order returns the oriented row and column index lists: the rows that
-// are not basis rows and the columns that are not pivots, ascending.
+// complement returns the indices 0..n-1 that are not in idx (strictly
+// increasing), ascending: the rows that are not basis rows, the columns
+// that are not pivots.
 func complement(idx []int32, n int) []int32 {
 	out := make([]int32, 0, n-len(idx))
 	k := 0
@@ -131,8 +132,9 @@ func apply(src []uint32, p *Plan, inverse bool) ([]uint32, error) {
 	rest := complement(p.Basis, n)
 	free := complement(p.Pivots, m)
 	dst := make([]uint32, len(src))
-	// orig(i, j) reads the original value at oriented (i, j); pos is the
-	// index of each place in the permuted order.
+	// orig holds the original values (row major): the input, or for the
+	// inverse the output, whose raw places are filled first. o walks the
+	// permuted order.
 	var orig []uint32
 	if inverse {
 		orig = dst

@@ -31,7 +31,9 @@ type State struct {
 	outRows int
 
 	// Forward's bookkeeping, reused across calls.
-	pos, next, touched []int
+	pos, next, touched, sel []int
+	fw                      fwd
+	tk                      tasks
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -207,111 +209,59 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	}
 	*b = scratch{x, xb, q, k, v, att, hb, hb2, cos, sin, cosSWA, sinSWA, b.out}
 
-	// Token embeddings and the rotation of each position.
-	for i, tok := range tokens {
-		xi := x[i*dim : (i+1)*dim]
-		m.tokEmbd.Row(xi, int(tok))
-		if c.EmbedScale != 0 {
-			for j := range xi {
-				xi[j] *= c.EmbedScale
-			}
-		}
-		kernels.RopeAngles(cos[i*half:(i+1)*half], sin[i*half:(i+1)*half], pos[i], c.RopeDims, c.RopeBase)
-		if c.SlidingWindow > 0 {
-			kernels.RopeAngles(cosSWA[i*half:(i+1)*half], sinSWA[i*half:(i+1)*half], pos[i], c.RopeDims, c.RopeBaseSWA)
-		}
+	if s.tk.embed == nil {
+		s.initTasks()
 	}
+	f := &s.fw
+	*f = fwd{B: B, seqs: seqs, pos: pos, tokens: tokens, x: x, xb: xb, q: q, k: k, v: v, att: att, hb: hb, hb2: hb2,
+		cos: cos, sin: sin, cosSWA: cosSWA, sinSWA: sinSWA}
+	defer func() { s.fw = fwd{} }() // no reference to the caller's slices kept
 
+	// Token embeddings and the rotation of each position, then the first
+	// layer's input norm.
+	s.rows(B, dim, s.tk.embed)
 	for l := range m.layers {
 		ly := &m.layers[l]
-		lcos, lsin := cos, sin
-		if c.Windowed(l) {
-			lcos, lsin = cosSWA, sinSWA
-		}
+		f.l = l
 
-		// Attention block: x += Wo * attention(RMSNorm(x)).
-		for i := 0; i < B; i++ {
-			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], ly.attnNorm, c.NormEps)
-		}
+		// Attention block: x += Wo * attention(RMSNorm(x)), xb holding
+		// RMSNorm(x) already.
 		kernels.MatMul(q, ly.wq, xb, B, m.threads)
 		kernels.MatMul(k, ly.wk, xb, B, m.threads)
 		kernels.MatMul(v, ly.wv, xb, B, m.threads)
-		for i := 0; i < B; i++ {
-			if c.QKVBias {
-				kernels.Add(q[i*qDim:(i+1)*qDim], q[i*qDim:], ly.bq)
-				kernels.Add(k[i*kvDim:(i+1)*kvDim], k[i*kvDim:], ly.bk)
-				kernels.Add(v[i*kvDim:(i+1)*kvDim], v[i*kvDim:], ly.bv)
-			}
-			cs, sn := lcos[i*half:(i+1)*half], lsin[i*half:(i+1)*half]
-			for h := 0; h < c.Heads; h++ {
-				qh := q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-				if c.QKNorm {
-					kernels.RMSNorm(qh, qh, ly.qNorm, c.NormEps)
-				}
-				kernels.Rope(qh, cs, sn, c.RopeNeox)
-				if c.QueryScale != 0 {
-					for j := range qh {
-						qh[j] *= c.QueryScale
-					}
-				}
-			}
-			for h := 0; h < c.KVHeads; h++ {
-				kh := k[i*kvDim+h*hd : i*kvDim+(h+1)*hd]
-				if c.QKNorm {
-					kernels.RMSNorm(kh, kh, ly.kNorm, c.NormEps)
-				}
-				kernels.Rope(kh, cs, sn, c.RopeNeox)
-			}
-			// Store this position's key and value, rounded to binary16.
-			off := (seqs[i]*s.maxLen + pos[i]) * kvDim
-			kernels.F32ToF16s(s.k[l][off:off+kvDim], k[i*kvDim:(i+1)*kvDim])
-			kernels.F32ToF16s(s.v[l][off:off+kvDim], v[i*kvDim:(i+1)*kvDim])
-		}
-		window := 0
-		if c.Windowed(l) {
-			window = c.SlidingWindow
-		}
-		kernels.ParallelFor(B*c.Heads, m.threads, func(lo, hi int) {
-			s.attend(l, window, lo, hi, seqs, pos, q, att)
-		})
+		s.rows(B, qDim+2*kvDim, s.tk.qkv)
+		// Pair i*Heads+h costs about its context length: equal-cost
+		// pieces, not equal counts (an encode chunk's last positions
+		// attend to many more keys than its first).
+		kernels.ParallelForCost(B*c.Heads, m.threads, s.tk.attnCost, s.tk.attend)
 		kernels.MatMul(xb, ly.wo, att, B, m.threads)
-		if c.PostNorms {
-			for i := 0; i < B; i++ {
-				kernels.RMSNorm(xb[i*dim:(i+1)*dim], xb[i*dim:(i+1)*dim], ly.postAttnNorm, c.NormEps)
-			}
-		}
-		kernels.Add(x, x, xb)
+		f.post, f.next = ly.postAttnNorm, ly.ffnNorm
+		s.rows(B, dim, s.tk.residual)
 
 		// Feed-forward block: x += Wdown * (SiLU(Wgate*h) . Wup*h), h = RMSNorm(x)
 		// (GELU for GeGLU; with PostNorms the sum is RMSNorm'ed before the add).
-		for i := 0; i < B; i++ {
-			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], ly.ffnNorm, c.NormEps)
-		}
 		kernels.MatMul(hb, ly.wGate, xb, B, m.threads)
 		kernels.MatMul(hb2, ly.wUp, xb, B, m.threads)
-		if c.GeGLU {
-			kernels.GeGLU(hb, hb, hb2)
-		} else {
-			kernels.SwiGLU(hb, hb, hb2)
-		}
+		s.rows(B, c.FFDim, s.tk.glu)
 		kernels.MatMul(xb, ly.wDown, hb, B, m.threads)
-		if c.PostNorms {
-			for i := 0; i < B; i++ {
-				kernels.RMSNorm(xb[i*dim:(i+1)*dim], xb[i*dim:(i+1)*dim], ly.postFFNorm, c.NormEps)
-			}
+		f.post, f.next = ly.postFFNorm, nil
+		if l+1 < len(m.layers) {
+			f.next = m.layers[l+1].attnNorm
 		}
-		kernels.Add(x, x, xb)
+		s.rows(B, dim, s.tk.residual)
 	}
 
 	// Final norm and output projection, for the positions that want logits.
-	var sel []int
+	sel := s.sel[:0]
 	for i := range tokens {
 		if logits[i] != nil {
-			kernels.RMSNorm(xb[len(sel)*dim:(len(sel)+1)*dim], x[i*dim:(i+1)*dim], m.outNorm, c.NormEps)
 			sel = append(sel, i)
 		}
 	}
+	s.sel = sel
 	if len(sel) > 0 {
+		f.sel = sel
+		s.rows(len(sel), dim, s.tk.outNorm)
 		V := s.outRows
 		out := grow(b.out, len(sel)*V)
 		b.out = out
@@ -324,6 +274,152 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		s.lens[seq] = next[seq] - 1
 	}
 	return nil
+}
+
+// parMinElems is the least work (positions times elements per position)
+// that Forward splits across threads for its per-position operations
+// (norms, rotations, SwiGLU): less is done on one thread, cheaper than a
+// handoff. A variable so that tests can split small calls too.
+var parMinElems = 8192
+
+// attnPairCost is the fixed cost of one attention (position, head) pair,
+// in keys, beside its context length (the weights of ParallelForCost).
+const attnPairCost = 16
+
+// fwd holds the arguments of the Forward call in progress that its
+// parallel steps read (the functions of tasks, made once per State: no
+// closure is allocated per call, no garbage per kernel).
+type fwd struct {
+	B, l                         int
+	seqs, pos, sel               []int
+	tokens                       []int32
+	x, xb, q, k, v, att, hb, hb2 []float32
+	cos, sin, cosSWA, sinSWA     []float32
+	post, next                   []float32 // residual's norms
+}
+
+// tasks are Forward's parallel steps, over ranges of positions (or of
+// attention pairs).
+type tasks struct {
+	embed, qkv, attend, residual, glu, outNorm func(lo, hi int)
+	attnCost                                   func(pair int) int
+}
+
+func (s *State) initTasks() {
+	m, c, f := s.m, s.m.cfg, &s.fw
+	dim, half := c.Dim, c.RopeDims/2
+	s.tk.embed = func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := f.x[i*dim : (i+1)*dim]
+			m.tokEmbd.Row(xi, int(f.tokens[i]))
+			if c.EmbedScale != 0 {
+				for j := range xi {
+					xi[j] *= c.EmbedScale
+				}
+			}
+			kernels.RopeAngles(f.cos[i*half:(i+1)*half], f.sin[i*half:(i+1)*half], f.pos[i], c.RopeDims, c.RopeBase)
+			if c.SlidingWindow > 0 {
+				kernels.RopeAngles(f.cosSWA[i*half:(i+1)*half], f.sinSWA[i*half:(i+1)*half], f.pos[i], c.RopeDims, c.RopeBaseSWA)
+			}
+			if len(m.layers) > 0 {
+				kernels.RMSNorm(f.xb[i*dim:(i+1)*dim], xi, m.layers[0].attnNorm, c.NormEps)
+			}
+		}
+	}
+	s.tk.qkv = func(lo, hi int) {
+		cos, sin := f.cos, f.sin
+		if c.Windowed(f.l) {
+			cos, sin = f.cosSWA, f.sinSWA
+		}
+		for i := lo; i < hi; i++ {
+			s.prepareQKV(f.l, i, f.seqs[i], f.pos[i], f.q, f.k, f.v, cos[i*half:(i+1)*half], sin[i*half:(i+1)*half])
+		}
+	}
+	s.tk.attnCost = func(pair int) int { return f.pos[pair/c.Heads] + attnPairCost }
+	s.tk.attend = func(lo, hi int) {
+		window := 0
+		if c.Windowed(f.l) {
+			window = c.SlidingWindow
+		}
+		s.attend(f.l, window, lo, hi, f.seqs, f.pos, f.q, f.att)
+	}
+	// residual adds the block output xb to x (RMSNorm'ed with post first
+	// when the model has post-norms) and, with next, writes the next
+	// block's input RMSNorm(x, next) into xb; row by row, in one pass.
+	s.tk.residual = func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi, bi := f.x[i*dim:(i+1)*dim], f.xb[i*dim:(i+1)*dim]
+			if c.PostNorms {
+				kernels.RMSNorm(bi, bi, f.post, c.NormEps)
+			}
+			kernels.Add(xi, xi, bi)
+			if f.next != nil {
+				kernels.RMSNorm(bi, xi, f.next, c.NormEps)
+			}
+		}
+	}
+	s.tk.glu = func(lo, hi int) {
+		ff := c.FFDim
+		g, u := f.hb[lo*ff:hi*ff], f.hb2[lo*ff:hi*ff]
+		if c.GeGLU {
+			kernels.GeGLU(g, g, u)
+		} else {
+			kernels.SwiGLU(g, g, u)
+		}
+	}
+	s.tk.outNorm = func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			i := f.sel[j]
+			kernels.RMSNorm(f.xb[j*dim:(j+1)*dim], f.x[i*dim:(i+1)*dim], m.outNorm, c.NormEps)
+		}
+	}
+}
+
+// rows calls fn over the B positions of a call, split across the model's
+// threads when B*elems is at least parMinElems. The operations of each
+// position are its own: the split does not change a bit.
+func (s *State) rows(B, elems int, fn func(lo, hi int)) {
+	threads := s.m.threads
+	if B*elems < parMinElems {
+		threads = 1
+	}
+	kernels.ParallelFor(B, threads, fn)
+}
+
+// prepareQKV finishes entry i's query, key and value of layer l (biases,
+// QK norms, rotation, query scale) and stores its key and value, rounded
+// to binary16, at position p of sequence seq.
+func (s *State) prepareQKV(l, i, seq, p int, q, k, v, cs, sn []float32) {
+	c, ly := s.m.cfg, &s.m.layers[l]
+	hd := c.HeadDim
+	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	if c.QKVBias {
+		kernels.Add(q[i*qDim:(i+1)*qDim], q[i*qDim:], ly.bq)
+		kernels.Add(k[i*kvDim:(i+1)*kvDim], k[i*kvDim:], ly.bk)
+		kernels.Add(v[i*kvDim:(i+1)*kvDim], v[i*kvDim:], ly.bv)
+	}
+	for h := 0; h < c.Heads; h++ {
+		qh := q[i*qDim+h*hd : i*qDim+(h+1)*hd]
+		if c.QKNorm {
+			kernels.RMSNorm(qh, qh, ly.qNorm, c.NormEps)
+		}
+		kernels.Rope(qh, cs, sn, c.RopeNeox)
+		if c.QueryScale != 0 {
+			for j := range qh {
+				qh[j] *= c.QueryScale
+			}
+		}
+	}
+	for h := 0; h < c.KVHeads; h++ {
+		kh := k[i*kvDim+h*hd : i*kvDim+(h+1)*hd]
+		if c.QKNorm {
+			kernels.RMSNorm(kh, kh, ly.kNorm, c.NormEps)
+		}
+		kernels.Rope(kh, cs, sn, c.RopeNeox)
+	}
+	off := (seq*s.maxLen + p) * kvDim
+	kernels.F32ToF16s(s.k[l][off:off+kvDim], k[i*kvDim:(i+1)*kvDim])
+	kernels.F32ToF16s(s.v[l][off:off+kvDim], v[i*kvDim:(i+1)*kvDim])
 }
 
 // attnWidenMax bounds the float32 copy of one sequence's keys (and one of

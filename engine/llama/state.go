@@ -34,6 +34,10 @@ type State struct {
 	pos, next, touched, sel []int
 	fw                      fwd
 	tk                      tasks
+	// The arguments of kernels.MatMuls (Q, K, V; gate, up), kept here
+	// so that passing them allocates nothing.
+	mmDst [3][]float32
+	mmMat [3]*kernels.Matrix
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -215,7 +219,7 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	f := &s.fw
 	*f = fwd{B: B, seqs: seqs, pos: pos, tokens: tokens, x: x, xb: xb, q: q, k: k, v: v, att: att, hb: hb, hb2: hb2,
 		cos: cos, sin: sin, cosSWA: cosSWA, sinSWA: sinSWA}
-	defer func() { s.fw = fwd{} }() // no reference to the caller's slices kept
+	defer func() { s.fw, s.mmDst = fwd{}, [3][]float32{} }() // no reference to the caller's slices kept
 
 	// Token embeddings and the rotation of each position, then the first
 	// layer's input norm.
@@ -226,9 +230,8 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 
 		// Attention block: x += Wo * attention(RMSNorm(x)), xb holding
 		// RMSNorm(x) already.
-		kernels.MatMul(q, ly.wq, xb, B, m.threads)
-		kernels.MatMul(k, ly.wk, xb, B, m.threads)
-		kernels.MatMul(v, ly.wv, xb, B, m.threads)
+		s.mmDst, s.mmMat = [3][]float32{q, k, v}, [3]*kernels.Matrix{ly.wq, ly.wk, ly.wv}
+		kernels.MatMuls(s.mmDst[:3], s.mmMat[:3], xb, B, m.threads)
 		s.rows(B, qDim+2*kvDim, s.tk.qkv)
 		// Pair i*Heads+h costs about its context length: equal-cost
 		// pieces, not equal counts (an encode chunk's last positions
@@ -240,8 +243,8 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 
 		// Feed-forward block: x += Wdown * (SiLU(Wgate*h) . Wup*h), h = RMSNorm(x)
 		// (GELU for GeGLU; with PostNorms the sum is RMSNorm'ed before the add).
-		kernels.MatMul(hb, ly.wGate, xb, B, m.threads)
-		kernels.MatMul(hb2, ly.wUp, xb, B, m.threads)
+		s.mmDst, s.mmMat = [3][]float32{hb, hb2}, [3]*kernels.Matrix{ly.wGate, ly.wUp}
+		kernels.MatMuls(s.mmDst[:2], s.mmMat[:2], xb, B, m.threads)
 		s.rows(B, c.FFDim, s.tk.glu)
 		kernels.MatMul(xb, ly.wDown, hb, B, m.threads)
 		f.post, f.next = ly.postFFNorm, nil

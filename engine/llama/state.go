@@ -438,10 +438,16 @@ var attnWidenMax = func() int {
 	return 1 << 22
 }()
 
+// attnGroup is the number of heads of one entry whose scores attend
+// computes before their Softmaxes, which then run side by side.
+const attnGroup = 4
+
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {
-	qh, scores, acc []float32
-	kf, vf          []float32 // positions 0.. of one sequence's K and V, widened
+	qh, acc []float32
+	scores  [attnGroup][]float32
+	ws      [attnGroup][]float32 // the attended part of each of scores
+	kf, vf  []float32            // positions 0.. of one sequence's K and V, widened
 }
 
 func (s *State) getScratch() *attnScratch {
@@ -503,91 +509,109 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	sc.qh = grow(sc.qh, hd)
-	sc.scores = grow(sc.scores, s.maxLen)
+	for j := range sc.scores {
+		sc.scores[j] = grow(sc.scores[j], s.maxLen)
+	}
 	sc.acc = grow(sc.acc, kernels.Lanes*hd)
 	qh := sc.qh
 	kc, vc := s.k[l], s.v[l]
 	wideSeq, wideN := -1, 0 // the sequence whose rows 0..wideN-1 sc.kf, sc.vf hold
-	for pair := lo; pair < hi; pair++ {
-		i, h := pair/c.Heads, pair%c.Heads
+	// The pairs go in groups of up to attnGroup heads of one entry, whose
+	// Softmaxes run side by side (kernels.Softmaxes).
+	for pair := lo; pair < hi; {
+		i, h0 := pair/c.Heads, pair%c.Heads
+		g := min(hi-pair, c.Heads-h0, attnGroup)
+		pair += g
 		n := pos[i] + 1
-		kvh := h / m.gqaRatio
-		copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
-		roundF16(qh)
-		dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		// Keys a..n-1 are attended; the weighted sum starts at a0.
 		a := 0
 		if window > 0 && n > window {
 			a = n - window
 		}
 		a0 := a - a%kernels.Lanes
-		clear(sc.scores[a0:a])
-		w := sc.scores[a:n]
 		base := seqs[i] * s.maxLen * kvDim
 
 		// Decode (no neighbouring entry of the same sequence) or a context
 		// too long to widen: read the F16 cache directly.
 		batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
-		if !batched || n*kvDim > attnWidenMax {
-			off := base + kvh*hd
-			kernels.ScoresF16(w, qh, kc[off+a*kvDim:], kvDim, m.kqScale)
-			kernels.Softmax(w)
-			roundF16(w)
-			kernels.WeightedSumF16Acc(dst, sc.scores[a0:n], vc[off+a0*kvDim:], kvDim, sc.acc)
-			continue
-		}
-
-		if seqs[i] != wideSeq {
-			wideSeq, wideN = seqs[i], 0
-		}
-		if n > wideN {
-			if len(sc.kf) < n*kvDim {
-				// Room for the longest context this path serves, once;
-				// rows already widened are kept.
-				size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
-				sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
-				sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
+		direct := !batched || n*kvDim > attnWidenMax
+		if !direct {
+			if seqs[i] != wideSeq {
+				wideSeq, wideN = seqs[i], 0
 			}
-			kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
-			kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
-			wideN = n
-		}
-		kf, vf := sc.kf[a*kvDim+kvh*hd:], sc.vf[a0*kvDim+kvh*hd:]
-		switch {
-		case hd == 8:
-			// The narrow heads of small models (stories260K), unrolled;
-			// the same order as below.
-			q8 := (*[8]float32)(qh)
-			for t := range w {
-				r := (*[8]float32)(kf[t*kvDim:])
-				var d float32
-				d = d + float32(q8[0]*r[0])
-				d = d + float32(q8[1]*r[1])
-				d = d + float32(q8[2]*r[2])
-				d = d + float32(q8[3]*r[3])
-				d = d + float32(q8[4]*r[4])
-				d = d + float32(q8[5]*r[5])
-				d = d + float32(q8[6]*r[6])
-				d = d + float32(q8[7]*r[7])
-				w[t] = d * m.kqScale
-			}
-		case hd < kernels.Lanes:
-			// Dot's order for fewer elements than lanes: the lane sums
-			// and their tree are +0, then the elements are added in order.
-			for t := range w {
-				row := kf[t*kvDim:][:len(qh)]
-				var d float32
-				for j, x := range qh {
-					d = d + float32(x*row[j])
+			if n > wideN {
+				if len(sc.kf) < n*kvDim {
+					// Room for the longest context this path serves, once;
+					// rows already widened are kept.
+					size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
+					sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
+					sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
 				}
-				w[t] = d * m.kqScale
+				kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
+				kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
+				wideN = n
 			}
-		default:
-			kernels.Scores(w, qh, kf, kvDim, m.kqScale)
 		}
-		kernels.Softmax(w)
-		roundF16(w)
-		kernels.WeightedSumF32(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
+		ws := sc.ws[:g]
+		for j := range ws {
+			h := h0 + j
+			kvh := h / m.gqaRatio
+			copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
+			roundF16(qh)
+			clear(sc.scores[j][a0:a])
+			w := sc.scores[j][a:n]
+			ws[j] = w
+			if direct {
+				kernels.ScoresF16(w, qh, kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
+				continue
+			}
+			kf := sc.kf[a*kvDim+kvh*hd:]
+			switch {
+			case hd == 8:
+				// The narrow heads of small models (stories260K), unrolled;
+				// the same order as below.
+				q8 := (*[8]float32)(qh)
+				for t := range w {
+					r := (*[8]float32)(kf[t*kvDim:])
+					var d float32
+					d = d + float32(q8[0]*r[0])
+					d = d + float32(q8[1]*r[1])
+					d = d + float32(q8[2]*r[2])
+					d = d + float32(q8[3]*r[3])
+					d = d + float32(q8[4]*r[4])
+					d = d + float32(q8[5]*r[5])
+					d = d + float32(q8[6]*r[6])
+					d = d + float32(q8[7]*r[7])
+					w[t] = d * m.kqScale
+				}
+			case hd < kernels.Lanes:
+				// Dot's order for fewer elements than lanes: the lane sums
+				// and their tree are +0, then the elements are added in order.
+				for t := range w {
+					row := kf[t*kvDim:][:len(qh)]
+					var d float32
+					for j, x := range qh {
+						d = d + float32(x*row[j])
+					}
+					w[t] = d * m.kqScale
+				}
+			default:
+				kernels.Scores(w, qh, kf, kvDim, m.kqScale)
+			}
+		}
+		kernels.Softmaxes(ws)
+		for j, w := range ws {
+			h := h0 + j
+			kvh := h / m.gqaRatio
+			roundF16(w)
+			dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
+			if direct {
+				kernels.WeightedSumF16Acc(dst, sc.scores[j][a0:n], vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
+			} else {
+				kernels.WeightedSumF32(dst, sc.scores[j][a0:n], sc.vf[a0*kvDim+kvh*hd:], kvDim, sc.acc)
+			}
+		}
+		clear(ws) // no reference kept
 	}
 }
 

@@ -79,6 +79,7 @@ var (
 	// poolSpin is how long a worker (and a caller waiting for pieces
 	// being computed) polls before it blocks.
 	poolSpin = 50 * time.Microsecond
+	poolBusy = 10 * time.Microsecond
 )
 
 const piecesPerThread = 4
@@ -200,25 +201,32 @@ func runGoroutines(threads, n, p int, cost func(i int) int, fn func(lo, hi int))
 }
 
 // spinUntil polls ok for up to poolSpin and reports whether it became
-// true. After a short busy poll it yields the CPU (sched_yield) between
-// polls: on a machine whose CPUs are all taken (another process, or the
-// pool's own goroutines outnumbering the CPUs it gets), a poller then
-// gives its time slice to the thread it waits for instead of taking it.
+// true: busily for the first poolBusy, then yielding the CPU
+// (sched_yield) between polls. On a machine whose CPUs are all taken (the
+// pool's goroutines outnumbering the CPUs it gets) a yielding poller gives
+// its time slice to the thread it waits for instead of taking it; but a
+// yield may also hand the CPU to another process for a whole time slice,
+// so the short waits (most of them: a kernel's last piece) do not yield.
 func spinUntil(ok func() bool) bool {
 	var start time.Time
 	for i := 0; ; i++ {
 		if ok() {
 			return true
 		}
-		if i < 256 {
+		if i < 64 || i&63 != 0 {
 			continue
 		}
 		if start.IsZero() {
 			start = time.Now()
-		} else if i&15 == 0 && time.Since(start) > poolSpin {
+			continue
+		}
+		d := time.Since(start)
+		if d > poolSpin {
 			return false
 		}
-		osYield()
+		if d > poolBusy {
+			osYield()
+		}
 	}
 }
 

@@ -67,6 +67,14 @@ type Options struct {
 	// until the header can be written (default os.TempDir()); the CLI puts
 	// it next to the output.
 	TempDir string
+	// LowRank transforms each 2-D float32 tensor of low rank (the gradient
+	// of a linear layer for a minibatch smaller than its dimensions) by
+	// package codec/lowrank before coding: its values past the rank are
+	// coded as differences from their prediction by the others. Raw
+	// serialization, byte priors (not llm) and unsharded files only; each
+	// such tensor is held in memory (with a float64 copy) while it is
+	// coded, and while it is decoded.
+	LowRank bool
 
 	// lockStep codes with the lock-step path even when the prior is a
 	// prior.Scorer (tests compare the two paths).

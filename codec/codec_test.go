@@ -305,6 +305,9 @@ func TestHeaderIsJSON(t *testing.T) {
 func reencode(h *container.Header, original []byte) ([]byte, error) {
 	opt := Options{Prior: h.Prior.Name, Format: h.Serialization, BytesPerGroup: h.BytesPerGroup, SignFirst: h.SignFirst,
 		InputFormat: h.Original.Format, Window: h.Window, Threads: 1}
+	for _, s := range h.Original.Segments {
+		opt.LowRank = opt.LowRank || s.LowRank != ""
+	}
 	var buf bytes.Buffer
 	_, err := Compress(&buf, original, h.Original.Name, opt)
 	return buf.Bytes(), err
@@ -505,6 +508,18 @@ func FuzzDecompress(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(npy.Bytes(), true)
+	var lr, st bytes.Buffer
+	if err := tensorio.WriteSafetensors(&st, []tensorio.Tensor{{Name: "w", DType: "F32", Shape: []int64{12, 20}, Data: lowRankGrad(12, 20, 3, 1)}}, nil); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := Compress(&lr, st.Bytes(), "x.safetensors", Options{LowRank: true}); err != nil {
+		f.Fatal(err)
+	}
+	if h, _ := Inspect(lr.Bytes()); h == nil || h.Original.Segments[1].LowRank == "" {
+		f.Fatal("low-rank seed has no plan")
+	}
+	f.Add(lr.Bytes(), false)
+	f.Add(lr.Bytes(), true)
 	seeds, _ := filepath.Glob("testdata/*.lmgc")
 	for _, s := range seeds {
 		if b, err := os.ReadFile(s); err == nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior"
@@ -96,6 +98,10 @@ func NewEncoder(opt Options) (*Encoder, error) {
 	}
 	if pp, ok := p.(prior.Parameterized); ok {
 		params = pp.Params()
+	}
+	if _, own := p.(prior.Symbolizer); opt.LowRank && (own || !sl.isRaw()) {
+		closePrior(p)
+		return nil, fmt.Errorf("the low-rank transform needs the raw serialization and a byte prior, not %s with %s", info.Name, opt.Format)
 	}
 	return &Encoder{opt: opt, sl: sl, p: p, params: params, info: info}, nil
 }
@@ -218,6 +224,7 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 		h.ChunkSize = 512
 	}
 	var floats, other []io.Reader
+	var lowRank []*lowRankReader
 	var otherLen int64
 	for _, s := range lay.Segments {
 		seg := container.Segment{Length: s.Length, Name: s.Name, DType: s.DType, Shape: s.Shape}
@@ -227,7 +234,13 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 			if kind == tensorio.Float16LE {
 				seg.Kind = kindFloat16
 			}
-			floats = append(floats, r)
+			if opt.LowRank && kind == tensorio.Float32LE && len(s.Shape) == 2 {
+				lr := &lowRankReader{src: r, seg: s, idx: len(h.Original.Segments)}
+				lowRank = append(lowRank, lr)
+				floats = append(floats, lr)
+			} else {
+				floats = append(floats, r)
+			}
 			h.FloatBytes += s.Length
 		} else {
 			seg.Kind = "other"
@@ -235,6 +248,10 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 			otherLen += s.Length
 		}
 		h.Original.Segments = append(h.Original.Segments, seg)
+	}
+
+	for _, lr := range lowRank {
+		lr.plan = &h.Original.Segments[lr.idx].LowRank
 	}
 
 	sp := &spool{limit: memLimit, dir: opt.TempDir}
@@ -289,6 +306,71 @@ func (e *Encoder) encode(dst io.Writer, src io.ReaderAt, size int64, name string
 	st := &Stats{}
 	st.finish(h, cw.n, start)
 	return st, nil
+}
+
+// lowRankReader reads a 2-D float32 segment through the low-rank
+// transform: on the first Read it reads the whole segment, chooses a plan,
+// records it in *plan and serves the transformed bytes (or the segment as
+// it is, without a plan). So only the tensor being coded is held in
+// memory; its bytes are dropped at its end.
+type lowRankReader struct {
+	src  *io.SectionReader
+	seg  tensorio.Segment
+	idx  int     // the segment's index in the header
+	plan *string // its header entry's LowRank
+	r    io.Reader
+}
+
+func (l *lowRankReader) Read(b []byte) (int, error) {
+	if l.r == nil {
+		lr, plan, err := lowRankForward(l.src, l.seg)
+		if err != nil {
+			return 0, err
+		}
+		l.r = l.src
+		if plan != "" {
+			l.r, *l.plan = lr, plan
+		}
+	}
+	n, err := l.r.Read(b)
+	if err == io.EOF {
+		l.r = eofReader{}
+	}
+	return n, err
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// lowRankForward reads the float32 segment s from r and, if it is a 2-D
+// tensor that package lowrank finds a plan for, returns a reader of its
+// transformed bytes and the plan (EncodePlan); else plan is "".
+func lowRankForward(r *io.SectionReader, s tensorio.Segment) (*io.SectionReader, string, error) {
+	if len(s.Shape) != 2 || s.Shape[0] <= 0 || s.Shape[1] <= 0 || s.Shape[0] > lowrank.MaxElems || s.Shape[0]*s.Shape[1] > lowrank.MaxElems || s.Shape[0]*s.Shape[1]*4 != s.Length {
+		return nil, "", nil
+	}
+	rows, cols := int(s.Shape[0]), int(s.Shape[1])
+	b := make([]byte, s.Length)
+	if _, err := r.ReadAt(b, 0); err != nil {
+		return nil, "", err
+	}
+	v := make([]uint32, rows*cols)
+	for i := range v {
+		v[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	p := lowrank.Choose(v, rows, cols, 0)
+	if len(p.Basis) == 0 {
+		return nil, "", nil
+	}
+	t, err := lowrank.Forward(v, p)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, x := range t {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return io.NewSectionReader(bytes.NewReader(b), 0, s.Length), lowrank.EncodePlan(p), nil
 }
 
 // encodeOther compresses the n non-float bytes of r with zstd into sp and

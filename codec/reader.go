@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"hash"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/coder"
 	"github.com/lmgc/lmgc/container"
 	"github.com/lmgc/lmgc/prior"
@@ -35,11 +37,16 @@ type Reader struct {
 
 	floats floatSource
 	other  otherSource
-	seg    int   // current segment
-	left   int64 // bytes of it still to read
-	sum    hash.Hash
-	err    error // sticky: io.EOF after a good end
-	stats  *Stats
+	seg    int // current segment
+	// lr holds the rest of the current segment when it is a low-rank
+	// transformed one (decoded whole, then inverted); lrSeg is the segment
+	// it was loaded for (-1: none).
+	lr    []byte
+	lrSeg int
+	left  int64 // bytes of it still to read
+	sum   hash.Hash
+	err   error // sticky: io.EOF after a good end
+	stats *Stats
 }
 
 // NewReader reads the header of the size-byte .lmgc file r, rebuilds the
@@ -91,7 +98,16 @@ func openReader(r io.ReaderAt, size int64, opt Options) (*Reader, error) {
 		closePrior(p)
 		return nil, err
 	}
-	return &Reader{f: f, h: h, size: size, start: start, p: p, sl: sl}, nil
+	for _, s := range h.Original.Segments {
+		if s.LowRank == "" {
+			continue
+		}
+		if _, err := lowRankPlan(s); err != nil {
+			closePrior(p)
+			return nil, err
+		}
+	}
+	return &Reader{f: f, h: h, size: size, start: start, p: p, sl: sl, lrSeg: -1}, nil
 }
 
 // checkFloatWidth checks that the prior rebuilt from a header reads floats
@@ -156,7 +172,9 @@ func (d *Reader) Read(b []byte) (int, error) {
 	b = b[:min(int64(len(b)), d.left)]
 	var n int
 	var err error
-	if floatWidth(segs[d.seg].Kind) > 0 {
+	if segs[d.seg].LowRank != "" {
+		n, err = d.readLowRank(b)
+	} else if floatWidth(segs[d.seg].Kind) > 0 {
 		n, err = d.floats.Read(b)
 	} else {
 		n, err = d.other.Read(b)
@@ -176,6 +194,53 @@ func (d *Reader) Read(b []byte) (int, error) {
 	if err != nil {
 		d.err = err
 	}
+	return n, nil
+}
+
+// lowRankPlan returns the plan of the low-rank segment s of a header, an
+// error matching container.ErrCorrupt if it does not fit the segment.
+func lowRankPlan(s container.Segment) (*lowrank.Plan, error) {
+	if s.Kind != kindFloat32 || len(s.Shape) != 2 || s.Shape[0] < 0 || s.Shape[1] < 0 ||
+		s.Shape[0] > lowrank.MaxElems || s.Shape[1] > lowrank.MaxElems || s.Shape[0]*s.Shape[1]*4 != s.Length {
+		return nil, container.Corruptf("corrupt .lmgc file: low-rank plan on segment %s (%s, shape %v, %d bytes)", s.Name, s.Kind, s.Shape, s.Length)
+	}
+	p, err := lowrank.DecodePlan(s.LowRank, int(s.Shape[0]), int(s.Shape[1]))
+	if err != nil {
+		return nil, container.Corruptf("corrupt .lmgc file: segment %s: %w", s.Name, err)
+	}
+	return p, nil
+}
+
+// readLowRank reads from the current segment, a low-rank transformed one:
+// the first call decodes its float bytes whole and inverts the transform.
+func (d *Reader) readLowRank(b []byte) (int, error) {
+	if d.lrSeg != d.seg {
+		s := d.h.Original.Segments[d.seg]
+		p, err := lowRankPlan(s)
+		if err != nil {
+			return 0, err
+		}
+		buf := make([]byte, s.Length)
+		if _, err := io.ReadFull(&d.floats, buf); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			return 0, err
+		}
+		v := make([]uint32, len(buf)/4)
+		for i := range v {
+			v[i] = binary.LittleEndian.Uint32(buf[4*i:])
+		}
+		if v, err = lowrank.Inverse(v, p); err != nil {
+			return 0, container.Corruptf("corrupt .lmgc file: segment %s: %w", s.Name, err)
+		}
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(buf[4*i:], x)
+		}
+		d.lr, d.lrSeg = buf, d.seg
+	}
+	n := copy(b, d.lr)
+	d.lr = d.lr[n:]
 	return n, nil
 }
 

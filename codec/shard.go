@@ -108,6 +108,9 @@ func (e *Encoder) EncodeShard(dst io.Writer, src io.ReaderAt, size int64, name s
 	if e.opt.Estimate {
 		return nil, errors.New("an estimate codes no part: estimate the whole file")
 	}
+	if e.opt.LowRank {
+		return nil, errors.New("the low-rank transform codes whole tensors: it does not split into shards")
+	}
 	return e.encode(dst, src, size, name, spoolMemory, &partJob{sh: sh})
 }
 
@@ -399,6 +402,11 @@ func DecodeShard(dst io.WriterAt, src io.ReaderAt, size int64, sh Shard, opt Opt
 	}
 	defer closePrior(d.p)
 	h, p, start := d.h, d.p, d.start
+	for _, s := range h.Original.Segments {
+		if s.LowRank != "" {
+			return nil, fmt.Errorf("%w: tensor %s went through the low-rank transform, which decodes whole tensors", ErrShardUnsupported, s.Name)
+		}
+	}
 	offs, err := windowOffsets(h, d.sl, p)
 	if err != nil {
 		return nil, err

@@ -94,6 +94,10 @@ type Segment struct {
 	Name   string  `json:"name,omitempty"`
 	DType  string  `json:"dtype,omitempty"`
 	Shape  []int64 `json:"shape,omitempty"`
+	// LowRank, on a 2-D float32 segment, is the plan of the low-rank
+	// transform its float bytes went through before coding (package
+	// codec/lowrank, EncodePlan); empty: none.
+	LowRank string `json:"lowrank,omitempty"`
 }
 
 // Prior identifies the probability model exactly.

@@ -33,8 +33,10 @@ threads=${THREADS:-2}
 floats=${FLOATS:-4096}
 ctldir=${CTLDIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lmgc/random-controls}
 
-# Sets in table order; the last three come from lmgc collect and are
-# planned (and listed missing) until their folders are added to DATA.
+# Sets in table order; the last three are committed as slices (the first
+# 65,536 floats of three steps each of the Run E VGG16/ResNet18/ViT runs,
+# testdata/gradients/README.md); a set whose folder is absent from DATA
+# is still planned, its cells listed missing (data absent).
 sets="convnet-mnist-2ep convnet-cifar10-2ep convnet-mnist-lr0.1 convnet-cifar10-lr0.1 vgg16 resnet18 vit"
 smol=SmolLM2-135M-Instruct.Q4_1.gguf
 gemma=gemma-3-270m-q4_k_m.gguf

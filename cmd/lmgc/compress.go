@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lmgc/lmgc/codec"
+	"github.com/lmgc/lmgc/codec/lowrank"
 	"github.com/lmgc/lmgc/prior/llm"
 )
 
@@ -30,6 +31,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", "serialization: raw (default; llm: hs), or iso, hn, hs, hc, hcs, hsemi (text formats of the paper)")
 	bpg := fs.Int("bytes-per-group", 4, "text formats: bytes per group (1, 2, 3, 4, 8; 16-bit floats, llm prior: 1, else 2, one value)")
 	sign := fs.Bool("sign-first", false, "write each float's sign/exponent byte first")
+	lowRank := fs.Bool("lowrank", false, "experimental: code 2-D float32 tensors of low rank (linear-layer gradients of a small batch) as differences from their low-rank prediction (raw serialization, no --shard)")
 	inFormat := fs.String("input-format", "", "input file format: raw, npy, safetensors or pt (default: from the name and contents)")
 	window := fs.Int("window", 0, "symbols per independently decodable window (default 1048576; llm: 2048 model positions)")
 	threads := fs.Int("threads", 0, "windows coded in parallel (default: all CPUs)")
@@ -74,7 +76,7 @@ func runCompress(args []string, stdout, stderr io.Writer) error {
 	bar := newProgress(stderr, *quiet, "compress", "B")
 	prog := &fileProgress{bar: bar}
 	opt := codec.Options{Prior: *pr, Format: *format, BytesPerGroup: *bpg, SignFirst: *sign,
-		Window: *window, Threads: *threads, Progress: prog.update, Model: *model, Estimate: *estimate, InputFormat: *inFormat,
+		Window: *window, Threads: *threads, Progress: prog.update, Model: *model, Estimate: *estimate, InputFormat: *inFormat, LowRank: *lowRank,
 		LLM: llm.Config{Mode: *mode, Prompt: *prompt, Batch: *batch}}
 	switch {
 	case folder && *out != "":
@@ -343,7 +345,14 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		nf, kind, h.FloatBytes, no, h.Other.Symbols, h.OtherCodec, h.Other.Length)
 	for _, s := range o.Segments {
 		if s.Name != "" || s.DType != "" {
-			fmt.Fprintf(stdout, "  %-9s %-24s %-5s %v %d bytes\n", s.Kind, s.Name, s.DType, s.Shape, s.Length)
+			lr := ""
+			if s.LowRank != "" && len(s.Shape) == 2 {
+				lr = ", low-rank transform: bad plan"
+				if p, err := lowrank.DecodePlan(s.LowRank, int(s.Shape[0]), int(s.Shape[1])); err == nil {
+					lr = fmt.Sprintf(", low-rank transform: rank %d", len(p.Basis))
+				}
+			}
+			fmt.Fprintf(stdout, "  %-9s %-24s %-5s %v %d bytes%s\n", s.Kind, s.Name, s.DType, s.Shape, s.Length, lr)
 		}
 	}
 	fmt.Fprintf(stdout, "prior:         %s %v\n", h.Prior.Name, h.Prior.Params)

@@ -360,58 +360,82 @@ func putU32(b []byte, v uint32) {
 // actPool recycles the activation buffers of matMulPacked.
 var actPool = sync.Pool{New: func() any { return new([]byte) }}
 
-// matMulPacked is MatMul for a packed matrix. Threads take contiguous
-// ranges of panels (rows); each thread goes through the batch in chunks
-// of columns whose activations fit q8ChunkBytes, and within a chunk
-// reuses each panel block for a tile of columns.
+// matMulPacked is MatMul for a packed matrix. Threads take ranges of
+// panels (rows); each thread goes through the batch in chunks of columns
+// whose activations fit q8ChunkBytes, and within a chunk reuses each
+// panel block for a tile of columns.
 func matMulPacked(dst []float32, m *Matrix, x []float32, batch, threads int) {
-	f := panelFormats[m.Type]
-	nb := m.Cols / f.actLen
-	xstride := nb * f.actBlock
-	buf := actPool.Get().(*[]byte)
+	buf, xa := packedActs(m, x, batch, threads)
 	defer actPool.Put(buf)
+	ParallelFor(m.panels(), threads, func(lo, hi int) { packedPanels(dst, m, xa, batch, lo, hi) })
+}
+
+// panels returns the number of panels of a packed matrix.
+func (m *Matrix) panels() int { return (m.Rows + panelRows - 1) / panelRows }
+
+// actParMin is the least number of activation values packedActs
+// quantizes on several threads (fewer: on one, cheaper than a handoff).
+const actParMin = 16384
+
+// packedActs quantizes the batch columns of x to m's panel activation
+// format, columns split across threads (each column's blocks are its
+// own). The buffer goes back to actPool when the caller is done with xa.
+func packedActs(m *Matrix, x []float32, batch, threads int) (buf *[]byte, xa []byte) {
+	f := panelFormats[m.Type]
+	xstride := m.Cols / f.actLen * f.actBlock
+	buf = actPool.Get().(*[]byte)
 	if cap(*buf) < batch*xstride {
 		*buf = make([]byte, batch*xstride)
 	}
-	xa := (*buf)[:batch*xstride]
-	f.acts(xa, x[:batch*m.Cols]) // writes every byte the kernels read
+	xa = (*buf)[:batch*xstride]
+	if batch*m.Cols < actParMin {
+		threads = 1
+	}
+	// Writes every byte the kernels read.
+	ParallelFor(batch, threads, func(lo, hi int) { f.acts(xa[lo*xstride:hi*xstride], x[lo*m.Cols:hi*m.Cols]) })
+	return buf, xa
+}
+
+// packedPanels computes the outputs of panels lo..hi-1 of m for the batch
+// columns of xa (packedActs) into dst (column-major, m.Rows per column).
+func packedPanels(dst []float32, m *Matrix, xa []byte, batch, lo, hi int) {
+	f := panelFormats[m.Type]
+	nb := m.Cols / f.actLen
+	xstride := nb * f.actBlock
 	widest := f.kernels[0].cols
 	chunk := max(widest, q8ChunkBytes/xstride/widest*widest)
-	panels := (m.Rows + panelRows - 1) / panelRows
 	dstride := 4 * m.Rows
-	ParallelFor(panels, threads, func(lo, hi int) {
-		// The partial last panel's outputs, allocated only when it is in
-		// [lo, hi): the kernels are called through func values, so a
-		// local array would escape to the heap at every call (garbage
-		// that, next to the weights' live heap, stays resident).
-		var tmp []float32
-		for c0 := 0; c0 < batch; c0 += chunk {
-			c1 := min(batch, c0+chunk)
-			for p := lo; p < hi; p++ {
-				w := &m.packed[p*nb*f.block]
-				r0 := p * panelRows
-				for c := c0; c < c1; {
-					k := f.kernels[len(f.kernels)-1]
-					for _, kk := range f.kernels {
-						if kk.cols <= c1-c {
-							k = kk
-							break
-						}
+	// The partial last panel's outputs, allocated only when it is in
+	// [lo, hi): the kernels are called through func values, so a local
+	// array would escape to the heap at every call (garbage that, next to
+	// the weights' live heap, stays resident).
+	var tmp []float32
+	for c0 := 0; c0 < batch; c0 += chunk {
+		c1 := min(batch, c0+chunk)
+		for p := lo; p < hi; p++ {
+			w := &m.packed[p*nb*f.block]
+			r0 := p * panelRows
+			for c := c0; c < c1; {
+				k := f.kernels[len(f.kernels)-1]
+				for _, kk := range f.kernels {
+					if kk.cols <= c1-c {
+						k = kk
+						break
 					}
-					if r0+panelRows <= m.Rows {
-						k.kernel(w, nb, &xa[c*xstride], xstride, &dst[c*m.Rows+r0], dstride)
-					} else {
-						if tmp == nil {
-							tmp = make([]float32, panelRows*8)
-						}
-						k.kernel(w, nb, &xa[c*xstride], xstride, &tmp[0], 4*panelRows)
-						for j := 0; j < k.cols; j++ {
-							copy(dst[(c+j)*m.Rows+r0:(c+j+1)*m.Rows], tmp[j*panelRows:j*panelRows+m.Rows-r0])
-						}
-					}
-					c += k.cols
 				}
+				if r0+panelRows <= m.Rows {
+					k.kernel(w, nb, &xa[c*xstride], xstride, &dst[c*m.Rows+r0], dstride)
+				} else {
+					if tmp == nil {
+						tmp = make([]float32, panelRows*8)
+					}
+					k.kernel(w, nb, &xa[c*xstride], xstride, &tmp[0], 4*panelRows)
+					for j := 0; j < k.cols; j++ {
+						copy(dst[(c+j)*m.Rows+r0:(c+j+1)*m.Rows], tmp[j*panelRows:j*panelRows+m.Rows-r0])
+					}
+				}
+				c += k.cols
 			}
 		}
-	})
+	}
 }

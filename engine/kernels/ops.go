@@ -36,6 +36,60 @@ func RMSNorm(dst, x, w []float32, eps float32) {
 // Elements equal to -Inf get probability 0. x must not be empty and must
 // hold at least one finite value.
 func Softmax(x []float32) {
+	softmaxExp(x)
+	var sum float64
+	for _, e := range x {
+		sum += float64(e)
+	}
+	softmaxScale(x, sum)
+}
+
+// Softmaxes is Softmax of each of xs[0..len(xs)-1], all of one length:
+// the same bits, with up to four of the in-order float64 sums (a chain of
+// dependent additions, the slow part) interleaved.
+func Softmaxes(xs [][]float32) {
+	for _, x := range xs {
+		softmaxExp(x)
+	}
+	for len(xs) > 0 {
+		var s0, s1, s2, s3 float64
+		switch {
+		case len(xs) >= 4:
+			n := len(xs[0])
+			a, b, c, d := xs[0][:n], xs[1][:n], xs[2][:n], xs[3][:n]
+			for i := range a {
+				s0 += float64(a[i])
+				s1 += float64(b[i])
+				s2 += float64(c[i])
+				s3 += float64(d[i])
+			}
+			softmaxScale(a, s0)
+			softmaxScale(b, s1)
+			softmaxScale(c, s2)
+			softmaxScale(d, s3)
+			xs = xs[4:]
+		case len(xs) >= 2:
+			n := len(xs[0])
+			a, b := xs[0][:n], xs[1][:n]
+			for i := range a {
+				s0 += float64(a[i])
+				s1 += float64(b[i])
+			}
+			softmaxScale(a, s0)
+			softmaxScale(b, s1)
+			xs = xs[2:]
+		default:
+			for _, e := range xs[0] {
+				s0 += float64(e)
+			}
+			softmaxScale(xs[0], s0)
+			xs = xs[1:]
+		}
+	}
+}
+
+// softmaxExp is Softmax's first step: x[i] = Exp(x[i] - max x).
+func softmaxExp(x []float32) {
 	m := x[0]
 	for _, v := range x[1:] {
 		if v > m {
@@ -46,10 +100,11 @@ func Softmax(x []float32) {
 		x[i] = v - m
 	}
 	expSlice(x, x)
-	var sum float64
-	for _, e := range x {
-		sum += float64(e)
-	}
+}
+
+// softmaxScale is Softmax's last step, with sum the in-order float64 sum
+// of x.
+func softmaxScale(x []float32, sum float64) {
 	inv := float32(1 / sum)
 	for i, v := range x {
 		x[i] = v * inv

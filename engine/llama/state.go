@@ -31,7 +31,13 @@ type State struct {
 	outRows int
 
 	// Forward's bookkeeping, reused across calls.
-	pos, next, touched []int
+	pos, next, touched, sel []int
+	fw                      fwd
+	tk                      tasks
+	// The arguments of kernels.MatMuls (Q, K, V; gate, up), kept here
+	// so that passing them allocates nothing.
+	mmDst [3][]float32
+	mmMat [3]*kernels.Matrix
 }
 
 // NewState allocates the KV caches for nSeq sequences of up to maxLen
@@ -207,111 +213,58 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	}
 	*b = scratch{x, xb, q, k, v, att, hb, hb2, cos, sin, cosSWA, sinSWA, b.out}
 
-	// Token embeddings and the rotation of each position.
-	for i, tok := range tokens {
-		xi := x[i*dim : (i+1)*dim]
-		m.tokEmbd.Row(xi, int(tok))
-		if c.EmbedScale != 0 {
-			for j := range xi {
-				xi[j] *= c.EmbedScale
-			}
-		}
-		kernels.RopeAngles(cos[i*half:(i+1)*half], sin[i*half:(i+1)*half], pos[i], c.RopeDims, c.RopeBase)
-		if c.SlidingWindow > 0 {
-			kernels.RopeAngles(cosSWA[i*half:(i+1)*half], sinSWA[i*half:(i+1)*half], pos[i], c.RopeDims, c.RopeBaseSWA)
-		}
+	if s.tk.embed == nil {
+		s.initTasks()
 	}
+	f := &s.fw
+	*f = fwd{B: B, seqs: seqs, pos: pos, tokens: tokens, x: x, xb: xb, q: q, k: k, v: v, att: att, hb: hb, hb2: hb2,
+		cos: cos, sin: sin, cosSWA: cosSWA, sinSWA: sinSWA}
+	defer func() { s.fw, s.mmDst = fwd{}, [3][]float32{} }() // no reference to the caller's slices kept
 
+	// Token embeddings and the rotation of each position, then the first
+	// layer's input norm.
+	s.rows(B, dim, s.tk.embed)
 	for l := range m.layers {
 		ly := &m.layers[l]
-		lcos, lsin := cos, sin
-		if c.Windowed(l) {
-			lcos, lsin = cosSWA, sinSWA
-		}
+		f.l = l
 
-		// Attention block: x += Wo * attention(RMSNorm(x)).
-		for i := 0; i < B; i++ {
-			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], ly.attnNorm, c.NormEps)
-		}
-		kernels.MatMul(q, ly.wq, xb, B, m.threads)
-		kernels.MatMul(k, ly.wk, xb, B, m.threads)
-		kernels.MatMul(v, ly.wv, xb, B, m.threads)
-		for i := 0; i < B; i++ {
-			if c.QKVBias {
-				kernels.Add(q[i*qDim:(i+1)*qDim], q[i*qDim:], ly.bq)
-				kernels.Add(k[i*kvDim:(i+1)*kvDim], k[i*kvDim:], ly.bk)
-				kernels.Add(v[i*kvDim:(i+1)*kvDim], v[i*kvDim:], ly.bv)
-			}
-			cs, sn := lcos[i*half:(i+1)*half], lsin[i*half:(i+1)*half]
-			for h := 0; h < c.Heads; h++ {
-				qh := q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-				if c.QKNorm {
-					kernels.RMSNorm(qh, qh, ly.qNorm, c.NormEps)
-				}
-				kernels.Rope(qh, cs, sn, c.RopeNeox)
-				if c.QueryScale != 0 {
-					for j := range qh {
-						qh[j] *= c.QueryScale
-					}
-				}
-			}
-			for h := 0; h < c.KVHeads; h++ {
-				kh := k[i*kvDim+h*hd : i*kvDim+(h+1)*hd]
-				if c.QKNorm {
-					kernels.RMSNorm(kh, kh, ly.kNorm, c.NormEps)
-				}
-				kernels.Rope(kh, cs, sn, c.RopeNeox)
-			}
-			// Store this position's key and value, rounded to binary16.
-			off := (seqs[i]*s.maxLen + pos[i]) * kvDim
-			kernels.F32ToF16s(s.k[l][off:off+kvDim], k[i*kvDim:(i+1)*kvDim])
-			kernels.F32ToF16s(s.v[l][off:off+kvDim], v[i*kvDim:(i+1)*kvDim])
-		}
-		window := 0
-		if c.Windowed(l) {
-			window = c.SlidingWindow
-		}
-		kernels.ParallelFor(B*c.Heads, m.threads, func(lo, hi int) {
-			s.attend(l, window, lo, hi, seqs, pos, q, att)
-		})
+		// Attention block: x += Wo * attention(RMSNorm(x)), xb holding
+		// RMSNorm(x) already.
+		s.mmDst, s.mmMat = [3][]float32{q, k, v}, [3]*kernels.Matrix{ly.wq, ly.wk, ly.wv}
+		kernels.MatMuls(s.mmDst[:3], s.mmMat[:3], xb, B, m.threads)
+		s.rows(B, qDim+2*kvDim, s.tk.qkv)
+		// Pair i*Heads+h costs about its context length: equal-cost
+		// pieces, not equal counts (an encode chunk's last positions
+		// attend to many more keys than its first).
+		kernels.ParallelForCost(B*c.Heads, m.threads, s.tk.attnCost, s.tk.attend)
 		kernels.MatMul(xb, ly.wo, att, B, m.threads)
-		if c.PostNorms {
-			for i := 0; i < B; i++ {
-				kernels.RMSNorm(xb[i*dim:(i+1)*dim], xb[i*dim:(i+1)*dim], ly.postAttnNorm, c.NormEps)
-			}
-		}
-		kernels.Add(x, x, xb)
+		f.post, f.next = ly.postAttnNorm, ly.ffnNorm
+		s.rows(B, dim, s.tk.residual)
 
 		// Feed-forward block: x += Wdown * (SiLU(Wgate*h) . Wup*h), h = RMSNorm(x)
 		// (GELU for GeGLU; with PostNorms the sum is RMSNorm'ed before the add).
-		for i := 0; i < B; i++ {
-			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], ly.ffnNorm, c.NormEps)
-		}
-		kernels.MatMul(hb, ly.wGate, xb, B, m.threads)
-		kernels.MatMul(hb2, ly.wUp, xb, B, m.threads)
-		if c.GeGLU {
-			kernels.GeGLU(hb, hb, hb2)
-		} else {
-			kernels.SwiGLU(hb, hb, hb2)
-		}
+		s.mmDst, s.mmMat = [3][]float32{hb, hb2}, [3]*kernels.Matrix{ly.wGate, ly.wUp}
+		kernels.MatMuls(s.mmDst[:2], s.mmMat[:2], xb, B, m.threads)
+		s.rows(B, c.FFDim, s.tk.glu)
 		kernels.MatMul(xb, ly.wDown, hb, B, m.threads)
-		if c.PostNorms {
-			for i := 0; i < B; i++ {
-				kernels.RMSNorm(xb[i*dim:(i+1)*dim], xb[i*dim:(i+1)*dim], ly.postFFNorm, c.NormEps)
-			}
+		f.post, f.next = ly.postFFNorm, nil
+		if l+1 < len(m.layers) {
+			f.next = m.layers[l+1].attnNorm
 		}
-		kernels.Add(x, x, xb)
+		s.rows(B, dim, s.tk.residual)
 	}
 
 	// Final norm and output projection, for the positions that want logits.
-	var sel []int
+	sel := s.sel[:0]
 	for i := range tokens {
 		if logits[i] != nil {
-			kernels.RMSNorm(xb[len(sel)*dim:(len(sel)+1)*dim], x[i*dim:(i+1)*dim], m.outNorm, c.NormEps)
 			sel = append(sel, i)
 		}
 	}
+	s.sel = sel
 	if len(sel) > 0 {
+		f.sel = sel
+		s.rows(len(sel), dim, s.tk.outNorm)
 		V := s.outRows
 		out := grow(b.out, len(sel)*V)
 		b.out = out
@@ -324,6 +277,152 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		s.lens[seq] = next[seq] - 1
 	}
 	return nil
+}
+
+// parMinElems is the least work (positions times elements per position)
+// that Forward splits across threads for its per-position operations
+// (norms, rotations, SwiGLU): less is done on one thread, cheaper than a
+// handoff. A variable so that tests can split small calls too.
+var parMinElems = 8192
+
+// attnPairCost is the fixed cost of one attention (position, head) pair,
+// in keys, beside its context length (the weights of ParallelForCost).
+const attnPairCost = 16
+
+// fwd holds the arguments of the Forward call in progress that its
+// parallel steps read (the functions of tasks, made once per State: no
+// closure is allocated per call, no garbage per kernel).
+type fwd struct {
+	B, l                         int
+	seqs, pos, sel               []int
+	tokens                       []int32
+	x, xb, q, k, v, att, hb, hb2 []float32
+	cos, sin, cosSWA, sinSWA     []float32
+	post, next                   []float32 // residual's norms
+}
+
+// tasks are Forward's parallel steps, over ranges of positions (or of
+// attention pairs).
+type tasks struct {
+	embed, qkv, attend, residual, glu, outNorm func(lo, hi int)
+	attnCost                                   func(pair int) int
+}
+
+func (s *State) initTasks() {
+	m, c, f := s.m, s.m.cfg, &s.fw
+	dim, half := c.Dim, c.RopeDims/2
+	s.tk.embed = func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := f.x[i*dim : (i+1)*dim]
+			m.tokEmbd.Row(xi, int(f.tokens[i]))
+			if c.EmbedScale != 0 {
+				for j := range xi {
+					xi[j] *= c.EmbedScale
+				}
+			}
+			kernels.RopeAngles(f.cos[i*half:(i+1)*half], f.sin[i*half:(i+1)*half], f.pos[i], c.RopeDims, c.RopeBase)
+			if c.SlidingWindow > 0 {
+				kernels.RopeAngles(f.cosSWA[i*half:(i+1)*half], f.sinSWA[i*half:(i+1)*half], f.pos[i], c.RopeDims, c.RopeBaseSWA)
+			}
+			if len(m.layers) > 0 {
+				kernels.RMSNorm(f.xb[i*dim:(i+1)*dim], xi, m.layers[0].attnNorm, c.NormEps)
+			}
+		}
+	}
+	s.tk.qkv = func(lo, hi int) {
+		cos, sin := f.cos, f.sin
+		if c.Windowed(f.l) {
+			cos, sin = f.cosSWA, f.sinSWA
+		}
+		for i := lo; i < hi; i++ {
+			s.prepareQKV(f.l, i, f.seqs[i], f.pos[i], f.q, f.k, f.v, cos[i*half:(i+1)*half], sin[i*half:(i+1)*half])
+		}
+	}
+	s.tk.attnCost = func(pair int) int { return f.pos[pair/c.Heads] + attnPairCost }
+	s.tk.attend = func(lo, hi int) {
+		window := 0
+		if c.Windowed(f.l) {
+			window = c.SlidingWindow
+		}
+		s.attend(f.l, window, lo, hi, f.seqs, f.pos, f.q, f.att)
+	}
+	// residual adds the block output xb to x (RMSNorm'ed with post first
+	// when the model has post-norms) and, with next, writes the next
+	// block's input RMSNorm(x, next) into xb; row by row, in one pass.
+	s.tk.residual = func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi, bi := f.x[i*dim:(i+1)*dim], f.xb[i*dim:(i+1)*dim]
+			if c.PostNorms {
+				kernels.RMSNorm(bi, bi, f.post, c.NormEps)
+			}
+			kernels.Add(xi, xi, bi)
+			if f.next != nil {
+				kernels.RMSNorm(bi, xi, f.next, c.NormEps)
+			}
+		}
+	}
+	s.tk.glu = func(lo, hi int) {
+		ff := c.FFDim
+		g, u := f.hb[lo*ff:hi*ff], f.hb2[lo*ff:hi*ff]
+		if c.GeGLU {
+			kernels.GeGLU(g, g, u)
+		} else {
+			kernels.SwiGLU(g, g, u)
+		}
+	}
+	s.tk.outNorm = func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			i := f.sel[j]
+			kernels.RMSNorm(f.xb[j*dim:(j+1)*dim], f.x[i*dim:(i+1)*dim], m.outNorm, c.NormEps)
+		}
+	}
+}
+
+// rows calls fn over the B positions of a call, split across the model's
+// threads when B*elems is at least parMinElems. The operations of each
+// position are its own: the split does not change a bit.
+func (s *State) rows(B, elems int, fn func(lo, hi int)) {
+	threads := s.m.threads
+	if B*elems < parMinElems {
+		threads = 1
+	}
+	kernels.ParallelFor(B, threads, fn)
+}
+
+// prepareQKV finishes entry i's query, key and value of layer l (biases,
+// QK norms, rotation, query scale) and stores its key and value, rounded
+// to binary16, at position p of sequence seq.
+func (s *State) prepareQKV(l, i, seq, p int, q, k, v, cs, sn []float32) {
+	c, ly := s.m.cfg, &s.m.layers[l]
+	hd := c.HeadDim
+	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	if c.QKVBias {
+		kernels.Add(q[i*qDim:(i+1)*qDim], q[i*qDim:], ly.bq)
+		kernels.Add(k[i*kvDim:(i+1)*kvDim], k[i*kvDim:], ly.bk)
+		kernels.Add(v[i*kvDim:(i+1)*kvDim], v[i*kvDim:], ly.bv)
+	}
+	for h := 0; h < c.Heads; h++ {
+		qh := q[i*qDim+h*hd : i*qDim+(h+1)*hd]
+		if c.QKNorm {
+			kernels.RMSNorm(qh, qh, ly.qNorm, c.NormEps)
+		}
+		kernels.Rope(qh, cs, sn, c.RopeNeox)
+		if c.QueryScale != 0 {
+			for j := range qh {
+				qh[j] *= c.QueryScale
+			}
+		}
+	}
+	for h := 0; h < c.KVHeads; h++ {
+		kh := k[i*kvDim+h*hd : i*kvDim+(h+1)*hd]
+		if c.QKNorm {
+			kernels.RMSNorm(kh, kh, ly.kNorm, c.NormEps)
+		}
+		kernels.Rope(kh, cs, sn, c.RopeNeox)
+	}
+	off := (seq*s.maxLen + p) * kvDim
+	kernels.F32ToF16s(s.k[l][off:off+kvDim], k[i*kvDim:(i+1)*kvDim])
+	kernels.F32ToF16s(s.v[l][off:off+kvDim], v[i*kvDim:(i+1)*kvDim])
 }
 
 // attnWidenMax bounds the float32 copy of one sequence's keys (and one of
@@ -339,10 +438,16 @@ var attnWidenMax = func() int {
 	return 1 << 22
 }()
 
+// attnGroup is the number of heads of one entry whose scores attend
+// computes before their Softmaxes, which then run side by side.
+const attnGroup = 4
+
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {
-	qh, scores, acc []float32
-	kf, vf          []float32 // positions 0.. of one sequence's K and V, widened
+	qh, acc []float32
+	scores  [attnGroup][]float32
+	ws      [attnGroup][]float32 // the attended part of each of scores
+	kf, vf  []float32            // positions 0.. of one sequence's K and V, widened
 }
 
 func (s *State) getScratch() *attnScratch {
@@ -404,91 +509,109 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	sc.qh = grow(sc.qh, hd)
-	sc.scores = grow(sc.scores, s.maxLen)
+	for j := range sc.scores {
+		sc.scores[j] = grow(sc.scores[j], s.maxLen)
+	}
 	sc.acc = grow(sc.acc, kernels.Lanes*hd)
 	qh := sc.qh
 	kc, vc := s.k[l], s.v[l]
 	wideSeq, wideN := -1, 0 // the sequence whose rows 0..wideN-1 sc.kf, sc.vf hold
-	for pair := lo; pair < hi; pair++ {
-		i, h := pair/c.Heads, pair%c.Heads
+	// The pairs go in groups of up to attnGroup heads of one entry, whose
+	// Softmaxes run side by side (kernels.Softmaxes).
+	for pair := lo; pair < hi; {
+		i, h0 := pair/c.Heads, pair%c.Heads
+		g := min(hi-pair, c.Heads-h0, attnGroup)
+		pair += g
 		n := pos[i] + 1
-		kvh := h / m.gqaRatio
-		copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
-		roundF16(qh)
-		dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		// Keys a..n-1 are attended; the weighted sum starts at a0.
 		a := 0
 		if window > 0 && n > window {
 			a = n - window
 		}
 		a0 := a - a%kernels.Lanes
-		clear(sc.scores[a0:a])
-		w := sc.scores[a:n]
 		base := seqs[i] * s.maxLen * kvDim
 
 		// Decode (no neighbouring entry of the same sequence) or a context
 		// too long to widen: read the F16 cache directly.
 		batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
-		if !batched || n*kvDim > attnWidenMax {
-			off := base + kvh*hd
-			kernels.ScoresF16(w, qh, kc[off+a*kvDim:], kvDim, m.kqScale)
-			kernels.Softmax(w)
-			roundF16(w)
-			kernels.WeightedSumF16Acc(dst, sc.scores[a0:n], vc[off+a0*kvDim:], kvDim, sc.acc)
-			continue
-		}
-
-		if seqs[i] != wideSeq {
-			wideSeq, wideN = seqs[i], 0
-		}
-		if n > wideN {
-			if len(sc.kf) < n*kvDim {
-				// Room for the longest context this path serves, once;
-				// rows already widened are kept.
-				size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
-				sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
-				sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
+		direct := !batched || n*kvDim > attnWidenMax
+		if !direct {
+			if seqs[i] != wideSeq {
+				wideSeq, wideN = seqs[i], 0
 			}
-			kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
-			kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
-			wideN = n
-		}
-		kf, vf := sc.kf[a*kvDim+kvh*hd:], sc.vf[a0*kvDim+kvh*hd:]
-		switch {
-		case hd == 8:
-			// The narrow heads of small models (stories260K), unrolled;
-			// the same order as below.
-			q8 := (*[8]float32)(qh)
-			for t := range w {
-				r := (*[8]float32)(kf[t*kvDim:])
-				var d float32
-				d = d + float32(q8[0]*r[0])
-				d = d + float32(q8[1]*r[1])
-				d = d + float32(q8[2]*r[2])
-				d = d + float32(q8[3]*r[3])
-				d = d + float32(q8[4]*r[4])
-				d = d + float32(q8[5]*r[5])
-				d = d + float32(q8[6]*r[6])
-				d = d + float32(q8[7]*r[7])
-				w[t] = d * m.kqScale
-			}
-		case hd < kernels.Lanes:
-			// Dot's order for fewer elements than lanes: the lane sums
-			// and their tree are +0, then the elements are added in order.
-			for t := range w {
-				row := kf[t*kvDim:][:len(qh)]
-				var d float32
-				for j, x := range qh {
-					d = d + float32(x*row[j])
+			if n > wideN {
+				if len(sc.kf) < n*kvDim {
+					// Room for the longest context this path serves, once;
+					// rows already widened are kept.
+					size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
+					sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
+					sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
 				}
-				w[t] = d * m.kqScale
+				kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
+				kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
+				wideN = n
 			}
-		default:
-			kernels.Scores(w, qh, kf, kvDim, m.kqScale)
 		}
-		kernels.Softmax(w)
-		roundF16(w)
-		kernels.WeightedSumF32(dst, sc.scores[a0:n], vf, kvDim, sc.acc)
+		ws := sc.ws[:g]
+		for j := range ws {
+			h := h0 + j
+			kvh := h / m.gqaRatio
+			copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
+			roundF16(qh)
+			clear(sc.scores[j][a0:a])
+			w := sc.scores[j][a:n]
+			ws[j] = w
+			if direct {
+				kernels.ScoresF16(w, qh, kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
+				continue
+			}
+			kf := sc.kf[a*kvDim+kvh*hd:]
+			switch {
+			case hd == 8:
+				// The narrow heads of small models (stories260K), unrolled;
+				// the same order as below.
+				q8 := (*[8]float32)(qh)
+				for t := range w {
+					r := (*[8]float32)(kf[t*kvDim:])
+					var d float32
+					d = d + float32(q8[0]*r[0])
+					d = d + float32(q8[1]*r[1])
+					d = d + float32(q8[2]*r[2])
+					d = d + float32(q8[3]*r[3])
+					d = d + float32(q8[4]*r[4])
+					d = d + float32(q8[5]*r[5])
+					d = d + float32(q8[6]*r[6])
+					d = d + float32(q8[7]*r[7])
+					w[t] = d * m.kqScale
+				}
+			case hd < kernels.Lanes:
+				// Dot's order for fewer elements than lanes: the lane sums
+				// and their tree are +0, then the elements are added in order.
+				for t := range w {
+					row := kf[t*kvDim:][:len(qh)]
+					var d float32
+					for j, x := range qh {
+						d = d + float32(x*row[j])
+					}
+					w[t] = d * m.kqScale
+				}
+			default:
+				kernels.Scores(w, qh, kf, kvDim, m.kqScale)
+			}
+		}
+		kernels.Softmaxes(ws)
+		for j, w := range ws {
+			h := h0 + j
+			kvh := h / m.gqaRatio
+			roundF16(w)
+			dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
+			if direct {
+				kernels.WeightedSumF16Acc(dst, sc.scores[j][a0:n], vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
+			} else {
+				kernels.WeightedSumF32(dst, sc.scores[j][a0:n], sc.vf[a0*kvDim+kvh*hd:], kvDim, sc.acc)
+			}
+		}
+		clear(ws) // no reference kept
 	}
 }
 

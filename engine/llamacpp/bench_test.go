@@ -13,7 +13,9 @@
 // TestBenchAgreement uses the first model of LMGC_BENCH_MODELS (or
 // LMGC_BENCH_AGREE_MODEL). Other knobs: LMGC_BENCH_POSITIONS (agreement,
 // default 128), LMGC_BENCH_TOKENS (speed, default 16), LMGC_BENCH_ROUNDS
-// (default 2), LMGC_BENCH_THREADS (both engines, default 2).
+// (default 2), LMGC_BENCH_THREADS (both engines, default 2),
+// LMGC_BENCH_MODES (speed: "decode", "batch" or both, comma-separated;
+// default both).
 
 package llamacpp
 
@@ -27,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -277,11 +280,21 @@ func TestBenchSpeed(t *testing.T) {
 	n := benchEnvInt(t, "LMGC_BENCH_TOKENS", 16)
 	rounds := benchEnvInt(t, "LMGC_BENCH_ROUNDS", 2)
 	threads := benchEnvInt(t, "LMGC_BENCH_THREADS", 2)
+	modes := os.Getenv("LMGC_BENCH_MODES")
+	if modes == "" {
+		modes = "decode,batch"
+	}
 	for _, path := range benchModels(t) {
 		toks := hexPrompt(t, path, n, 2)
 		for r := 1; r <= rounds; r++ {
 			for _, batch := range []bool{false, true} {
 				mode := "decode"
+				if batch {
+					mode = "batch"
+				}
+				if !slices.Contains(strings.Split(modes, ","), mode) {
+					continue
+				}
 				if batch {
 					mode = "batch "
 				}

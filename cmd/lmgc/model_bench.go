@@ -36,6 +36,7 @@ func runModelBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads")
 	window := fs.Int("window", 2048, "model positions per window")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the encode and decode to `file`")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the encode and decode to `file` (go tool pprof -sample_index=alloc_space)")
 	input := fs.String("input", "", "gradient `file` (.npy, .safetensors, ...; default: the embedded "+sample.GradientName+")")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: lmgc model bench --model FILE.gguf [--tokens N] [--threads T] [--window N] [--input GRADIENT]")
@@ -125,7 +126,23 @@ func runModelBench(args []string, stdout, stderr io.Writer) error {
 			r.what, positions/r.wall, float64(st.Tokens)/r.wall, r.wall, r.cpu, 1000*r.cpu/positions)
 	}
 	fmt.Fprintf(stdout, "peak RSS %.1f MB\n", float64(peakRSS())/1e6)
+	if *memProfile != "" {
+		return writeAllocProfile(*memProfile)
+	}
 	return nil
+}
+
+// writeAllocProfile writes the allocations of the run so far to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchFloats returns the first n floats of the float32 data of a tensor

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,9 +22,17 @@ func TestModelBench(t *testing.T) {
 	if _, err := modelgen.Generate(path, s, modelgen.Options{Type: gguf.Q8_0, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := lmgc(t, "model", "bench", "--model", path, "--tokens", "400", "--window", "100", "--threads", "2")
+	cpu, mem := filepath.Join(t.TempDir(), "cpu.prof"), filepath.Join(t.TempDir(), "mem.prof")
+	code, out, errOut := lmgc(t, "model", "bench", "--model", path, "--tokens", "400", "--window", "100", "--threads", "2",
+		"--cpuprofile", cpu, "--memprofile", mem)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, f := range []string{cpu, mem} {
+		// A pprof profile is a gzip-compressed protocol buffer.
+		if b, err := os.ReadFile(f); err != nil || len(b) < 3 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: not a profile (%d bytes, %v)", filepath.Base(f), len(b), err)
+		}
 	}
 	for _, want := range []string{"50 floats of convnet-mnist.npy, 400 digits coded, 445 model positions, 5 windows", "encode: ", "decode: ", "peak RSS"} {
 		if !strings.Contains(out, want) {

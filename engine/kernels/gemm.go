@@ -146,7 +146,7 @@ func putQ6_K(o []byte, r int, b []byte) {
 
 // q6KActs quantizes x with QuantizeQ8K and lays the blocks out for Q6_K.
 func q6KActs(out []byte, x []float32) {
-	q8KLayout(out, x, q6KActBlock, func(o []byte, bsums *[16]int32) {
+	q8KLayout(out, x, q6KActBlock, func(o []byte, bsums [16]int32) {
 		for s, v := range bsums {
 			putU32(o[4*s:], uint32(-32*v))
 		}
@@ -169,7 +169,7 @@ func putQ4_K(o []byte, r int, b []byte) {
 
 // q8KActs quantizes x with QuantizeQ8K and lays the blocks out for Q4_K.
 func q8KActs(out []byte, x []float32) {
-	q8KLayout(out, x, q8KActBlock, func(o []byte, bsums *[16]int32) {
+	q8KLayout(out, x, q8KActBlock, func(o []byte, bsums [16]int32) {
 		for s := 0; s < 8; s++ {
 			v := uint16(bsums[2*s] + bsums[2*s+1])
 			o[2*s], o[2*s+1] = byte(v), byte(v>>8)
@@ -184,7 +184,7 @@ func q8KActs(out []byte, x []float32) {
 // for bit.
 var q8KLayout = q8KLayoutGeneric
 
-func q8KLayoutGeneric(out []byte, x []float32, blk int, sums func(o []byte, bsums *[16]int32)) {
+func q8KLayoutGeneric(out []byte, x []float32, blk int, sums func(o []byte, bsums [16]int32)) {
 	var tmp [BlockQ8KSize]byte
 	var bs [16]int32
 	for k := 0; k < len(x)/BlockKLen; k++ {
@@ -194,7 +194,7 @@ func q8KLayoutGeneric(out []byte, x []float32, blk int, sums func(o []byte, bsum
 		for i := range bs {
 			bs[i] = int32(i16At(tmp[4+BlockKLen+2*i:]))
 		}
-		sums(o[BlockKLen:blk-8], &bs)
+		sums(o[BlockKLen:blk-8], bs)
 		copy(o[blk-8:blk-4], tmp[0:4])
 	}
 }

@@ -228,7 +228,7 @@ func q81ActsAVX512(out []byte, x []float32) {
 
 // q8KLayoutAVX512 is q8KLayoutGeneric with QuantizeQ8K's arithmetic in
 // q8KQuantAVX512, 16 blocks at a time.
-func q8KLayoutAVX512(out []byte, x []float32, blk int, sums func(o []byte, bsums *[16]int32)) {
+func q8KLayoutAVX512(out []byte, x []float32, blk int, sums func(o []byte, bsums [16]int32)) {
 	var bs [16][16]int32
 	var d [16]float32
 	nb := len(x) / BlockKLen
@@ -241,7 +241,7 @@ func q8KLayoutAVX512(out []byte, x []float32, blk int, sums func(o []byte, bsums
 		q8KQuantAVX512(&x[k*BlockKLen], n, &out[k*blk], blk, &bs[0][0], &d[0])
 		for i := range n {
 			o := out[(k+i)*blk : (k+i+1)*blk]
-			sums(o[BlockKLen:blk-8], &bs[i])
+			sums(o[BlockKLen:blk-8], bs[i])
 			putU32(o[blk-8:], math.Float32bits(d[i]))
 		}
 	}

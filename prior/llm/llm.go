@@ -28,6 +28,7 @@ package llm
 import (
 	"bytes"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"unicode/utf8"
 
@@ -104,7 +105,26 @@ func load(path string, threads int) (*loaded, error) {
 		f.Close()
 		return nil, err
 	}
+	lowerGCPercent()
 	return l, nil
+}
+
+// modelGCPercent is the GOGC that loading a model sets at most. A loaded
+// model is hundreds of MB of immutable, pointer-free weight panels on the
+// Go heap; with the default GOGC of 100 the heap may grow to twice that
+// before a collection, so a decode's small per-step garbage piled up to
+// the model's size again (TinyLlama q4_k_m: peak RSS 1.23 GB for a
+// 668 MB file and 10 windows of KV cache). At 25 the heap stays within a
+// quarter of the live model, KV caches and buffers, and collections stay
+// cheap: the panels are never scanned.
+const modelGCPercent = 25
+
+// lowerGCPercent sets GOGC to modelGCPercent unless it is lower already
+// (or off); it stays so for the life of the process.
+func lowerGCPercent() {
+	if old := debug.SetGCPercent(modelGCPercent); old < modelGCPercent {
+		debug.SetGCPercent(old)
+	}
 }
 
 func (l *loaded) init(threads int) error {

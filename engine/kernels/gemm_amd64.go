@@ -186,16 +186,7 @@ func q8ActQuantAVX512(out []byte, x []float32, off int32, permuted bool) {
 	if permuted {
 		perm = 1
 	}
-	var amax [64]float32
-	nb := len(x) / BlockQ8Len
-	for k := 0; k < nb; k += len(amax) {
-		n := min(len(amax), nb-k)
-		xs := x[k*BlockQ8Len : (k+n)*BlockQ8Len]
-		o := out[k*q8ActBlock : (k+n)*q8ActBlock]
-		q8AmaxAVX512(&xs[0], n, &amax[0])
-		q8ActScales(o, amax[:n])
-		q8QuantAVX512(&xs[0], n, &amax[0], &o[0], int(-off), perm)
-	}
+	q8ActChunksAVX512(out, x, int(-off), perm, false)
 }
 
 //go:noescape
@@ -205,7 +196,13 @@ func q8KQuantAVX512(x *float32, nb int, out *byte, ostride int, bsums *int32, d 
 // q8ActQuantAVX512's (the sum of the q in place of the offset term) and
 // s = fp16(float32(d*float32(sum))) per block in Go, d = amax/127
 // unrounded.
-func q81ActsAVX512(out []byte, x []float32) {
+func q81ActsAVX512(out []byte, x []float32) { q8ActChunksAVX512(out, x, 1, 1, true) }
+
+// q8ActChunksAVX512 quantizes x into activation blocks, 64 blocks at a
+// time: the maxima and the rounding in AVX-512 (mul and perm as
+// q8QuantAVX512's), the scales in Go; with q81 the offset slot, which
+// then holds the sum of the q (mul = 1), becomes Q8_1's scaled sum s.
+func q8ActChunksAVX512(out []byte, x []float32, mul, perm int, q81 bool) {
 	var amax, d [64]float32
 	nb := len(x) / BlockQ8Len
 	for k := 0; k < nb; k += len(amax) {
@@ -213,11 +210,16 @@ func q81ActsAVX512(out []byte, x []float32) {
 		xs := x[k*BlockQ8Len : (k+n)*BlockQ8Len]
 		o := out[k*q8ActBlock : (k+n)*q8ActBlock]
 		q8AmaxAVX512(&xs[0], n, &amax[0])
-		for i, a := range amax[:n] {
-			d[i] = a / 127
+		if q81 {
+			for i, a := range amax[:n] {
+				d[i] = a / 127
+			}
 		}
 		q8ActScales(o, amax[:n])
-		q8QuantAVX512(&xs[0], n, &amax[0], &o[0], 1, 1)
+		q8QuantAVX512(&xs[0], n, &amax[0], &o[0], mul, perm)
+		if !q81 {
+			continue
+		}
 		for i := range n {
 			b := o[i*q8ActBlock+BlockQ8Len+4:]
 			sum := int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)

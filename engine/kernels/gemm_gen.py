@@ -169,6 +169,17 @@ Q6K_HEADER = r'''// func q6kPanelVNNI8(w *byte, nb int, x *byte, xstride int, ds
 // acc = acc + float32(float32(d*dx) * float32(S)): dotQ6_KRef's order.
 '''
 
+# HMAX_Z0 reduces the 16 lanes of Z0 to their maximum in X0's lane 0.
+HMAX_Z0 = r'''	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS     Y0, Y1, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS     X0, X1, X0
+	VPSHUFD    $0x4e, X0, X1
+	VMAXPS     X0, X1, X0
+	VPSHUFD    $0xb1, X0, X1
+	VMAXPS     X0, X1, X0
+'''
+
 QUANT = r'''// func q8AmaxAVX512(x *float32, nb int, amax *float32)
 //
 // amax[k] = max |x[32k+j]| over j, for k < nb, as QuantizeQ8: the maximum
@@ -190,15 +201,7 @@ amaxloop:
 	VPANDD     64(SI), Z31, Z2
 	VMAXPS     Z0, Z1, Z0
 	VMAXPS     Z0, Z2, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VMAXPS     Y0, Y1, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VMAXPS     X0, X1, X0
-	VPSHUFD    $0x4e, X0, X1
-	VMAXPS     X0, X1, X0
-	VPSHUFD    $0xb1, X0, X1
-	VMAXPS     X0, X1, X0
-	VMOVSS     X0, (DI)
+''' + HMAX_Z0 + r'''	VMOVSS     X0, (DI)
 	ADDQ       $128, SI
 	ADDQ       $4, DI
 	DECQ       CX
@@ -310,15 +313,7 @@ TEXT ·q8KQuantAVX512(SB), NOSPLIT, $0-48
 
 '''
 
-Q8KQUANT_REDUCE = r'''	VEXTRACTF64X4 $1, Z0, Y1
-	VMAXPS     Y0, Y1, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VMAXPS     X0, X1, X0
-	VPSHUFD    $0x4e, X0, X1
-	VMAXPS     X0, X1, X0
-	VPSHUFD    $0xb1, X0, X1
-	VMAXPS     X0, X1, X0
-	VMOVD      X0, AX
+Q8KQUANT_REDUCE = HMAX_Z0 + r'''	VMOVD      X0, AX
 	TESTL      AX, AX
 	JZ         kqzero
 	VBROADCASTSS X0, Z16'''

@@ -35,6 +35,8 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	evalMax := fs.Int("eval-max", 0, "evaluate on at most this many test images (0: all)")
 	logEvery := fs.Int("log-every", 50, "print loss and accuracy every N steps")
 	jsonOut := fs.Bool("json", false, "print a JSON summary on stdout (the log goes to stderr)")
+	exportData := fs.String("export-data", "", "write the dataset's decoded pixels and labels to this .npz (x, y, x_test, y_test; uint8 NCHW, int64) and exit without training")
+	force := fs.Bool("force", false, "overwrite the --export-data file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: lmgc collect [flags]\n\nTrains with the paper's recipe (SGD lr 0.1, momentum 0.9, weight decay 5e-4,\ncosine schedule, batch 128; ViT: AdamW 1e-3, weight decay 0.1) and saves the raw\nminibatch gradient every K steps.\n\nflags:")
 		fs.PrintDefaults()
@@ -59,7 +61,17 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: unknown --arch %q (want convnet, vgg16, resnet18 or vit)", errUsage, *arch)
 	}
-	if *every > 0 { // fail before loading and training, not at the first save
+	var export *output
+	if *exportData != "" {
+		if *exportData == "-" {
+			return fmt.Errorf("%w: --export-data needs a file path", errUsage)
+		}
+		var err error
+		if export, err = createOutput(*exportData, "", *force, stdout); err != nil {
+			return err
+		}
+		defer export.abort()
+	} else if *every > 0 { // fail before loading and training, not at the first save
 		if err := checkFolder(*out, "grad-000000.npy"); err != nil {
 			return err
 		}
@@ -78,6 +90,16 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(log, "loaded %s: %d train / %d test images, %dx%dx%d, %d classes (%.1fs)\n",
 		d.Name, d.Train.N, d.Test.N, d.C, d.H, d.W, len(d.Classes), time.Since(t0).Seconds())
+	if export != nil {
+		if err := d.WriteNPZ(export.f); err != nil {
+			return fmt.Errorf("--export-data %s: %w", *exportData, err)
+		}
+		if err := export.f.Commit(); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "wrote %s: the decoded pixels and labels of %s\n", *exportData, d.Name)
+		return nil
+	}
 
 	cfg := train.Config{
 		Arch: *arch, Data: d, Steps: *steps, Epochs: *epochs, Every: *every, Seed: *seed,

@@ -167,6 +167,17 @@ def load_cifar(path, cache_dir):
     return x, y
 
 
+def load_pixels(path, dataset):
+    """The train split as lmgc decodes it: the .npz written by `lmgc collect
+    --dataset D --export-data F.npz` (x: N,C,H,W uint8; y: N int64)."""
+    z = np.load(path)
+    x, y = z["x"], z["y"]
+    want = (1, 28, 28) if dataset == "mnist" else (3, 32, 32)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != want or y.shape != (x.shape[0],):
+        raise SystemExit("--pixels %s: x %s %s, y %s: not %s images of %s" % (path, x.dtype, x.shape, y.shape, dataset, want))
+    return x, y.astype(np.int64)
+
+
 def normalize(xb, mean, std):
     """lmgc's data.Normalize: (float32(v)/255 - mean)/std in float32."""
     x = xb.astype(np.float32) / np.float32(255)
@@ -514,7 +525,9 @@ def cmd_train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
-    if a.dataset == "mnist":
+    if a.pixels:
+        xb, y = load_pixels(a.pixels, a.dataset)
+    elif a.dataset == "mnist":
         xb, y = load_mnist()
     else:
         xb, y = load_cifar(a.cifar, a.cache)
@@ -781,6 +794,7 @@ def main():
     t.add_argument("--dataset", choices=["mnist", "cifar10"], default="mnist")
     t.add_argument("--cifar", default=default_cifar())
     t.add_argument("--cache", default="/tmp/torchref", help="where decoded CIFAR-10 is cached")
+    t.add_argument("--pixels", help="train on these decoded pixels (lmgc collect --export-data F.npz) instead of decoding the data here")
     t.add_argument("--steps", type=int, default=600)
     t.add_argument("--every", type=int, default=200)
     t.add_argument("--seed", type=int, default=1)

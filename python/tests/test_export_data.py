@@ -3,10 +3,9 @@ and compared with an independent decode of the same files (MNIST's IDX
 files by numpy, CIFAR-10's JPEGs by PIL). scripts/torchref/torchref.py
 --pixels trains PyTorch on such a file."""
 
-import gzip
-import io
 import os
 import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -14,19 +13,8 @@ import pytest
 
 from conftest import REPO
 
-
-def mnist_dir():
-    cache = os.environ.get("GOMODCACHE") or subprocess.run(
-        ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
-    return os.path.join(cache, "github.com", "petar", "!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63", "data")
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        b = f.read()
-    ndim = b[3]
-    dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(b, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+sys.path.insert(0, str(REPO / "scripts" / "torchref"))
+from refdata import cifar_train_members, decode_jpeg, mnist_dir, read_idx  # noqa: E402
 
 
 def test_mnist_pixels_are_the_idx_files(tmp_path, cli):
@@ -52,26 +40,18 @@ def test_cifar10_pixels_match_pil(tmp_path, cli):
         if os.environ.get("CI") == "true":
             pytest.fail("%s is missing" % tar)
         pytest.skip("%s is missing (the shared datasets)" % tar)
-    Image = pytest.importorskip("PIL.Image")
+    pytest.importorskip("PIL.Image")
     out = tmp_path / "cifar.npz"
     cli("collect", "--dataset", str(tar), "--export-data", out)
     z = np.load(out)
     x, y = z["x"], z["y"]
     assert x.shape == (50000, 3, 32, 32) and y.shape == (50000,)
-    # lmgc's order: train/<class>/<file>, paths sorted; classes sorted.
-    items = []
     with tarfile.open(tar) as tf:
-        for m in tf.getmembers():
-            parts = m.name.split("/")
-            if m.isfile() and len(parts) >= 3 and parts[-3] == "train":
-                items.append((m.name, parts[-2], m))
-        items.sort(key=lambda t: t[0])
-        classes = sorted({c for _, c, _ in items})
+        items, classes = cifar_train_members(tf)
         assert len(items) == len(x)
         np.testing.assert_array_equal(y, [classes.index(c) for _, c, _ in items])
         picks = range(0, len(items), 97)
-        ref = np.stack([np.asarray(Image.open(io.BytesIO(tf.extractfile(items[i][2]).read())).convert("RGB"))
-                        .transpose(2, 0, 1) for i in picks])
+        ref = np.stack([decode_jpeg(tf.extractfile(items[i][2]).read()) for i in picks])
     diff = np.abs(x[list(picks)].astype(np.int16) - ref.astype(np.int16))
     # Go's image/jpeg and libjpeg differ in chroma upsampling and colour
     # conversion (docs/TRAINING.md: mean |d| 1.31 levels over the train

@@ -219,3 +219,148 @@ func weightedLanesGeneric(acc, p, v []float32, stride int) {
 		}
 	}
 }
+
+// maxFusedHeads is the most query heads one call of the installed fused
+// kernels takes; ScoresF16Heads and WeightedSumF16HeadsAcc split larger
+// groups into calls of at most this many heads.
+const maxFusedHeads = 3
+
+// The GQA-fused attention kernels (heads <= maxFusedHeads); fast
+// versions are installed by attn_amd64.go.
+var (
+	scoresF16Heads   = scoresF16HeadsGeneric
+	weightedF16Heads = weightedF16HeadsGeneric
+)
+
+// ScoresF16Heads is ScoresF16 for heads query heads that share one KV
+// head, bit for bit: for j < heads, with hd = len(q)/heads,
+//
+//	ScoresF16(out[j*ostride : j*ostride+n], q[j*hd : (j+1)*hd], k, stride, scale)
+//
+// but each key row is read (and widened) once for all heads, as the
+// query heads of grouped-query attention share their keys.
+func ScoresF16Heads(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+	if n == 0 || heads == 0 {
+		return
+	}
+	hd := len(q) / heads
+	if heads < 0 || hd*heads != len(q) || hd == 0 || stride < hd || len(k) < (n-1)*stride+hd || ostride < n || len(out) < (heads-1)*ostride+n {
+		panic(fmt.Sprintf("kernels: ScoresF16Heads: %d heads of %d values, %d rows of stride %d in %d values, out %d of stride %d", heads, len(q), n, stride, len(k), len(out), ostride))
+	}
+	for j0 := 0; j0 < heads; j0 += maxFusedHeads {
+		g := min(heads-j0, maxFusedHeads)
+		scoresF16Heads(out[j0*ostride:], ostride, n, q[j0*hd:(j0+g)*hd], g, k, stride, scale)
+	}
+}
+
+// scoresF16HeadsGeneric is ScoresF16Heads in pure Go: each key row
+// widened once, then for each head Dot's lanes, tree and tail as in
+// scoreRowsF16Generic.
+func scoresF16HeadsGeneric(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+	hd := len(q) / heads
+	n16 := hd - hd%Lanes
+	row := widenRowBuf(hd)
+	for t := 0; t < n; t++ {
+		for i, x := range k[t*stride : t*stride+hd] {
+			row[i] = f16Table[x]
+		}
+		for j := 0; j < heads; j++ {
+			qj := q[j*hd : (j+1)*hd]
+			var lane [Lanes]float32
+			for i := 0; i < n16; i++ {
+				lane[i%Lanes] = lane[i%Lanes] + float32(qj[i]*row[i])
+			}
+			s := reduceLanes(&lane)
+			for i := n16; i < hd; i++ {
+				s = s + float32(qj[i]*row[i])
+			}
+			out[j*ostride+t] = s * scale
+		}
+	}
+}
+
+// scoresF16HeadsEach is ScoresF16Heads as one installed ScoresF16 per
+// head (for kernels without a fused form).
+func scoresF16HeadsEach(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+	hd := len(q) / heads
+	for j := 0; j < heads; j++ {
+		scoreRowsF16(out[j*ostride:j*ostride+n], q[j*hd:(j+1)*hd], k, stride, scale)
+	}
+}
+
+// WeightedSumF16HeadsAcc is WeightedSumF16Acc for heads query heads that
+// share one KV head, bit for bit: for j < heads, with hd = len(dst)/heads,
+//
+//	WeightedSumF16Acc(dst[j*hd : (j+1)*hd], p[j*pstride : j*pstride+n], v, stride, acc)
+//
+// but each value row is read (and widened) once for all heads. acc is
+// scratch of at least heads*Lanes*hd elements.
+func WeightedSumF16HeadsAcc(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
+	if heads == 0 {
+		return
+	}
+	hd := len(dst) / heads
+	if heads < 0 || hd*heads != len(dst) || hd == 0 || n > 0 && (stride < hd || len(v) < (n-1)*stride+hd) || pstride < n || n > 0 && len(p) < (heads-1)*pstride+n || len(acc) < heads*Lanes*hd {
+		panic(fmt.Sprintf("kernels: WeightedSumF16HeadsAcc: %d heads of %d values, %d rows of stride %d in %d values, p %d of stride %d, %d scratch", heads, len(dst), n, stride, len(v), len(p), pstride, len(acc)))
+	}
+	for j0 := 0; j0 < heads; j0 += maxFusedHeads {
+		g := min(heads-j0, maxFusedHeads)
+		if n == 0 {
+			clear(dst[j0*hd : (j0+g)*hd])
+			continue
+		}
+		weightedF16Heads(dst[j0*hd:(j0+g)*hd], g, p[j0*pstride:], pstride, n, v, stride, acc)
+	}
+}
+
+// weightedF16HeadsGeneric is WeightedSumF16HeadsAcc in pure Go: each
+// value row widened once, then for each head the lane phase, tree and
+// tail of weightedSumF16.
+func weightedF16HeadsGeneric(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
+	hd := len(dst) / heads
+	n16 := n - n%Lanes
+	acc = acc[:heads*Lanes*hd]
+	clear(acc)
+	row := widenRowBuf(hd)
+	for t := 0; t < n16; t++ {
+		for i, x := range v[t*stride : t*stride+hd] {
+			row[i] = f16Table[x]
+		}
+		for j := 0; j < heads; j++ {
+			lane := acc[(j*Lanes+t%Lanes)*hd:][:hd]
+			pt := p[j*pstride+t]
+			for d := range lane {
+				lane[d] = lane[d] + float32(pt*row[d])
+			}
+		}
+	}
+	for j := 0; j < heads; j++ {
+		reduceLaneRows(dst[j*hd:(j+1)*hd], acc[j*Lanes*hd:(j+1)*Lanes*hd])
+	}
+	for t := n16; t < n; t++ {
+		for i, x := range v[t*stride : t*stride+hd] {
+			row[i] = f16Table[x]
+		}
+		for j := 0; j < heads; j++ {
+			dj := dst[j*hd : (j+1)*hd]
+			pt := p[j*pstride+t]
+			for d := range dj {
+				dj[d] = dj[d] + float32(pt*row[d])
+			}
+		}
+	}
+}
+
+// weightedF16HeadsEach is WeightedSumF16HeadsAcc as one installed
+// WeightedSumF16Acc per head (for kernels without a fused form).
+func weightedF16HeadsEach(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
+	hd := len(dst) / heads
+	for j := 0; j < heads; j++ {
+		WeightedSumF16Acc(dst[j*hd:(j+1)*hd], p[j*pstride:j*pstride+n], v, stride, acc)
+	}
+}
+
+// widenRowBuf returns room for one widened row of hd elements.
+func widenRowBuf(hd int) []float32 {
+	return make([]float32, hd)
+}

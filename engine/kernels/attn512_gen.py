@@ -264,4 +264,231 @@ TEXT ·{name}(SB), NOSPLIT, $0-48
 
 fused("weightedSum16AVX512", False)
 fused("weightedSum16F16AVX512", True)
+
+# GQA-fused kernels: the g query heads that share one KV head in one pass
+# over the K (V) rows, each F16 row chunk widened once and used by g heads.
+# Per head, the operations and their order are those of the single-head
+# kernels above (bit for bit): only which registers hold which lanes, and
+# when rows are read, differ.
+
+w("""
+DATA permRows8<>+0(SB)/4, $0
+DATA permRows8<>+4(SB)/4, $4
+DATA permRows8<>+8(SB)/4, $8
+DATA permRows8<>+12(SB)/4, $12
+DATA permRows8<>+16(SB)/4, $1
+DATA permRows8<>+20(SB)/4, $5
+DATA permRows8<>+24(SB)/4, $9
+DATA permRows8<>+28(SB)/4, $13
+DATA permRows8<>+32(SB)/4, $0
+DATA permRows8<>+36(SB)/4, $0
+DATA permRows8<>+40(SB)/4, $0
+DATA permRows8<>+44(SB)/4, $0
+DATA permRows8<>+48(SB)/4, $0
+DATA permRows8<>+52(SB)/4, $0
+DATA permRows8<>+56(SB)/4, $0
+DATA permRows8<>+60(SB)/4, $0
+GLOBL permRows8<>(SB), RODATA|NOPTR, $64
+""")
+
+def idx(base, reg, h, disp=0):
+    d = str(disp) if disp else ""
+    if h == 0:
+        return f"{d}({base})"
+    return f"{d}({base})({reg}*{h})"
+
+def scoresG(name, g):
+    assert 1 <= g <= 3
+    acc = lambda h, r: f"Z{h*8+r}"
+    w(f"""
+// func {name}(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+//
+// For the {g} heads j < {g} (query j at q + j*hd, its scores at out + j*ostride):
+// out_j[t] = Dot(q_j, row t of K widened) * scale for t < 8*blocks, row t at
+// k + t*stride elements, hd a positive multiple of 16; each K chunk is
+// widened once for the {g} heads. 8 rows at a time: row r of head j keeps
+// its 16 lanes of Dot in Z(8j+r) over the chunks of q, in order (as in
+// scoreRows16), then Dot's tree for the 8 rows of each head: the lane
+// pairs of scoreRows16's tree (w = 8: VSHUFF32X4 256-bit halves, 4: 128-bit
+// lanes, 2: VUNPCKL/HPD, 1: VSHUFPS of the one register with itself),
+// leaving row r < 4 in element 4r and row 4+r in element 4r+1; VPERMPS
+// puts the 8 rows in order, then the scale and an 8-float store.
+TEXT ·{name}(SB), NOSPLIT, $0-60
+	MOVQ         out+0(FP), DI
+	MOVQ         q+8(FP), SI
+	MOVQ         k+16(FP), BX
+	MOVQ         blocks+24(FP), CX
+	MOVQ         hd+32(FP), R8
+	MOVQ         stride+40(FP), R9
+	MOVQ         ostride+48(FP), R13
+	VBROADCASTSS scale+56(FP), Z30
+	VMOVDQU32    permRows8<>(SB), Z31
+	MOVQ         R8, R14
+	SHLQ         $2, R14
+	SHLQ         $2, R13
+	SHLQ         $1, R9
+	SHRQ         $4, R8
+	MOVQ         R9, R11
+	SHLQ         $3, R11
+
+{name}_block:""")
+    for h in range(g):
+        for r in range(8):
+            w(f"\tVXORPS {acc(h,r)}, {acc(h,r)}, {acc(h,r)}")
+    w(f"""	MOVQ SI, AX
+	MOVQ BX, DX
+	MOVQ R8, R10
+
+{name}_chunk:""")
+    for h in range(g):
+        w(f"\tVMOVUPS {idx('AX', 'R14', h)}, Z{24+h}")
+    w("\tMOVQ    DX, R12")
+    for r in range(8):
+        w("\tVCVTPH2PS (R12), Z27")
+        for h in range(g):
+            w(f"\tVMULPS    Z{24+h}, Z27, Z28")
+            w(f"\tVADDPS    Z28, {acc(h,r)}, {acc(h,r)}")
+        w("\tPREFETCHT0 (R12)(R11*4)")
+        if r < 7:
+            w("\tADDQ      R9, R12")
+    w(f"""	ADDQ $64, AX
+	ADDQ $32, DX
+	DECQ R10
+	JNZ  {name}_chunk
+""")
+    for h in range(g):
+        R = lambda r: acc(h, r)
+        for i in range(4):
+            w(f"\tVSHUFF32X4 $0x44, {R(2*i+1)}, {R(2*i)}, Z24")
+            w(f"\tVSHUFF32X4 $0xEE, {R(2*i+1)}, {R(2*i)}, Z25")
+            w(f"\tVADDPS     Z25, Z24, {R(i)}")
+        for m in range(2):
+            w(f"\tVSHUFF32X4 $0x88, {R(2*m+1)}, {R(2*m)}, Z24")
+            w(f"\tVSHUFF32X4 $0xDD, {R(2*m+1)}, {R(2*m)}, Z25")
+            w(f"\tVADDPS     Z25, Z24, {R(m)}")
+        w(f"\tVUNPCKLPD  {R(1)}, {R(0)}, Z24")
+        w(f"\tVUNPCKHPD  {R(1)}, {R(0)}, Z25")
+        w(f"\tVADDPS     Z25, Z24, {R(0)}")
+        w(f"\tVSHUFPS    $0x88, {R(0)}, {R(0)}, Z24")
+        w(f"\tVSHUFPS    $0xDD, {R(0)}, {R(0)}, Z25")
+        w(f"\tVADDPS     Z25, Z24, {R(0)}")
+        w(f"\tVPERMPS    {R(0)}, Z31, {R(0)}")
+        w(f"\tVMULPS     Z30, {R(0)}, {R(0)}")
+        w(f"\tVMOVUPS    Y{h*8}, {idx('DI', 'R13', h)}")
+    w(f"""	ADDQ       $32, DI
+	ADDQ       R11, BX
+	DECQ       CX
+	JNZ        {name}_block
+	VZEROUPPER
+	RET
+""")
+
+def weightedG(name, g):
+    assert 1 <= g <= 3
+    acc = lambda h, j: f"Z{h*8+j}"
+    w(f"""
+// func {name}(dst, p *float32, v *uint16, acc *float32, n, hd, stride, pstride int)
+//
+// WeightedSumF16 whole for the {g} heads j < {g} (weights p_j at p + j*pstride,
+// result dst_j at dst + j*hd) on the same V rows, hd a positive multiple
+// of 16, each V chunk widened once for the {g} heads. For each 16-element
+// chunk: lanes 0-7 of the rows t < n - n%16 (rows t%16 < 8) in Z(8j+l),
+// the product rounded before the add, the lane first, stored to acc (16
+// lanes of 16 floats per head); then lanes 8-15 the same way; then per
+// head reduceLaneRows' tree on its 16 lanes (Z_l = Z_l + Z_l+w), then the
+// remaining rows added in order, stored to dst_j. Per lane and head these
+// are weightedSum16F16's operations in its order.
+TEXT ·{name}(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ v+16(FP), BX
+	MOVQ acc+24(FP), R13
+	MOVQ n+32(FP), CX
+	MOVQ hd+40(FP), R8
+	MOVQ stride+48(FP), R9
+	MOVQ pstride+56(FP), R14
+	SHLQ $1, R9
+	SHLQ $2, R14
+	SHRQ $4, R8
+	MOVQ CX, R10
+	ANDQ $15, R10
+	SHRQ $4, CX
+	MOVQ R9, R12
+	SHLQ $3, R12
+
+{name}_chunk:""")
+    for half in range(2):
+        for h in range(g):
+            for j in range(8):
+                w(f"\tVXORPS {acc(h,j)}, {acc(h,j)}, {acc(h,j)}")
+        if half == 0:
+            w("\tMOVQ SI, AX\n\tMOVQ BX, DX")
+        else:
+            w("\tLEAQ 32(SI), AX\n\tLEAQ (BX)(R12*1), DX")
+        w(f"""	MOVQ CX, R11
+	TESTQ R11, R11
+	JZ   {name}_done{half}
+
+{name}_rows{half}:""")
+        for j in range(8):
+            w("\tVCVTPH2PS   (DX), Z24")
+            for h in range(g):
+                w(f"\tVMULPS.BCST {idx('AX', 'R14', h, 4*j)}, Z24, Z25")
+                w(f"\tVADDPS      Z25, {acc(h,j)}, {acc(h,j)}")
+            w("\tPREFETCHT0  (DX)(R12*4)")
+            w("\tADDQ        R9, DX")
+        w(f"""	ADDQ $64, AX
+	ADDQ R12, DX
+	DECQ R11
+	JNZ  {name}_rows{half}
+
+{name}_done{half}:""")
+        for h in range(g):
+            for j in range(8):
+                w(f"\tVMOVUPS {acc(h,j)}, {(h*16+half*8+j)*64}(R13)")
+    # AX, DX now point at row 16*blocks (+ 8 rows, + 8 weights).
+    w("\tSUBQ $32, AX\n\tSUBQ R12, DX")
+    for h in range(g):
+        for l in range(16):
+            w(f"\tVMOVUPS {(h*16+l)*64}(R13), Z{l}")
+        wd = 8
+        while wd >= 1:
+            for j in range(wd):
+                w(f"\tVADDPS Z{j+wd}, Z{j}, Z{j}")
+            wd //= 2
+        w(f"\tVMOVAPS Z0, Z{16+h}")
+    w(f"""	MOVQ R10, R11
+	TESTQ R11, R11
+	JZ   {name}_store
+
+{name}_tail:
+	VCVTPH2PS   (DX), Z24""")
+    for h in range(g):
+        w(f"\tVMULPS.BCST {idx('AX', 'R14', h)}, Z24, Z25")
+        w(f"\tVADDPS      Z25, Z{16+h}, Z{16+h}")
+    w(f"""	ADDQ        R9, DX
+	ADDQ        $4, AX
+	DECQ        R11
+	JNZ         {name}_tail
+
+{name}_store:
+	MOVQ hd+40(FP), R11
+	SHLQ $2, R11
+	MOVQ DI, AX""")
+    for h in range(g):
+        w(f"\tVMOVUPS Z{16+h}, (AX)")
+        if h < g - 1:
+            w("\tADDQ    R11, AX")
+    w(f"""	ADDQ    $64, DI
+	ADDQ    $32, BX
+	DECQ    R8
+	JNZ     {name}_chunk
+	VZEROUPPER
+	RET
+""")
+
+for g in (2, 3):
+    scoresG(f"scoreRows8x{g}F16AVX512", g)
+    weightedG(f"weightedSum16x{g}F16AVX512", g)
+
 open("attn_avx512_amd64.s", "w").write("\n".join(out))

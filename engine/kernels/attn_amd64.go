@@ -166,3 +166,78 @@ func weightedSumAsm512(dst, p, v []float32, stride int) bool {
 func weightedSumF16Asm512(dst, p []float32, v []uint16, stride int) bool {
 	return weightedSumWith(dst, p, v, stride, weightedSum16F16AVX512)
 }
+
+//go:noescape
+func scoreRows8x2F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+
+//go:noescape
+func scoreRows8x3F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+
+//go:noescape
+func weightedSum16x2F16AVX512(dst, p *float32, v *uint16, acc *float32, n, hd, stride, pstride int)
+
+//go:noescape
+func weightedSum16x3F16AVX512(dst, p *float32, v *uint16, acc *float32, n, hd, stride, pstride int)
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasF16C {
+		scoresF16Heads = scoresF16HeadsEach
+		weightedF16Heads = weightedF16HeadsEach
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasF16C {
+		scoresF16Heads = scoresF16HeadsAsm512
+		weightedF16Heads = weightedF16HeadsAsm512
+	}
+}
+
+// scoresF16HeadsAsm512 is scoresF16HeadsGeneric with 2 or 3 heads and
+// widths that are a multiple of 16 in AVX-512 (attn_avx512_amd64.s: rows
+// in blocks of 8, each K chunk widened once for the heads), the remaining
+// rows of each head in AVX2; other shapes go head by head.
+func scoresF16HeadsAsm512(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+	hd := len(q) / heads
+	kern := scoreRows8x3F16AVX512
+	switch {
+	case hd%Lanes != 0:
+		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
+		return
+	case heads == 2:
+		kern = scoreRows8x2F16AVX512
+	case heads != 3:
+		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
+		return
+	}
+	_ = k[(n-1)*stride+hd-1]
+	_ = out[(heads-1)*ostride+n-1]
+	n8 := n - n%8
+	if n8 > 0 {
+		kern(&out[0], &q[0], &k[0], n8/8, hd, stride, ostride, scale)
+	}
+	if n8 < n {
+		for j := 0; j < heads; j++ {
+			scoreRowsF16AVX2(&out[j*ostride+n8], &q[j*hd], &k[n8*stride], n-n8, hd, stride, scale)
+		}
+	}
+}
+
+// weightedF16HeadsAsm512 is weightedF16HeadsGeneric with 2 or 3 heads and
+// widths that are a multiple of 16 whole in AVX-512 (each V chunk widened
+// once for the heads); other shapes go head by head.
+func weightedF16HeadsAsm512(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
+	hd := len(dst) / heads
+	kern := weightedSum16x3F16AVX512
+	switch {
+	case hd%16 != 0:
+		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
+		return
+	case heads == 2:
+		kern = weightedSum16x2F16AVX512
+	case heads != 3:
+		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
+		return
+	}
+	_ = v[(n-1)*stride+hd-1]
+	_ = p[(heads-1)*pstride+n-1]
+	_ = acc[heads*16*16-1]
+	kern(&dst[0], &p[0], &v[0], &acc[0], n, hd, stride, pstride)
+}

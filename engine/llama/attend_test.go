@@ -51,7 +51,7 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale fl
 // (normal, binary16 subnormals, signed zeros, the largest halves, and
 // occasionally infinities) and checks that State.attend equals attendRef
 // bit for bit for head widths below, at and above the 16 dot lanes, context
-// lengths around the lane boundaries, grouped-query ratios 1, 2 and 4,
+// lengths around the lane boundaries, grouped-query ratios 1 to 5, 7 and 8,
 // sliding windows (none, 1, 5, 16, 21, 40 positions), 1 to 3 threads, and
 // both the widened path (entries next to one of the same sequence, as in an
 // encode chunk) and the direct F16 path (isolated entries, as in decode, and
@@ -64,6 +64,10 @@ func TestAttendMatchesReference(t *testing.T) {
 		{8, 8, 4, false}, {8, 4, 4, true}, {4, 2, 1, false}, {12, 4, 2, false},
 		{16, 4, 1, false}, {24, 2, 2, true}, {32, 4, 2, false}, {64, 4, 4, false},
 		{64, 8, 2, true}, {128, 2, 1, false}, {6, 2, 2, false},
+		// GQA ratios 3 (SmolLM2-135M: 9 heads on 3), 5, 7 and 8, through
+		// the fused kernels' groups of 2 and 3 heads and their splits.
+		{64, 9, 3, false}, {64, 9, 3, true}, {16, 6, 2, false}, {32, 10, 2, false},
+		{64, 7, 1, true}, {32, 8, 1, false}, {12, 6, 2, false},
 	} {
 		t.Run(fmt.Sprintf("hd%d_h%d_kv%d_special%v", tc.hd, tc.heads, tc.kvHeads, tc.special), func(t *testing.T) {
 			const nSeq, maxLen = 3, 70

@@ -438,15 +438,23 @@ var attnWidenMax = func() int {
 	return 1 << 22
 }()
 
-// attnGroup is the number of heads of one entry whose scores attend
-// computes before their Softmaxes, which then run side by side.
-const attnGroup = 4
+// attnGroup is the most heads of one entry whose scores attend computes
+// before their Softmaxes, which then run side by side. A group is the
+// query heads of one KV head from the first pair on (kernels.ScoresF16Heads
+// and kernels.WeightedSumF16HeadsAcc read each K and V row once for them),
+// extended over the next KV heads' groups to at least attnMinGroup heads
+// where the GQA ratio is smaller than that (so that Softmaxes still gets
+// batches).
+const (
+	attnGroup    = 8
+	attnMinGroup = 4
+)
 
 // attnScratch holds one goroutine's buffers for attend.
 type attnScratch struct {
-	qh, acc []float32
-	scores  [attnGroup][]float32
-	ws      [attnGroup][]float32 // the attended part of each of scores
+	qg, acc []float32
+	sbuf    []float32            // attnGroup rows of maxLen scores
+	ws      [attnGroup][]float32 // the attended part of each head's scores
 	kf, vf  []float32            // positions 0.. of one sequence's K and V, widened
 }
 
@@ -490,9 +498,11 @@ func (s *State) putScratch(sc *attnScratch) {
 //     sequences (decode: one new position per sequence per call), or when
 //     one sequence's widened keys would exceed attnWidenMax elements
 //     (always, with the AVX-512 kernels: attnWidenMax is 0 there):
-//     kernels.ScoresF16 and kernels.WeightedSumF16Acc read the F16 rows
-//     of this head (F16C in the AVX2 kernels), so a decode step costs
-//     O(p*hd) per head with no float32 copy of the cache.
+//     kernels.ScoresF16Heads and kernels.WeightedSumF16HeadsAcc read the
+//     F16 rows of one KV head once for all its query heads in the group
+//     (each head's result bit for bit that of ScoresF16 and
+//     WeightedSumF16Acc alone), so a decode step costs O(p*hd) per head
+//     with no float32 copy of the cache.
 //   - Widened, for a batched window (consecutive entries of one sequence,
 //     as in encode chunks): the cache rows 0..p of the sequence are
 //     widened to float32 once per call and sequence, for all heads at
@@ -506,21 +516,23 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 	m, c := s.m, s.m.cfg
 	hd := c.HeadDim
 	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	ratio := m.gqaRatio
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	sc.qh = grow(sc.qh, hd)
-	for j := range sc.scores {
-		sc.scores[j] = grow(sc.scores[j], s.maxLen)
-	}
-	sc.acc = grow(sc.acc, kernels.Lanes*hd)
-	qh := sc.qh
+	sc.qg = grow(sc.qg, attnGroup*hd)
+	sc.sbuf = grow(sc.sbuf, attnGroup*s.maxLen)
+	sc.acc = grow(sc.acc, attnGroup*kernels.Lanes*hd)
 	kc, vc := s.k[l], s.v[l]
 	wideSeq, wideN := -1, 0 // the sequence whose rows 0..wideN-1 sc.kf, sc.vf hold
-	// The pairs go in groups of up to attnGroup heads of one entry, whose
+	// The pairs go in groups (see attnGroup) of heads of one entry, whose
 	// Softmaxes run side by side (kernels.Softmaxes).
 	for pair := lo; pair < hi; {
 		i, h0 := pair/c.Heads, pair%c.Heads
-		g := min(hi-pair, c.Heads-h0, attnGroup)
+		g := min((h0/ratio+1)*ratio-h0, attnGroup) // to the end of h0's KV group
+		for g < attnMinGroup && g+ratio <= attnGroup {
+			g += ratio
+		}
+		g = min(g, hi-pair, c.Heads-h0)
 		pair += g
 		n := pos[i] + 1
 		// Keys a..n-1 are attended; the weighted sum starts at a0.
@@ -552,63 +564,77 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 				wideN = n
 			}
 		}
+		qg := sc.qg[:g*hd]
+		copy(qg, q[i*qDim+h0*hd:i*qDim+(h0+g)*hd])
+		roundF16(qg)
 		ws := sc.ws[:g]
 		for j := range ws {
-			h := h0 + j
-			kvh := h / m.gqaRatio
-			copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
-			roundF16(qh)
-			clear(sc.scores[j][a0:a])
-			w := sc.scores[j][a:n]
-			ws[j] = w
-			if direct {
-				kernels.ScoresF16(w, qh, kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
-				continue
+			row := sc.sbuf[j*s.maxLen : (j+1)*s.maxLen]
+			clear(row[a0:a])
+			ws[j] = row[a:n]
+		}
+		if direct {
+			// Each run j0..j1-1 of the group's heads that share KV head kvh.
+			for j0, j1 := 0, 0; j0 < g; j0 = j1 {
+				kvh := (h0 + j0) / ratio
+				j1 = min(g, (kvh+1)*ratio-h0)
+				kernels.ScoresF16Heads(sc.sbuf[j0*s.maxLen+a:], s.maxLen, n-a, qg[j0*hd:j1*hd], j1-j0,
+					kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
 			}
-			kf := sc.kf[a*kvDim+kvh*hd:]
-			switch {
-			case hd == 8:
-				// The narrow heads of small models (stories260K), unrolled;
-				// the same order as below.
-				q8 := (*[8]float32)(qh)
-				for t := range w {
-					r := (*[8]float32)(kf[t*kvDim:])
-					var d float32
-					d = d + float32(q8[0]*r[0])
-					d = d + float32(q8[1]*r[1])
-					d = d + float32(q8[2]*r[2])
-					d = d + float32(q8[3]*r[3])
-					d = d + float32(q8[4]*r[4])
-					d = d + float32(q8[5]*r[5])
-					d = d + float32(q8[6]*r[6])
-					d = d + float32(q8[7]*r[7])
-					w[t] = d * m.kqScale
-				}
-			case hd < kernels.Lanes:
-				// Dot's order for fewer elements than lanes: the lane sums
-				// and their tree are +0, then the elements are added in order.
-				for t := range w {
-					row := kf[t*kvDim:][:len(qh)]
-					var d float32
-					for j, x := range qh {
-						d = d + float32(x*row[j])
+		} else {
+			for j, w := range ws {
+				qh := qg[j*hd : (j+1)*hd]
+				kf := sc.kf[a*kvDim+(h0+j)/ratio*hd:]
+				switch {
+				case hd == 8:
+					// The narrow heads of small models (stories260K), unrolled;
+					// the same order as below.
+					q8 := (*[8]float32)(qh)
+					for t := range w {
+						r := (*[8]float32)(kf[t*kvDim:])
+						var d float32
+						d = d + float32(q8[0]*r[0])
+						d = d + float32(q8[1]*r[1])
+						d = d + float32(q8[2]*r[2])
+						d = d + float32(q8[3]*r[3])
+						d = d + float32(q8[4]*r[4])
+						d = d + float32(q8[5]*r[5])
+						d = d + float32(q8[6]*r[6])
+						d = d + float32(q8[7]*r[7])
+						w[t] = d * m.kqScale
 					}
-					w[t] = d * m.kqScale
+				case hd < kernels.Lanes:
+					// Dot's order for fewer elements than lanes: the lane sums
+					// and their tree are +0, then the elements are added in order.
+					for t := range w {
+						row := kf[t*kvDim:][:len(qh)]
+						var d float32
+						for j, x := range qh {
+							d = d + float32(x*row[j])
+						}
+						w[t] = d * m.kqScale
+					}
+				default:
+					kernels.Scores(w, qh, kf, kvDim, m.kqScale)
 				}
-			default:
-				kernels.Scores(w, qh, kf, kvDim, m.kqScale)
 			}
 		}
 		kernels.Softmaxes(ws)
-		for j, w := range ws {
-			h := h0 + j
-			kvh := h / m.gqaRatio
+		for _, w := range ws {
 			roundF16(w)
-			dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-			if direct {
-				kernels.WeightedSumF16Acc(dst, sc.scores[j][a0:n], vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
-			} else {
-				kernels.WeightedSumF32(dst, sc.scores[j][a0:n], sc.vf[a0*kvDim+kvh*hd:], kvDim, sc.acc)
+		}
+		if direct {
+			for j0, j1 := 0, 0; j0 < g; j0 = j1 {
+				kvh := (h0 + j0) / ratio
+				j1 = min(g, (kvh+1)*ratio-h0)
+				kernels.WeightedSumF16HeadsAcc(att[i*qDim+(h0+j0)*hd:i*qDim+(h0+j1)*hd], j1-j0,
+					sc.sbuf[j0*s.maxLen+a0:], s.maxLen, n-a0, vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
+			}
+		} else {
+			for j := range ws {
+				h := h0 + j
+				dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
+				kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[a0*kvDim+h/ratio*hd:], kvDim, sc.acc)
 			}
 		}
 		clear(ws) // no reference kept

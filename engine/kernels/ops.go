@@ -88,27 +88,50 @@ func Softmaxes(xs [][]float32) {
 	}
 }
 
-// softmaxExp is Softmax's first step: x[i] = Exp(x[i] - max x).
+// softmaxExp is Softmax's first step: x[i] = Exp(x[i] - max x), with
+// the maximum as the loop of softmaxMaxGo finds it (the first of equal
+// values), the subtraction one float32 operation. Fast versions of the two
+// steps are installed per CPU (softmax_amd64.go) and must give the same
+// bits (TestSoftmaxSteps).
 func softmaxExp(x []float32) {
+	expSub(x, softmaxMax(x))
+}
+
+var (
+	softmaxMax = softmaxMaxGo
+	expSub     = expSubGo
+	scaleBy    = scaleByGo
+)
+
+func softmaxMaxGo(x []float32) float32 {
 	m := x[0]
 	for _, v := range x[1:] {
 		if v > m {
 			m = v
 		}
 	}
+	return m
+}
+
+// expSubGo sets x[i] = Exp(x[i] - m).
+func expSubGo(x []float32, m float32) {
 	for i, v := range x {
 		x[i] = v - m
 	}
 	expSlice(x, x)
 }
 
+// scaleByGo sets x[i] = x[i] * s.
+func scaleByGo(x []float32, s float32) {
+	for i, v := range x {
+		x[i] = v * s
+	}
+}
+
 // softmaxScale is Softmax's last step, with sum the in-order float64 sum
 // of x.
 func softmaxScale(x []float32, sum float64) {
-	inv := float32(1 / sum)
-	for i, v := range x {
-		x[i] = v * inv
-	}
+	scaleBy(x, float32(1/sum))
 }
 
 // SiLU returns x / (1 + Exp(-x)).

@@ -233,10 +233,12 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 		s.mmDst, s.mmMat = [3][]float32{q, k, v}, [3]*kernels.Matrix{ly.wq, ly.wk, ly.wv}
 		kernels.MatMuls(s.mmDst[:3], s.mmMat[:3], xb, B, m.threads)
 		s.rows(B, qDim+2*kvDim, s.tk.qkv)
-		// Pair i*Heads+h costs about its context length: equal-cost
+		// The pieces are (position, KV head) units, the query heads of one
+		// KV head kept together (attend reads their K and V rows once);
+		// unit i*KVHeads+g costs about its context length: equal-cost
 		// pieces, not equal counts (an encode chunk's last positions
 		// attend to many more keys than its first).
-		kernels.ParallelForCost(B*c.Heads, m.threads, s.tk.attnCost, s.tk.attend)
+		kernels.ParallelForCost(B*c.KVHeads, m.threads, s.tk.attnCost, s.tk.attend)
 		kernels.MatMul(xb, ly.wo, att, B, m.threads)
 		f.post, f.next = ly.postAttnNorm, ly.ffnNorm
 		s.rows(B, dim, s.tk.residual)
@@ -302,10 +304,10 @@ type fwd struct {
 }
 
 // tasks are Forward's parallel steps, over ranges of positions (or of
-// attention pairs).
+// attention units: a position and one KV head with its query heads).
 type tasks struct {
 	embed, qkv, attend, residual, glu, outNorm func(lo, hi int)
-	attnCost                                   func(pair int) int
+	attnCost                                   func(unit int) int
 }
 
 func (s *State) initTasks() {
@@ -338,13 +340,13 @@ func (s *State) initTasks() {
 			s.prepareQKV(f.l, i, f.seqs[i], f.pos[i], f.q, f.k, f.v, cos[i*half:(i+1)*half], sin[i*half:(i+1)*half])
 		}
 	}
-	s.tk.attnCost = func(pair int) int { return f.pos[pair/c.Heads] + attnPairCost }
+	s.tk.attnCost = func(unit int) int { return (f.pos[unit/c.KVHeads] + attnPairCost) * m.gqaRatio }
 	s.tk.attend = func(lo, hi int) {
 		window := 0
 		if c.Windowed(f.l) {
 			window = c.SlidingWindow
 		}
-		s.attend(f.l, window, lo, hi, f.seqs, f.pos, f.q, f.att)
+		s.attend(f.l, window, lo*m.gqaRatio, hi*m.gqaRatio, f.seqs, f.pos, f.q, f.att)
 	}
 	// residual adds the block output xb to x (RMSNorm'ed with post first
 	// when the model has post-norms) and, with next, writes the next

@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 )
 
@@ -94,7 +96,8 @@ func TestHeadsMatchPerHead(t *testing.T) {
 // the same work head by head.
 func BenchmarkAttentionHeads(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
-	const hd, n, stride, heads = 64, 1024, 192, 3
+	const hd, stride, heads = 64, 192, 3
+	n := benchRows
 	q := attnValues(r, heads*hd, 1, false)
 	kh := make([]uint16, n*stride)
 	for i, x := range attnValues(r, len(kh), 1, false) {
@@ -120,3 +123,49 @@ func BenchmarkAttentionHeads(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttentionHeadsCold is BenchmarkAttentionHeads on caches read
+// from memory, as in decode (each step reads every window's K and V once):
+// each iteration takes the next of 128 slices of K and of V (96 MB each)
+// and runs the fused kernels on the 3 KV heads of its rows in turn, each
+// KV head's scores then its weighted sum, as attend does. It reports the
+// process CPU time per iteration too (the wall time on a shared machine
+// includes other processes' turns).
+func BenchmarkAttentionHeadsCold(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const hd, n, kvHeads, heads = 64, 1024, 3, 3
+	const stride = kvHeads * hd
+	const slices = 128
+	kh := make([]uint16, slices*n*stride)
+	vh := make([]uint16, len(kh))
+	for i := range kh {
+		// Finite halves of magnitude below 2, either sign.
+		kh[i] = uint16(r.Uint32()&0x3fff) | uint16(r.Uint32()&1)<<15
+		vh[i] = uint16(r.Uint32()&0x3fff) | uint16(r.Uint32()&1)<<15
+	}
+	q := attnValues(r, heads*hd, 1, false)
+	out := make([]float32, heads*n)
+	dst := make([]float32, heads*hd)
+	acc := make([]float32, heads*Lanes*hd)
+	for i := range out {
+		out[i] = 1.0 / n
+	}
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for i := range b.N {
+		k, v := kh[(i%slices)*n*stride:], vh[(i%slices)*n*stride:]
+		for g := 0; g < kvHeads; g++ {
+			ScoresF16Heads(out, n, n, q, heads, k[g*hd:], stride, 0.125)
+			WeightedSumF16HeadsAcc(dst, heads, out, n, n, v[g*hd:], stride, acc)
+		}
+	}
+	b.ReportMetric((processCPU()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
+}
+
+// benchRows is BenchmarkAttentionHeads' context length.
+var benchRows = func() int {
+	if v, err := strconv.Atoi(os.Getenv("LMGC_BENCH_ROWS")); err == nil && v > 0 {
+		return v
+	}
+	return 1024
+}()

@@ -45,15 +45,33 @@ func Softmax(x []float32) {
 }
 
 // Softmaxes is Softmax of each of xs[0..len(xs)-1], all of one length:
-// the same bits, with up to four of the in-order float64 sums (a chain of
+// the same bits, with up to six of the in-order float64 sums (a chain of
 // dependent additions, the slow part) interleaved.
 func Softmaxes(xs [][]float32) {
 	for _, x := range xs {
 		softmaxExp(x)
 	}
 	for len(xs) > 0 {
-		var s0, s1, s2, s3 float64
+		var s0, s1, s2, s3, s4, s5 float64
 		switch {
+		case len(xs) >= 6:
+			n := len(xs[0])
+			a, b, c, d, e, f := xs[0][:n], xs[1][:n], xs[2][:n], xs[3][:n], xs[4][:n], xs[5][:n]
+			for i := range a {
+				s0 += float64(a[i])
+				s1 += float64(b[i])
+				s2 += float64(c[i])
+				s3 += float64(d[i])
+				s4 += float64(e[i])
+				s5 += float64(f[i])
+			}
+			softmaxScale(a, s0)
+			softmaxScale(b, s1)
+			softmaxScale(c, s2)
+			softmaxScale(d, s3)
+			softmaxScale(e, s4)
+			softmaxScale(f, s5)
+			xs = xs[6:]
 		case len(xs) >= 4:
 			n := len(xs[0])
 			a, b, c, d := xs[0][:n], xs[1][:n], xs[2][:n], xs[3][:n]

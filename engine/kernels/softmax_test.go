@@ -7,11 +7,11 @@ import (
 )
 
 // TestSoftmaxes checks Softmaxes against Softmax of each slice bit for
-// bit: 1 to 9 slices (the groups of four, two and one), lengths 1 to 300,
+// bit: 1 to 13 slices (the groups of six, four, two and one), lengths 1 to 300,
 // some -Inf elements.
 func TestSoftmaxes(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
-	for k := 1; k <= 9; k++ {
+	for k := 1; k <= 13; k++ {
 		for _, n := range []int{1, 2, 15, 16, 17, 100, 300} {
 			xs := make([][]float32, k)
 			want := make([][]float32, k)

@@ -294,7 +294,9 @@ func scoresF16HeadsEach(out []float32, ostride, n int, q []float32, heads int, k
 //	WeightedSumF16Acc(dst[j*hd : (j+1)*hd], p[j*pstride : j*pstride+n], v, stride, acc)
 //
 // but each value row is read (and widened) once for all heads. acc is
-// scratch of at least heads*Lanes*hd elements.
+// scratch of at least heads*Lanes*hd elements; WeightedSumF16HeadsScratch
+// elements (a little more) let the AVX2 kernel place the heads' lanes
+// where they do not alias in the cache.
 func WeightedSumF16HeadsAcc(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
 	if heads == 0 {
 		return
@@ -312,6 +314,10 @@ func WeightedSumF16HeadsAcc(dst []float32, heads int, p []float32, pstride, n in
 		weightedF16Heads(dst[j0*hd:(j0+g)*hd], g, p[j0*pstride:], pstride, n, v, stride, acc)
 	}
 }
+
+// WeightedSumF16HeadsScratch is the scratch size for WeightedSumF16HeadsAcc
+// on heads heads of width hd that suits every kernel.
+func WeightedSumF16HeadsScratch(heads, hd int) int { return heads * (Lanes*hd + Lanes) }
 
 // weightedF16HeadsGeneric is WeightedSumF16HeadsAcc in pure Go: each
 // value row widened once, then for each head the lane phase, tree and

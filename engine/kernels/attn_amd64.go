@@ -179,10 +179,22 @@ func weightedSum16x2F16AVX512(dst, p *float32, v *uint16, acc *float32, n, hd, s
 //go:noescape
 func weightedSum16x3F16AVX512(dst, p *float32, v *uint16, acc *float32, n, hd, stride, pstride int)
 
+//go:noescape
+func scoreRowsF16x2AVX2(out, q *float32, k *uint16, rows, hd, stride, ostride int, scale float32)
+
+//go:noescape
+func scoreRowsF16x3AVX2(out, q *float32, k *uint16, rows, hd, stride, ostride int, scale float32)
+
+//go:noescape
+func weightedLanesF16x2AVX2(acc, p *float32, v *uint16, rows, hd, stride, pstride, hstride int)
+
+//go:noescape
+func weightedLanesF16x3AVX2(acc, p *float32, v *uint16, rows, hd, stride, pstride, hstride int)
+
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasF16C {
-		scoresF16Heads = scoresF16HeadsEach
-		weightedF16Heads = weightedF16HeadsEach
+		scoresF16Heads = scoresF16HeadsAVX2
+		weightedF16Heads = weightedF16HeadsAVX2
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasF16C {
 		scoresF16Heads = scoresF16HeadsAsm512
@@ -240,4 +252,71 @@ func weightedF16HeadsAsm512(dst []float32, heads int, p []float32, pstride, n in
 	_ = p[(heads-1)*pstride+n-1]
 	_ = acc[heads*16*16-1]
 	kern(&dst[0], &p[0], &v[0], &acc[0], n, hd, stride, pstride)
+}
+
+// scoresF16HeadsAVX2 is scoresF16HeadsGeneric with 2 or 3 heads and widths
+// that are a multiple of 16 in AVX2 and F16C (attn_amd64.s: each 16 keys
+// widened once for the heads); other shapes go head by head.
+func scoresF16HeadsAVX2(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+	hd := len(q) / heads
+	kern := scoreRowsF16x3AVX2
+	switch {
+	case hd%Lanes != 0:
+		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
+		return
+	case heads == 2:
+		kern = scoreRowsF16x2AVX2
+	case heads != 3:
+		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
+		return
+	}
+	_ = k[(n-1)*stride+hd-1]
+	_ = out[(heads-1)*ostride+n-1]
+	kern(&out[0], &q[0], &k[0], n, hd, stride, ostride, scale)
+}
+
+// weightedF16HeadsAVX2 is weightedF16HeadsGeneric with 2 or 3 heads and
+// widths that are a multiple of 8: the lane phase in AVX2 and F16C (each
+// 8 values widened once for the heads), then per head the lane tree and
+// the tail rows as in weightedSumF16; other shapes go head by head.
+func weightedF16HeadsAVX2(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
+	hd := len(dst) / heads
+	kern := weightedLanesF16x3AVX2
+	switch {
+	case hd%8 != 0:
+		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
+		return
+	case heads == 2:
+		kern = weightedLanesF16x2AVX2
+	case heads != 3:
+		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
+		return
+	}
+	_ = v[(n-1)*stride+hd-1]
+	_ = p[(heads-1)*pstride+n-1]
+	n16 := n - n%Lanes
+	// The heads' lanes hs elements apart, not a multiple of 4 KiB (whose
+	// loads after stores would alias), where acc has the room.
+	hs := Lanes * hd
+	if len(acc) >= heads*(hs+Lanes) {
+		hs += Lanes
+	}
+	acc = acc[:heads*hs]
+	clear(acc)
+	if n16 > 0 {
+		kern(&acc[0], &p[0], &v[0], n16, hd, stride, pstride, hs)
+	}
+	for j := 0; j < heads; j++ {
+		reduceLaneRows(dst[j*hd:(j+1)*hd], acc[j*hs:j*hs+Lanes*hd])
+	}
+	for t := n16; t < n; t++ {
+		row := v[t*stride : t*stride+hd]
+		for j := 0; j < heads; j++ {
+			dj := dst[j*hd : (j+1)*hd]
+			pt := p[j*pstride+t]
+			for d := range dj {
+				dj[d] = dj[d] + float32(pt*f16Table[row[d]])
+			}
+		}
+	}
 }

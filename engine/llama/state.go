@@ -523,7 +523,7 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 	defer s.putScratch(sc)
 	sc.qg = grow(sc.qg, attnGroup*hd)
 	sc.sbuf = grow(sc.sbuf, attnGroup*s.maxLen)
-	sc.acc = grow(sc.acc, attnGroup*kernels.Lanes*hd)
+	sc.acc = grow(sc.acc, kernels.WeightedSumF16HeadsScratch(attnGroup, hd))
 	kc, vc := s.k[l], s.v[l]
 	wideSeq, wideN := -1, 0 // the sequence whose rows 0..wideN-1 sc.kf, sc.vf hold
 	// The pairs go in groups (see attnGroup) of heads of one entry, whose

@@ -202,20 +202,28 @@ func init() {
 	}
 }
 
+// fusedKernel returns the fused kernel for heads heads of width hd, k2 or
+// k3, where there is one (2 or 3 heads, hd a positive multiple of width).
+func fusedKernel[K any](heads, hd, width int, k2, k3 K) (K, bool) {
+	switch {
+	case hd == 0 || hd%width != 0:
+	case heads == 2:
+		return k2, true
+	case heads == 3:
+		return k3, true
+	}
+	var none K
+	return none, false
+}
+
 // scoresF16HeadsAsm512 is scoresF16HeadsGeneric with 2 or 3 heads and
 // widths that are a multiple of 16 in AVX-512 (attn_avx512_amd64.s: rows
 // in blocks of 8, each K chunk widened once for the heads), the remaining
 // rows of each head in AVX2; other shapes go head by head.
 func scoresF16HeadsAsm512(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
 	hd := len(q) / heads
-	kern := scoreRows8x3F16AVX512
-	switch {
-	case hd%Lanes != 0:
-		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
-		return
-	case heads == 2:
-		kern = scoreRows8x2F16AVX512
-	case heads != 3:
+	kern, ok := fusedKernel(heads, hd, Lanes, scoreRows8x2F16AVX512, scoreRows8x3F16AVX512)
+	if !ok {
 		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
 		return
 	}
@@ -237,14 +245,8 @@ func scoresF16HeadsAsm512(out []float32, ostride, n int, q []float32, heads int,
 // once for the heads); other shapes go head by head.
 func weightedF16HeadsAsm512(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
 	hd := len(dst) / heads
-	kern := weightedSum16x3F16AVX512
-	switch {
-	case hd%16 != 0:
-		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
-		return
-	case heads == 2:
-		kern = weightedSum16x2F16AVX512
-	case heads != 3:
+	kern, ok := fusedKernel(heads, hd, 16, weightedSum16x2F16AVX512, weightedSum16x3F16AVX512)
+	if !ok {
 		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
 		return
 	}
@@ -255,18 +257,12 @@ func weightedF16HeadsAsm512(dst []float32, heads int, p []float32, pstride, n in
 }
 
 // scoresF16HeadsAVX2 is scoresF16HeadsGeneric with 2 or 3 heads and widths
-// that are a multiple of 16 in AVX2 and F16C (attn_amd64.s: each 16 keys
+// that are a multiple of 16 in AVX2 and F16C (attn_avx2_amd64.s: each 16 keys
 // widened once for the heads); other shapes go head by head.
 func scoresF16HeadsAVX2(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
 	hd := len(q) / heads
-	kern := scoreRowsF16x3AVX2
-	switch {
-	case hd%Lanes != 0:
-		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
-		return
-	case heads == 2:
-		kern = scoreRowsF16x2AVX2
-	case heads != 3:
+	kern, ok := fusedKernel(heads, hd, Lanes, scoreRowsF16x2AVX2, scoreRowsF16x3AVX2)
+	if !ok {
 		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
 		return
 	}
@@ -281,14 +277,8 @@ func scoresF16HeadsAVX2(out []float32, ostride, n int, q []float32, heads int, k
 // the tail rows as in weightedSumF16; other shapes go head by head.
 func weightedF16HeadsAVX2(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32) {
 	hd := len(dst) / heads
-	kern := weightedLanesF16x3AVX2
-	switch {
-	case hd%8 != 0:
-		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
-		return
-	case heads == 2:
-		kern = weightedLanesF16x2AVX2
-	case heads != 3:
+	kern, ok := fusedKernel(heads, hd, 8, weightedLanesF16x2AVX2, weightedLanesF16x3AVX2)
+	if !ok {
 		weightedF16HeadsEach(dst, heads, p, pstride, n, v, stride, acc)
 		return
 	}

@@ -2,19 +2,25 @@
 
 #include "textflag.h"
 
-// func expBlocksAVX512(dst, src []float32) int
+// func expSubBlocksAVX512(dst, src []float32, m float32) int
 //
-// Exp (exp.go) of src[i] into dst[i], 16 lanes at a time, in exactly
-// Exp's float32 operations (no fused multiply-add). It stops at the first
-// block of 16 with a lane outside [-87, 88] (or NaN), where Exp may leave
-// the normal range of 2^n, and returns the number of elements done (a
-// multiple of 16); the caller does the rest with Exp.
-TEXT ·expBlocksAVX512(SB), NOSPLIT, $0-56
+// Exp(src[i] - m) (one float32 subtraction, then exactly Exp's float32
+// operations, exp.go, no fused multiply-add) into dst[i], 16 lanes at a
+// time; with m = 0 it is Exp(src[i]) (x - 0 is x, signed zeros
+// included). A lane below expMin gets Exp's 0. The kernel stops at the
+// first block of 16 with a lane neither in [-87, 88] nor below expMin (or
+// NaN), where Exp may leave the normal range of 2^n, and returns the
+// number of elements done (a multiple of 16); the caller does the rest
+// with Exp.
+TEXT ·expSubBlocksAVX512(SB), NOSPLIT, $0-64
 	MOVQ dst_base+0(FP), DI
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
 	SHRQ $4, CX
 	XORQ AX, AX
+	VBROADCASTSS m+48(FP), Z16
+	MOVL $0xc2cff1b5, DX // expMin
+	VPBROADCASTD DX, Z15
 
 	MOVL $0xc2ae0000, DX // -87
 	VPBROADCASTD DX, Z20
@@ -46,15 +52,18 @@ TEXT ·expBlocksAVX512(SB), NOSPLIT, $0-56
 	VPBROADCASTD DX, Z18
 	VPXORD Z17, Z17, Z17 // 0
 
-loop:
+esloop:
 	CMPQ CX, $0
-	JE   done
+	JE   esdone
 	VMOVUPS (SI)(AX*4), Z0
+	VSUBPS Z16, Z0, Z0            // x = src - m
 	VCMPPS $0x1d, Z20, Z0, K1     // x >= -87 (ordered)
 	VCMPPS $0x12, Z21, Z0, K1, K2 // and x <= 88
-	KMOVW K2, DX
+	VCMPPS $0x11, Z15, Z0, K4     // x < expMin (ordered): Exp is 0
+	KORW K2, K4, K5
+	KMOVW K5, DX
 	CMPL DX, $0xffff
-	JNE  done
+	JNE  esdone
 
 	VMULPS Z22, Z0, Z1     // k = x*log2e
 	VPANDD Z23, Z1, Z2     // |k|
@@ -83,13 +92,13 @@ loop:
 	VADDPS Z19, Z7, Z7     // + 1
 	VPADDD Z18, Z2, Z2     // n + 127
 	VPSLLD $23, Z2, Z2     // 2^n
-	VMULPS Z2, Z7, Z7
+	VMULPS.Z Z2, Z7, K2, Z7 // 0 in the lanes below expMin
 	VMOVUPS Z7, (DI)(AX*4)
 	ADDQ $16, AX
 	DECQ CX
-	JMP  loop
+	JMP  esloop
 
-done:
+esdone:
 	VZEROUPPER
-	MOVQ AX, ret+48(FP)
+	MOVQ AX, ret+56(FP)
 	RET

@@ -8,7 +8,8 @@ import (
 
 // TestExpSlice checks the installed expSlice against Exp bit for bit: on
 // values spread over Exp's whole domain and past it (so that the fast
-// path's out-of-range fallback runs), on the specials, and on every length
+// path's out-of-range fallback runs), on the fast range mixed with values
+// below expMin, on the specials, and on every length
 // up to 70 (partial blocks, in place).
 func TestExpSlice(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 1))
@@ -44,6 +45,17 @@ func TestExpSlice(t *testing.T) {
 	}
 	check("mixed", src)
 	check("specials", specials)
+	// The fast range mixed with values below expMin (0 in the fast path
+	// too) and some of Exp's subnormal range, as a softmax's x - max gives.
+	var low []float32
+	for i := 0; i < 20000; i++ {
+		x := float32(rng.Float64()*400 - 312)
+		if i%16 == 0 && rng.IntN(8) != 0 {
+			x = -x - 120 // a block of lanes all below expMin or in range
+		}
+		low = append(low, x)
+	}
+	check("low", low)
 	for n := 0; n <= 70; n++ {
 		in := make([]float32, n)
 		for i := range in {

@@ -46,7 +46,8 @@ func Softmax(x []float32) {
 
 // Softmaxes is Softmax of each of xs[0..len(xs)-1], all of one length:
 // the same bits, with up to six of the in-order float64 sums (a chain of
-// dependent additions, the slow part) interleaved.
+// dependent additions, the slow part) interleaved: six at a time, then
+// three, four, two or one.
 func Softmaxes(xs [][]float32) {
 	for _, x := range xs {
 		softmaxExp(x)
@@ -72,6 +73,18 @@ func Softmaxes(xs [][]float32) {
 			softmaxScale(e, s4)
 			softmaxScale(f, s5)
 			xs = xs[6:]
+		case len(xs) == 3:
+			n := len(xs[0])
+			a, b, c := xs[0][:n], xs[1][:n], xs[2][:n]
+			for i := range a {
+				s0 += float64(a[i])
+				s1 += float64(b[i])
+				s2 += float64(c[i])
+			}
+			softmaxScale(a, s0)
+			softmaxScale(b, s1)
+			softmaxScale(c, s2)
+			xs = xs[3:]
 		case len(xs) >= 4:
 			n := len(xs[0])
 			a, b, c, d := xs[0][:n], xs[1][:n], xs[2][:n], xs[3][:n]

@@ -5,9 +5,6 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 //go:noescape
-func expSubBlocksAVX512(dst, src []float32, m float32) int
-
-//go:noescape
 func maxBlocksAVX512(x []float32) float32
 
 //go:noescape

@@ -7,7 +7,7 @@ import (
 )
 
 // TestSoftmaxes checks Softmaxes against Softmax of each slice bit for
-// bit: 1 to 13 slices (the groups of six, four, two and one), lengths 1 to 300,
+// bit: 1 to 13 slices (the groups of six, four, three, two and one), lengths 1 to 300,
 // some -Inf elements.
 func TestSoftmaxes(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))

@@ -449,7 +449,7 @@ var attnWidenMax = func() int {
 // batches).
 const (
 	attnGroup    = 8
-	attnMinGroup = 4
+	attnMinGroup = 3
 )
 
 // attnScratch holds one goroutine's buffers for attend.
@@ -517,130 +517,152 @@ func (s *State) putScratch(sc *attnScratch) {
 func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32) {
 	m, c := s.m, s.m.cfg
 	hd := c.HeadDim
-	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
 	ratio := m.gqaRatio
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	sc.qg = grow(sc.qg, attnGroup*hd)
 	sc.sbuf = grow(sc.sbuf, attnGroup*s.maxLen)
 	sc.acc = grow(sc.acc, kernels.WeightedSumF16HeadsScratch(attnGroup, hd))
-	kc, vc := s.k[l], s.v[l]
-	wideSeq, wideN := -1, 0 // the sequence whose rows 0..wideN-1 sc.kf, sc.vf hold
+	wide := wideRows{seq: -1} // the sequence whose rows 0..n-1 sc.kf, sc.vf hold
 	// The pairs go in groups (see attnGroup) of heads of one entry, whose
-	// Softmaxes run side by side (kernels.Softmaxes).
-	for pair := lo; pair < hi; {
-		i, h0 := pair/c.Heads, pair%c.Heads
-		g := min((h0/ratio+1)*ratio-h0, attnGroup) // to the end of h0's KV group
+	// Softmaxes run side by side (kernels.Softmaxes): the heads hs..he-1
+	// of every entry in turn, then the next heads, so that the K and V
+	// rows of consecutive groups are those of one KV head (an encode
+	// chunk's entries read the same rows of one sequence: they stay in the
+	// cache from one entry to the next). Each group's result is its own;
+	// the order changes no bit.
+	iFirst, iLast := lo/c.Heads, (hi-1)/c.Heads
+	for hs, he := 0, 0; hs < c.Heads; hs = he {
+		g := min((hs/ratio+1)*ratio-hs, attnGroup) // to the end of hs's KV group
 		for g < attnMinGroup && g+ratio <= attnGroup {
 			g += ratio
 		}
-		g = min(g, hi-pair, c.Heads-h0)
-		pair += g
-		n := pos[i] + 1
-		// Keys a..n-1 are attended; the weighted sum starts at a0.
-		a := 0
-		if window > 0 && n > window {
-			a = n - window
-		}
-		a0 := a - a%kernels.Lanes
-		base := seqs[i] * s.maxLen * kvDim
-
-		// Decode (no neighbouring entry of the same sequence) or a context
-		// too long to widen: read the F16 cache directly.
-		batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
-		direct := !batched || n*kvDim > attnWidenMax
-		if !direct {
-			if seqs[i] != wideSeq {
-				wideSeq, wideN = seqs[i], 0
+		he = min(hs+g, c.Heads)
+		for i := iFirst; i <= iLast; i++ {
+			pLo, pHi := max(lo, i*c.Heads+hs), min(hi, i*c.Heads+he)
+			if pLo >= pHi {
+				continue
 			}
-			if n > wideN {
-				if len(sc.kf) < n*kvDim {
-					// Room for the longest context this path serves, once;
-					// rows already widened are kept.
-					size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
-					sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
-					sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
-				}
-				kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
-				kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
-				wideN = n
-			}
+			s.attendGroup(sc, &wide, l, window, i, pLo-i*c.Heads, pHi-pLo, seqs, pos, q, att)
 		}
-		qg := sc.qg[:g*hd]
-		copy(qg, q[i*qDim+h0*hd:i*qDim+(h0+g)*hd])
-		roundF16(qg)
-		ws := sc.ws[:g]
-		for j := range ws {
-			row := sc.sbuf[j*s.maxLen : (j+1)*s.maxLen]
-			clear(row[a0:a])
-			ws[j] = row[a:n]
-		}
-		if direct {
-			// Each run j0..j1-1 of the group's heads that share KV head kvh.
-			for j0, j1 := 0, 0; j0 < g; j0 = j1 {
-				kvh := (h0 + j0) / ratio
-				j1 = min(g, (kvh+1)*ratio-h0)
-				kernels.ScoresF16Heads(sc.sbuf[j0*s.maxLen+a:], s.maxLen, n-a, qg[j0*hd:j1*hd], j1-j0,
-					kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
-			}
-		} else {
-			for j, w := range ws {
-				qh := qg[j*hd : (j+1)*hd]
-				kf := sc.kf[a*kvDim+(h0+j)/ratio*hd:]
-				switch {
-				case hd == 8:
-					// The narrow heads of small models (stories260K), unrolled;
-					// the same order as below.
-					q8 := (*[8]float32)(qh)
-					for t := range w {
-						r := (*[8]float32)(kf[t*kvDim:])
-						var d float32
-						d = d + float32(q8[0]*r[0])
-						d = d + float32(q8[1]*r[1])
-						d = d + float32(q8[2]*r[2])
-						d = d + float32(q8[3]*r[3])
-						d = d + float32(q8[4]*r[4])
-						d = d + float32(q8[5]*r[5])
-						d = d + float32(q8[6]*r[6])
-						d = d + float32(q8[7]*r[7])
-						w[t] = d * m.kqScale
-					}
-				case hd < kernels.Lanes:
-					// Dot's order for fewer elements than lanes: the lane sums
-					// and their tree are +0, then the elements are added in order.
-					for t := range w {
-						row := kf[t*kvDim:][:len(qh)]
-						var d float32
-						for j, x := range qh {
-							d = d + float32(x*row[j])
-						}
-						w[t] = d * m.kqScale
-					}
-				default:
-					kernels.Scores(w, qh, kf, kvDim, m.kqScale)
-				}
-			}
-		}
-		kernels.Softmaxes(ws)
-		for _, w := range ws {
-			roundF16(w)
-		}
-		if direct {
-			for j0, j1 := 0, 0; j0 < g; j0 = j1 {
-				kvh := (h0 + j0) / ratio
-				j1 = min(g, (kvh+1)*ratio-h0)
-				kernels.WeightedSumF16HeadsAcc(att[i*qDim+(h0+j0)*hd:i*qDim+(h0+j1)*hd], j1-j0,
-					sc.sbuf[j0*s.maxLen+a0:], s.maxLen, n-a0, vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
-			}
-		} else {
-			for j := range ws {
-				h := h0 + j
-				dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-				kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[a0*kvDim+h/ratio*hd:], kvDim, sc.acc)
-			}
-		}
-		clear(ws) // no reference kept
 	}
+}
+
+// wideRows records which rows of which sequence an attnScratch's kf and
+// vf hold widened.
+type wideRows struct{ seq, n int }
+
+// attendGroup is attend's work on the heads h0..h0+g-1 of entry i.
+func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g int, seqs, pos []int, q, att []float32) {
+	m, c := s.m, s.m.cfg
+	hd := c.HeadDim
+	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	ratio := m.gqaRatio
+	kc, vc := s.k[l], s.v[l]
+	n := pos[i] + 1
+	// Keys a..n-1 are attended; the weighted sum starts at a0.
+	a := 0
+	if window > 0 && n > window {
+		a = n - window
+	}
+	a0 := a - a%kernels.Lanes
+	base := seqs[i] * s.maxLen * kvDim
+
+	// Decode (no neighbouring entry of the same sequence) or a context
+	// too long to widen: read the F16 cache directly.
+	batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
+	direct := !batched || n*kvDim > attnWidenMax
+	if !direct {
+		if seqs[i] != wide.seq {
+			wide.seq, wide.n = seqs[i], 0
+		}
+		if wideN := wide.n; n > wideN {
+			if len(sc.kf) < n*kvDim {
+				// Room for the longest context this path serves, once;
+				// rows already widened are kept.
+				size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
+				sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
+				sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
+			}
+			kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
+			kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
+			wide.n = n
+		}
+	}
+	qg := sc.qg[:g*hd]
+	copy(qg, q[i*qDim+h0*hd:i*qDim+(h0+g)*hd])
+	roundF16(qg)
+	ws := sc.ws[:g]
+	for j := range ws {
+		row := sc.sbuf[j*s.maxLen : (j+1)*s.maxLen]
+		clear(row[a0:a])
+		ws[j] = row[a:n]
+	}
+	if direct {
+		// Each run j0..j1-1 of the group's heads that share KV head kvh.
+		for j0, j1 := 0, 0; j0 < g; j0 = j1 {
+			kvh := (h0 + j0) / ratio
+			j1 = min(g, (kvh+1)*ratio-h0)
+			kernels.ScoresF16Heads(sc.sbuf[j0*s.maxLen+a:], s.maxLen, n-a, qg[j0*hd:j1*hd], j1-j0,
+				kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
+		}
+	} else {
+		for j, w := range ws {
+			qh := qg[j*hd : (j+1)*hd]
+			kf := sc.kf[a*kvDim+(h0+j)/ratio*hd:]
+			switch {
+			case hd == 8:
+				// The narrow heads of small models (stories260K), unrolled;
+				// the same order as below.
+				q8 := (*[8]float32)(qh)
+				for t := range w {
+					r := (*[8]float32)(kf[t*kvDim:])
+					var d float32
+					d = d + float32(q8[0]*r[0])
+					d = d + float32(q8[1]*r[1])
+					d = d + float32(q8[2]*r[2])
+					d = d + float32(q8[3]*r[3])
+					d = d + float32(q8[4]*r[4])
+					d = d + float32(q8[5]*r[5])
+					d = d + float32(q8[6]*r[6])
+					d = d + float32(q8[7]*r[7])
+					w[t] = d * m.kqScale
+				}
+			case hd < kernels.Lanes:
+				// Dot's order for fewer elements than lanes: the lane sums
+				// and their tree are +0, then the elements are added in order.
+				for t := range w {
+					row := kf[t*kvDim:][:len(qh)]
+					var d float32
+					for j, x := range qh {
+						d = d + float32(x*row[j])
+					}
+					w[t] = d * m.kqScale
+				}
+			default:
+				kernels.Scores(w, qh, kf, kvDim, m.kqScale)
+			}
+		}
+	}
+	kernels.Softmaxes(ws)
+	for _, w := range ws {
+		roundF16(w)
+	}
+	if direct {
+		for j0, j1 := 0, 0; j0 < g; j0 = j1 {
+			kvh := (h0 + j0) / ratio
+			j1 = min(g, (kvh+1)*ratio-h0)
+			kernels.WeightedSumF16HeadsAcc(att[i*qDim+(h0+j0)*hd:i*qDim+(h0+j1)*hd], j1-j0,
+				sc.sbuf[j0*s.maxLen+a0:], s.maxLen, n-a0, vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
+		}
+	} else {
+		for j := range ws {
+			h := h0 + j
+			dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
+			kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[a0*kvDim+h/ratio*hd:], kvDim, sc.acc)
+		}
+	}
+	clear(ws) // no reference kept
 }
 
 // roundF16 is kernels.RoundF16 (round to the nearest binary16, ties to

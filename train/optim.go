@@ -42,17 +42,23 @@ func (s *sgd) step(lr float32) {
 	s.started = true
 }
 
-// adamW is PyTorch's AdamW (betas 0.9/0.999, eps 1e-8, decoupled weight
-// decay on parameters with Decay set).
+// adamW is PyTorch's AdamW (betas beta1/0.999, beta1 0.9 unless a schedule
+// sets it, eps 1e-8, decoupled weight decay). Without groups every parameter
+// decays (lmgc's ViT); with groups only those with Param.Decay set, the
+// others are PyTorch's second parameter group with weight decay 0 (the
+// reference's RelViT). The bias correction uses the current beta1, as
+// PyTorch does when OneCycleLR cycles it: 1 − beta1^t.
 type adamW struct {
 	params []*nn.Param
 	m, v   [][]float32
 	wd     float64
+	beta1  float64
+	groups bool
 	t      int
 }
 
 func newAdamW(params []*nn.Param, wd float64) *adamW {
-	a := &adamW{params: params, wd: wd}
+	a := &adamW{params: params, wd: wd, beta1: 0.9}
 	for _, p := range params {
 		a.m = append(a.m, make([]float32, len(p.W)))
 		a.v = append(a.v, make([]float32, len(p.W)))
@@ -61,14 +67,15 @@ func newAdamW(params []*nn.Param, wd float64) *adamW {
 }
 
 func (a *adamW) step(lr float32) {
-	const b1, b2, eps = 0.9, 0.999, 1e-8
+	const b2, eps = 0.999, 1e-8
+	b1 := a.beta1
 	a.t++
 	c1 := 1 - math.Pow(b1, float64(a.t))
 	c2 := 1 - math.Pow(b2, float64(a.t))
 	for i, p := range a.params {
 		m, v := a.m[i], a.v[i]
 		decay := 1.0
-		if p.Decay {
+		if p.Decay || !a.groups {
 			decay = 1 - float64(float64(lr)*a.wd)
 		}
 		for j, g := range p.G {

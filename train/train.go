@@ -30,7 +30,7 @@ import (
 
 // Config describes one training run.
 type Config struct {
-	Arch    string        // convnet, vgg16, resnet18, vit
+	Arch    string        // a registered architecture (ArchNames: convnet, vgg16, resnet18, vit, relvit)
 	Data    *data.Dataset // training and test data
 	Steps   int           // total optimizer steps; 0 means Epochs
 	Epochs  int           // used when Steps is 0
@@ -39,12 +39,13 @@ type Config struct {
 	Threads int
 	OutDir  string // where gradients go ("" with Every 0)
 
-	Width    int     // ConvNet width (default 128, the paper's; smaller only for tests)
-	Batch    int     // default 128
-	LR       float64 // default 0.1 (SGD) or 1e-3 (ViT, AdamW)
-	Momentum float64 // SGD momentum, default 0.9
-	Decay    float64 // weight decay, default 5e-4 (SGD) or 0.1 (AdamW)
-	Warmup   int     // linear warm-up steps before the cosine (default 0, the paper's recipe)
+	Width    int      // ConvNet width (default 128, the paper's; smaller only for tests)
+	Dropout  *float64 // RelViT head dropout in training (nil: the reference's 0.3; 0 disables it)
+	Batch    int      // default 128
+	LR       float64  // default 0.1 (SGD) or 1e-3 (ViT, AdamW; RelViT: OneCycle's max_lr)
+	Momentum float64  // SGD momentum, default 0.9
+	Decay    float64  // weight decay, default 5e-4 (SGD) or 0.1 (AdamW)
+	Warmup   int      // linear warm-up steps before the cosine (default 0, the paper's recipe)
 	// CosineEpochs, if > 0, steps the cosine once per epoch with period
 	// CosineEpochs epochs, as the reference's CosineAnnealingLR(T_max=200)
 	// does (lr_e = peak·(1+cos(π·e/CosineEpochs))/2 for epoch e, so a run of
@@ -71,24 +72,6 @@ type Result struct {
 	StepsPerS float64   // training steps per second (excluding evaluation and saving)
 }
 
-// NewModel builds arch for images of d's shape with the paper's settings.
-func NewModel(arch string, c, size, classes int, r *nn.RNG) (nn.Layer, error) {
-	switch arch {
-	case "convnet":
-		return nn.NewConvNet(c, size, classes, 128, 3, r), nil
-	case "vgg16":
-		return nn.NewVGG16(c, size, classes, r), nil
-	case "resnet18":
-		return nn.NewResNet18(c, size, classes, r), nil
-	case "vit":
-		if size%2 != 0 {
-			return nil, fmt.Errorf("vit: image size %d is not a multiple of the patch size 2", size)
-		}
-		return nn.NewViT(c, size, classes, nn.ViTConfig{Dim: 256, Depth: 8, Heads: 8, MLP: 512, Patch: 2}, r), nil
-	}
-	return nil, fmt.Errorf("unknown architecture %q (want convnet, vgg16, resnet18 or vit)", arch)
-}
-
 func (cfg *Config) defaults() error {
 	if cfg.Data == nil {
 		return fmt.Errorf("no dataset")
@@ -96,7 +79,11 @@ func (cfg *Config) defaults() error {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 128
 	}
-	adam := cfg.Arch == "vit"
+	a, err := LookupArch(cfg.Arch)
+	if err != nil {
+		return err
+	}
+	adam := a.opt != optSGD
 	if cfg.LR == 0 {
 		cfg.LR = 0.1
 		if adam {
@@ -130,6 +117,12 @@ func (cfg *Config) defaults() error {
 	if cfg.CosineEpochs < 0 {
 		return fmt.Errorf("cosine period of %d epochs is negative", cfg.CosineEpochs)
 	}
+	if a.opt == optAdamWGroups && (cfg.Warmup != 0 || cfg.CosineEpochs != 0) {
+		return fmt.Errorf("%s trains with the reference's OneCycle schedule; a warm-up or cosine period does not apply", cfg.Arch)
+	}
+	if cfg.Dropout != nil && (*cfg.Dropout < 0 || *cfg.Dropout >= 1) {
+		return fmt.Errorf("dropout %v is not in [0, 1)", *cfg.Dropout)
+	}
 	if cfg.Warmup < 0 || cfg.Warmup >= cfg.Steps {
 		return fmt.Errorf("warm-up of %d steps does not fit a run of %d steps", cfg.Warmup, cfg.Steps)
 	}
@@ -149,13 +142,11 @@ func Run(cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("images are %dx%d; only square images are supported", d.W, d.H)
 	}
 	r := nn.NewRNG(cfg.Seed)
-	var model nn.Layer
-	var err error
-	if cfg.Arch == "convnet" && cfg.Width > 0 {
-		model = nn.NewConvNet(d.C, d.H, len(d.Classes), cfg.Width, 3, r)
-	} else {
-		model, err = NewModel(cfg.Arch, d.C, d.H, len(d.Classes), r)
+	arch, err := LookupArch(cfg.Arch)
+	if err != nil {
+		return nil, err
 	}
+	model, err := arch.build(d.C, d.H, len(d.Classes), ModelOptions{Width: cfg.Width, Dropout: cfg.Dropout}, r)
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +166,20 @@ func Run(cfg Config) (*Result, error) {
 		cfg.Arch, d.Name, res.Params, cfg.Steps, cfg.Batch, d.Train.N/cfg.Batch, cfg.Seed, cfg.Threads)
 
 	var opt optimizer
-	if cfg.Arch == "vit" {
+	var adam *adamW
+	switch arch.opt {
+	case optAdamW:
 		opt = newAdamW(params, cfg.Decay)
-	} else {
+	case optAdamWGroups:
+		adam = newAdamW(params, cfg.Decay)
+		adam.groups = true
+		opt = adam
+	default:
 		opt = newSGD(params, cfg.Momentum, cfg.Decay)
 	}
+	// The reference's OneCycleLR counts len(train_loader) = ⌈N/batch⌉ steps
+	// per epoch (it keeps the last partial batch; lmgc drops it).
+	oneCycleTotal := OneCycleEpochs * ((d.Train.N + cfg.Batch - 1) / cfg.Batch)
 	augment := d.C == 3
 	if cfg.Augment != nil {
 		augment = *cfg.Augment
@@ -212,6 +212,9 @@ func Run(cfg Config) (*Result, error) {
 		lr := schedule(cfg.LR, step, cfg.Steps, cfg.Warmup)
 		if cfg.CosineEpochs > 0 && step >= cfg.Warmup {
 			lr = epochSchedule(cfg.LR, epoch, cfg.CosineEpochs)
+		}
+		if adam != nil {
+			lr, adam.beta1 = oneCycle(cfg.LR, epoch, oneCycleTotal)
 		}
 		t0 := time.Now()
 		nn.ZeroGrad(params)

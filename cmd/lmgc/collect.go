@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/lmgc/lmgc/train"
@@ -13,13 +14,13 @@ import (
 )
 
 func init() {
-	register("collect", "train a model (convnet, vgg16, resnet18, vit) and save real gradients", runCollect)
+	register("collect", "train a model ("+strings.Join(train.ArchNames(), ", ")+") and save real gradients", runCollect)
 }
 
 func runCollect(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	arch := fs.String("arch", "convnet", "architecture: convnet, vgg16, resnet18 or vit")
+	arch := fs.String("arch", "convnet", "architecture: "+strings.Join(train.ArchNames(), ", ")+" (relvit: the reference's ViT)")
 	dataset := fs.String("dataset", "mnist", "mnist, fashion-mnist, cifar10, or a PATH (IDX directory, CIFAR-10 binary batches or ImageFolder tree; directory or .tar.gz)")
 	steps := fs.Int("steps", 0, "optimizer steps (overrides --epochs)")
 	epochs := fs.Int("epochs", 1, "epochs, used when --steps is 0")
@@ -28,7 +29,8 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory for grad-NNNNNN.safetensors/.npy")
 	threads := fs.Int("threads", runtime.NumCPU(), "goroutines (results do not depend on it)")
 	batch := fs.Int("batch", 128, "batch size")
-	lr := fs.Float64("lr", 0, "peak learning rate (default 0.1 SGD, 1e-3 AdamW for vit)")
+	lr := fs.Float64("lr", 0, "peak learning rate (default 0.1 SGD, 1e-3 AdamW for vit; relvit: OneCycle's max_lr, 1e-3)")
+	dropout := fs.Float64("dropout", -1, "relvit: head dropout in training (default the reference's 0.3; 0 disables it, e.g. to compare with PyTorch step by step)")
 	warmup := fs.Int("warmup", 0, "linear learning-rate warm-up steps before the cosine (0: the paper's recipe)")
 	cosineEpochs := fs.Int("cosine-epochs", 0, "step the cosine once per epoch with this period in epochs (the reference: 200); 0: per step over the run")
 	eval := fs.Bool("eval", true, "report test accuracy after each epoch and at the end")
@@ -38,7 +40,7 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	exportData := fs.String("export-data", "", "write the dataset's decoded pixels and labels to this .npz (x, y, x_test, y_test; uint8 NCHW, int64) and exit without training")
 	force := fs.Bool("force", false, "overwrite the --export-data file")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lmgc collect [flags]\n\nTrains with the paper's recipe (SGD lr 0.1, momentum 0.9, weight decay 5e-4,\ncosine schedule, batch 128; ViT: AdamW 1e-3, weight decay 0.1) and saves the raw\nminibatch gradient every K steps.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: lmgc collect [flags]\n\nTrains with the paper's recipe (SGD lr 0.1, momentum 0.9, weight decay 5e-4,\ncosine schedule, batch 128; ViT: AdamW 1e-3, weight decay 0.1; RelViT: the\nreference's AdamW on two groups with OneCycle stepped per epoch) and saves the raw\nminibatch gradient every K steps.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,10 +58,18 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 	if *every < 0 || *steps < 0 || *epochs < 0 || *warmup < 0 || *cosineEpochs < 0 || *batch <= 0 || *threads <= 0 {
 		return fmt.Errorf("%w: --every, --steps, --epochs, --warmup, --cosine-epochs must be ≥ 0 and --batch, --threads > 0", errUsage)
 	}
-	switch *arch {
-	case "convnet", "vgg16", "resnet18", "vit":
-	default:
-		return fmt.Errorf("%w: unknown --arch %q (want convnet, vgg16, resnet18 or vit)", errUsage, *arch)
+	if _, err := train.LookupArch(*arch); err != nil {
+		return fmt.Errorf("%w: --arch: %v", errUsage, err)
+	}
+	var drop *float64
+	if *dropout != -1 {
+		if *arch != "relvit" {
+			return fmt.Errorf("%w: --dropout applies to --arch relvit only", errUsage)
+		}
+		if *dropout < 0 || *dropout >= 1 {
+			return fmt.Errorf("%w: --dropout %v is not in [0, 1)", errUsage, *dropout)
+		}
+		drop = dropout
 	}
 	var export *output
 	if *exportData != "" {
@@ -103,7 +113,7 @@ func runCollect(args []string, stdout, stderr io.Writer) error {
 
 	cfg := train.Config{
 		Arch: *arch, Data: d, Steps: *steps, Epochs: *epochs, Every: *every, Seed: *seed,
-		Threads: *threads, OutDir: *out, Batch: *batch, LR: *lr, Warmup: *warmup, CosineEpochs: *cosineEpochs, Eval: *eval, EvalMax: *evalMax,
+		Threads: *threads, OutDir: *out, Batch: *batch, LR: *lr, Dropout: drop, Warmup: *warmup, CosineEpochs: *cosineEpochs, Eval: *eval, EvalMax: *evalMax,
 		LogEvery: *logEvery, Log: log,
 	}
 	bar := newProgress(stderr, false, "train", "steps")

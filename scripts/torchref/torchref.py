@@ -320,7 +320,7 @@ class AddPositionEmbedding(nn.Module):
         return x + self.pos_embedding
 
 
-def relvit(classes=10, image_size=32, channels=256, head_channels=32, num_blocks=8, patch=2, head_p_drop=0.3):
+def relvit(classes=10, image_size=32, channels=256, head_channels=32, num_blocks=8, patch=2, head_p_drop=0.3, hidden=32):
     """ViT(num_classes, image_size) of the reference: ToPatches (conv3x3 3->32,
     GELU, conv 2x2/2 32->256), a learned (256, 16, 16) position embedding,
     8 blocks of Residual(LayerNormChannels, SelfAttention2d with 1x1 convs
@@ -338,7 +338,7 @@ def relvit(classes=10, image_size=32, channels=256, head_channels=32, num_blocks
             Residual(LayerNormChannels(channels), nn.Sequential(nn.Conv2d(channels, 4 * channels, 1), nn.GELU(),
                                                                 nn.Conv2d(4 * channels, channels, 1)), nn.Dropout(0.0))))
     model = nn.Sequential(
-        nn.Sequential(nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.GELU(), nn.Conv2d(32, channels, patch, stride=patch)),
+        nn.Sequential(nn.Sequential(nn.Conv2d(3, hidden, 3, padding=1), nn.GELU(), nn.Conv2d(hidden, channels, patch, stride=patch)),
                       AddPositionEmbedding(channels, shape), nn.Dropout(0.0)),
         nn.Sequential(*blocks),
         nn.Sequential(LayerNormChannels(channels), nn.GELU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
@@ -674,6 +674,91 @@ def cmd_fixture_arch(a):
     print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
 
 
+def relvit_onecycle(opt, steps_per_epoch):
+    """The reference's schedule: OneCycleLR(max_lr 1e-3, steps_per_epoch,
+    epochs 200), stepped once per epoch by train_and_collect_grad.py."""
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, steps_per_epoch=steps_per_epoch, epochs=200)
+
+
+def cmd_fixture_relvit(a):
+    """The reference's RelViT (relvit(), the same code as the full model) at a
+    small size for train/'s Go test: channels 16, 2 heads of 8, 2 blocks,
+    patch 2, ToPatches hidden 8, 8x8 input, head dropout 0 (PyTorch's
+    dropout mask cannot be replayed; lmgc's is its own seeded stream). Two
+    cases, each with PyTorch's full initial weights, two random batches of
+    --n and PyTorch's loss, gradients and weights after each AdamW step
+    (vit_param_groups: decay 0.1 on conv/linear weights, 0 on the rest):
+    "ref": the reference's initialisation (gammas 0) and schedule
+    (OneCycleLR with 391 steps per epoch stepped once per epoch: steps 0 and
+    1 are epochs 0 and 1), so every gradient inside the blocks is exactly 0
+    at step 0; "perturbed": gammas, norms, biases and both position tables
+    drawn away from their initial values and lr 1e-3 with beta1 0.9, so
+    every path of the backward pass is exercised. Also the schedule's lr
+    and beta1 after 0, 1, 2, 100 and 200 epochs (sched/*), and the
+    full-size model's parameter names, shapes and groups (metadata)."""
+    torch.manual_seed(a.seed)
+    tensors = []
+    full = relvit()
+    decay_ids = {id(p) for p in vit_param_groups(full)[0]["params"]}
+    meta = {"note": "scripts/torchref/torchref.py fixture --arch relvit", "torch": torch.__version__,
+            "full_names": ",".join(n for n, _ in full.named_parameters()),
+            "full_shapes": ";".join("x".join(str(d) for d in p.shape) for _, p in full.named_parameters()),
+            "full_decay": ",".join(n for n, p in full.named_parameters() if id(p) in decay_ids),
+            "full_params": str(sum(p.numel() for p in full.parameters()))}
+    del full
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = relvit_onecycle(opt, 391)
+    lrs, b1s = [], []
+    for e in range(201):
+        if e in (0, 1, 2, 100, 200):
+            lrs.append(opt.param_groups[0]["lr"])
+            b1s.append(opt.param_groups[0]["betas"][0])
+        opt.step()
+        sched.step()
+    tensors.append(("sched/epoch", np.array([0, 1, 2, 100, 200], dtype=np.float32)))
+    tensors.append(("sched/lr", np.array(lrs, dtype=np.float32)))
+    tensors.append(("sched/beta1", np.array(b1s, dtype=np.float32)))
+    for case in ("ref", "perturbed"):
+        model = relvit(image_size=8, channels=16, head_channels=8, num_blocks=2, patch=2, head_p_drop=0.0, hidden=8)
+        if case == "perturbed":
+            with torch.no_grad():
+                for name, p in model.named_parameters():
+                    if name.endswith("gamma"):
+                        p.copy_(torch.randn(1) * 0.7)
+                    elif name.endswith("norm.weight"):
+                        p.add_(torch.randn(p.shape) * 0.2)
+                    elif name.endswith("bias") or name.endswith("pos_embedding"):
+                        p.copy_(torch.randn(p.shape) * 0.1)
+                    elif name.endswith("pos_enc"):
+                        p.copy_(torch.randn(p.shape) * 0.5)
+        model.train()
+        for name, p in model.named_parameters():
+            tensors.append(("%s/init/%s" % (case, name), p.detach().numpy().copy()))
+        opt = torch.optim.AdamW(vit_param_groups(model), lr=1e-3)
+        sched = relvit_onecycle(opt, 391) if case == "ref" else None
+        for step in range(2):
+            if sched is not None and step > 0:
+                sched.step()
+            x = torch.randn(a.n, 3, 8, 8)
+            yl = torch.randint(0, 10, (a.n,))
+            tensors.append(("%s/x%d" % (case, step), x.numpy()))
+            tensors.append(("%s/y%d" % (case, step), yl.numpy().astype(np.float32)))
+            g = opt.param_groups[0]
+            tensors.append(("%s/lr%d" % (case, step), np.array([g["lr"]], dtype=np.float32)))
+            tensors.append(("%s/beta1_%d" % (case, step), np.array([g["betas"][0]], dtype=np.float32)))
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), yl)
+            loss.backward()
+            tensors.append(("%s/loss%d" % (case, step), np.array([loss.item()], dtype=np.float32)))
+            for name, p in model.named_parameters():
+                tensors.append(("%s/grad%d/%s" % (case, step, name), p.grad.numpy().copy()))
+            opt.step()
+            for name, p in model.named_parameters():
+                tensors.append(("%s/after%d/%s" % (case, step, name), p.detach().numpy().copy()))
+    write_safetensors(a.out, tensors, meta)
+    print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
+
+
 # ---------------------------------------------------------------- stats
 
 
@@ -740,8 +825,9 @@ def main():
     f.add_argument("--out", required=True)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--width", type=int, default=8)
-    f.add_argument("--arch", choices=["convnet", "vgg16", "resnet18"], default="convnet",
-                   help="vgg16/resnet18: full-size model with lmgc's initialisation (see cmd_fixture_arch)")
+    f.add_argument("--arch", choices=["convnet", "vgg16", "resnet18", "relvit"], default="convnet",
+                   help="vgg16/resnet18: full-size model with lmgc's initialisation (see cmd_fixture_arch); "
+                        "relvit: the reference's ViT at a small size (see cmd_fixture_relvit)")
     f.add_argument("--init-seed", type=int, default=1, help="vgg16/resnet18: nn.NewRNG seed of the initialisation")
     f.add_argument("--n", type=int, default=3, help="vgg16/resnet18: batch size")
     f.add_argument("--lr", type=float, default=0.01, help="vgg16/resnet18: SGD learning rate")
@@ -753,6 +839,9 @@ def main():
     s.add_argument("--json")
     s.add_argument("--no-fpzip", action="store_true")
     a = ap.parse_args()
+    if a.cmd == "fixture" and a.arch == "relvit":
+        cmd_fixture_relvit(a)
+        return
     if a.cmd == "fixture" and a.arch != "convnet":
         cmd_fixture_arch(a)
         return

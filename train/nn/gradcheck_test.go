@@ -99,6 +99,11 @@ func TestGradients(t *testing.T) {
 		{"residual", &Residual{F: NewLinear("l", 4, 4, r)}, []int{3, 4}, true, 1e-2},
 		{"vit", NewViT(3, 4, 3, ViTConfig{Dim: 8, Depth: 2, Heads: 2, MLP: 12, Patch: 2}, r), []int{2, 3, 4, 4}, true, 1e-3},
 		{"convnet", NewConvNet(1, 8, 3, 4, 2, r), []int{2, 1, 8, 8}, true, 1e-4},
+		{"gammaresidual", NewGammaResidual("g", NewConv2d("c", 3, 3, 1, 1, 0, true, r)), []int{2, 3, 2, 2}, true, 1e-2},
+		{"posadd", NewPosAdd("p", 3, 2, 2, r), []int{2, 3, 2, 2}, true, 1e-2},
+		{"layernormchannels", NewLayerNormChannels("n", 5), []int{2, 5, 2, 3}, true, 1e-2},
+		{"selfattention2d", NewSelfAttention2d("a", 4, 2, 2, 3, r), []int{2, 4, 2, 3}, true, 1e-2},
+		{"relvit", mustRelViT(NewRelViT(3, 4, 3, RelViTConfig{Channels: 8, HeadChannels: 4, Blocks: 1, Patch: 2, Hidden: 4}, r)), []int{2, 3, 4, 4}, true, 1e-3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,6 +174,65 @@ func TestThreadsDeterministic(t *testing.T) {
 	for i := range a {
 		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
 			t.Fatalf("gradient %d differs between 1 and 3 threads: %v vs %v", i, a[i], b[i])
+		}
+	}
+}
+
+func mustRelViT(s *Sequential, err error) *Sequential {
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// TestDropout checks Dropout's training mask (a fraction P of zeros, the
+// rest scaled by 1/(1−P), the same mask in Backward, reproducible from the
+// seed) and that evaluation mode and P 0 are the identity.
+func TestDropout(t *testing.T) {
+	x := randTensor(NewRNG(1), 4, 2500)
+	for i := range x.Data {
+		x.Data[i] += 2 // no zeros in the input
+	}
+	d := &Dropout{P: 0.3, R: NewRNG(5)}
+	c := &Ctx{Train: true}
+	y := d.Forward(c, x)
+	dy := randTensor(NewRNG(2), 4, 2500)
+	dx := d.Backward(c, dy)
+	zeros := 0
+	for i, v := range y.Data {
+		if v == 0 {
+			zeros++
+			if dx.Data[i] != 0 {
+				t.Fatalf("value %d dropped in Forward but its gradient is %v", i, dx.Data[i])
+			}
+			continue
+		}
+		if want := x.Data[i] * float32(1/0.7); v != want {
+			t.Fatalf("value %d: %v, want %v·1/0.7 = %v", i, v, x.Data[i], want)
+		}
+		if want := dy.Data[i] * float32(1/0.7); dx.Data[i] != want {
+			t.Fatalf("gradient %d: %v, want %v", i, dx.Data[i], want)
+		}
+	}
+	if f := float64(zeros) / float64(len(y.Data)); math.Abs(f-0.3) > 0.02 {
+		t.Errorf("dropped %.3f of the values, want 0.3", f)
+	}
+	y2 := (&Dropout{P: 0.3, R: NewRNG(5)}).Forward(c, x)
+	for i := range y.Data {
+		if y.Data[i] != y2.Data[i] {
+			t.Fatalf("the same seed gave a different mask at %d", i)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		d    *Dropout
+		c    *Ctx
+	}{{"eval", &Dropout{P: 0.3, R: NewRNG(5)}, &Ctx{}}, {"p0", &Dropout{R: NewRNG(5)}, &Ctx{Train: true}}} {
+		if y := tc.d.Forward(tc.c, x); y != x {
+			t.Errorf("%s: Forward is not the identity", tc.name)
+		}
+		if g := tc.d.Backward(tc.c, dy); g != dy {
+			t.Errorf("%s: Backward is not the identity", tc.name)
 		}
 	}
 }

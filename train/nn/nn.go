@@ -38,7 +38,7 @@ type Param struct {
 	Shape []int
 	W     []float32 // value
 	G     []float32 // gradient of the loss (accumulated by Backward)
-	Decay bool      // whether weight decay applies (false for norm/bias in ViT)
+	Decay bool      // whether weight decay applies (false for the RelViT's biases, norms, gammas, position tables)
 }
 
 func newParam(name string, shape ...int) *Param {

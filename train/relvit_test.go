@@ -53,7 +53,8 @@ func fixtureMeta(t *testing.T, rel string) map[string]string {
 // named_parameters of the reference's ViT(10, 32): 6,482,138 values in 161
 // tensors, the same names, shapes and order (so a gradient file's layout
 // is torchref's), and the same weight-decay group (the 51 conv/linear
-// weights); and the initialisation's distributions (kaiming-normal
+// weights); that torchref.py replays its initialisation; and the
+// initialisation's distributions (kaiming-normal
 // weights, zero biases, LayerNorm 1/0, N(0, 0.02²) tables, gammas 0).
 func TestRelViTFullSize(t *testing.T) {
 	meta := fixtureMeta(t, relvitFixture)
@@ -69,6 +70,22 @@ func TestRelViTFullSize(t *testing.T) {
 	shapes := strings.Split(meta["full_shapes"], ";")
 	if len(params) != 161 || len(names) != len(params) || len(shapes) != len(params) {
 		t.Fatalf("%d tensors, PyTorch %d names and %d shapes, want 161", len(params), len(names), len(shapes))
+	}
+	// torchref.py's lmgc_init_relvit (train --arch vit --init lmgc) must
+	// replay this initialisation exactly, or a side-by-side run would not
+	// start from the same weights.
+	fx := readFixtureFile(t, relvitFixture)
+	for _, p := range params {
+		idx, ref := fx["lmgcinit/idx/"+p.Name], fx["lmgcinit/"+p.Name]
+		if len(idx) == 0 || len(idx) != len(ref) {
+			t.Fatalf("fixture: no lmgcinit samples for %s", p.Name)
+		}
+		for i, f := range idx {
+			if got := p.W[int(f)]; got != ref[i] {
+				t.Errorf("%s[%d]: initial value %v, torchref's lmgc_init_relvit %v", p.Name, int(f), got, ref[i])
+				break
+			}
+		}
 	}
 	decay := map[string]bool{}
 	for _, n := range strings.Split(meta["full_decay"], ",") {

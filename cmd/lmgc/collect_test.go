@@ -118,3 +118,51 @@ func TestCollectOtherDatasets(t *testing.T) {
 		})
 	}
 }
+
+// TestCollectRelViT runs the reference's ViT (--arch relvit) for two steps
+// of a small batch, twice with the same seed: with the head dropout on (the
+// default 0.3, lmgc's seeded mask) the gradient files must be identical,
+// and with --dropout 0 the step-1 gradient must differ (the mask was used).
+// Flags that do not apply to the recipe are refused.
+func TestCollectRelViT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two RelViT steps")
+	}
+	dir := t.TempDir()
+	run := func(name string, extra ...string) []byte {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		args := append([]string{"collect", "--arch", "relvit", "--dataset", "mnist", "--steps", "2", "--every", "1",
+			"--batch", "4", "--seed", "3", "--eval=false", "--out", out}, extra...)
+		code, stdout, errs := lmgc(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		if !strings.Contains(stdout, "relvit on mnist") {
+			t.Errorf("collect output lacks the model line:\n%s", stdout)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "grad-000001.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, b, c := run("a"), run("b"), run("c", "--dropout", "0")
+	if string(a) != string(b) {
+		t.Error("two runs with the same seed gave different gradients")
+	}
+	if string(a) == string(c) {
+		t.Error("--dropout 0 gave the same gradient as the default dropout 0.3")
+	}
+	out := filepath.Join(dir, "bad")
+	for _, bad := range [][]string{
+		{"collect", "--arch", "convnet", "--dataset", "mnist", "--steps", "1", "--dropout", "0.1", "--out", out},
+		{"collect", "--arch", "relvit", "--dataset", "mnist", "--steps", "1", "--dropout", "1", "--out", out},
+		{"collect", "--arch", "relvit", "--dataset", "mnist", "--steps", "5", "--warmup", "2", "--out", out},
+		{"collect", "--arch", "relvit", "--dataset", "mnist", "--steps", "5", "--cosine-epochs", "200", "--out", out},
+	} {
+		if code, _, errs := lmgc(t, bad...); code == 0 || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q", bad, code, errs)
+		}
+	}
+}

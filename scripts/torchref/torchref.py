@@ -96,6 +96,24 @@ class SplitMix64:
             p[i], p[j] = p[j], p[i]
         return p
 
+    def block(self, n):
+        """The next n outputs of uint64(), vectorised (the state advances by
+        a constant, so output i is mix(s + (i+1)·γ))."""
+        g = np.uint64(0x9E3779B97F4A7C15)
+        with np.errstate(over="ignore"):
+            z = np.uint64(self.s) + np.arange(1, n + 1, dtype=np.uint64) * g
+            self.s = int(z[-1]) if n > 0 else self.s
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+    def normal(self, n):
+        """nn.RNG.Normal n times: Box-Muller in float64 on two draws each, as float32."""
+        u = self.block(2 * n)
+        u1 = ((u[0::2] >> np.uint64(11)) + np.uint64(1)).astype(np.float64) / float(1 << 53)
+        u2 = (u[1::2] >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        return (np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)).astype(np.float32)
+
     def uniform(self, n, bound):
         """nn.uniform: (float32(u*2) - 1) * bound, all in float32."""
         u = np.array([self.uint64() >> 40 for _ in range(n)], dtype=np.float32)
@@ -400,6 +418,44 @@ def lmgc_init(model, seed):
                 m.bias.zero_()
 
 
+def lmgc_init_relvit(model, seed):
+    """nn.NewRelViT's initialisation (train/nn/relvit.go) from SplitMix64(seed):
+    in construction order, kaiming-normal conv/linear weights
+    (float32(√(2/fan_in)·normal)), 0.02·normal position tables (float32),
+    pos_enc of each attention before its four convs; biases 0, LayerNorms
+    1/0, gammas 0 (no draws)."""
+    r = SplitMix64(seed)
+
+    def kaiming(w):
+        fan_in = w[0].numel()
+        v = (math.sqrt(2 / fan_in) * r.normal(w.numel()).astype(np.float64)).astype(np.float32)
+        w.copy_(torch.from_numpy(v.reshape(w.shape)))
+
+    def table(p):
+        p.copy_(torch.from_numpy((np.float32(0.02) * r.normal(p.numel())).reshape(p.shape)))
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, SelfAttention2d):
+                table(m.pos_enc)
+                for c in (m.to_keys, m.to_queries, m.to_values, m.unifyheads):
+                    kaiming(c.weight)
+                    c.bias.zero_()
+            elif isinstance(m, AddPositionEmbedding):
+                table(m.pos_embedding)
+            elif isinstance(m, (nn.Conv2d, nn.Linear)):
+                if any(m is c for a in model.modules() if isinstance(a, SelfAttention2d)
+                       for c in (a.to_keys, a.to_queries, a.to_values, a.unifyheads)):
+                    continue
+                kaiming(m.weight)
+                m.bias.zero_()
+            elif isinstance(m, nn.LayerNorm):
+                m.weight.fill_(1)
+                m.bias.zero_()
+            elif isinstance(m, Residual):
+                m.gamma.zero_()
+
+
 # ---------------------------------------------------------------- files
 
 
@@ -450,6 +506,8 @@ def save_gradient(out, model, step, meta):
 
 
 def cmd_train(a):
+    if a.arch == "relvit":
+        a.arch = "vit"  # the reference's ViT is a RelViT (lmgc collect --arch relvit)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -463,11 +521,17 @@ def cmd_train(a):
     if a.dataset == "cifar10" and a.ref_std:
         std = REF_CIFAR_STD
     c, size = xb.shape[1], xb.shape[2]
-    model = build(a.arch, c, size)
+    if a.arch == "vit":
+        if c != 3 or size != 32:
+            raise SystemExit("vit: the reference defines it for 3x32x32 input only")
+        model = relvit(head_p_drop=a.dropout)
+    else:
+        model = build(a.arch, c, size)
     if a.init == "lmgc":
         if a.arch == "vit":
-            raise SystemExit("--init lmgc: lmgc's vit is not the reference's architecture")
-        lmgc_init(model, a.seed)
+            lmgc_init_relvit(model, a.seed)  # lmgc collect --arch relvit
+        else:
+            lmgc_init(model, a.seed)
     model.train()
     per_epoch = len(y) // a.batch  # lmgc drops the last partial batch
     sched = None
@@ -705,6 +769,14 @@ def cmd_fixture_relvit(a):
             "full_shapes": ";".join("x".join(str(d) for d in p.shape) for _, p in full.named_parameters()),
             "full_decay": ",".join(n for n, p in full.named_parameters() if id(p) in decay_ids),
             "full_params": str(sum(p.numel() for p in full.parameters()))}
+    # torchref train --arch vit --init lmgc replays nn.NewRelViT's init:
+    # 16 values per tensor of lmgc_init_relvit(full, 1) for the Go test.
+    lmgc_init_relvit(full, 1)
+    for name, p in full.named_parameters():
+        v = p.detach().reshape(-1).numpy()
+        idx = np.array([(i * v.size) // 16 + (i * 7919) % max(1, v.size // 16) for i in range(min(16, v.size))], dtype=np.int64)
+        tensors.append(("lmgcinit/idx/" + name, idx.astype(np.float32)))
+        tensors.append(("lmgcinit/" + name, v[idx].astype(np.float32)))
     del full
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
     sched = relvit_onecycle(opt, 391)
@@ -803,7 +875,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
-    t.add_argument("--arch", choices=["convnet", "vgg16", "resnet18", "vit"], default="convnet")
+    t.add_argument("--arch", choices=["convnet", "vgg16", "resnet18", "vit", "relvit"], default="convnet",
+                   help="vit and relvit: the reference's ViT (a RelViT; lmgc collect --arch relvit)")
     t.add_argument("--dataset", choices=["mnist", "cifar10"], default="mnist")
     t.add_argument("--cifar", default=default_cifar())
     t.add_argument("--cache", default="/tmp/torchref", help="where decoded CIFAR-10 is cached")
@@ -818,6 +891,8 @@ def main():
     t.add_argument("--init", choices=["torch", "lmgc"], default="torch")
     t.add_argument("--order", choices=["torch", "lmgc"], default="torch")
     t.add_argument("--ref-std", action="store_true", help="CIFAR-10 std (0.2023, 0.1994, 0.2010) as the reference")
+    t.add_argument("--dropout", type=float, default=0.3,
+                   help="vit: head dropout (the reference: 0.3; 0 to compare step by step with lmgc collect --arch relvit --dropout 0)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--out", required=True)

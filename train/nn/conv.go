@@ -53,6 +53,9 @@ func (c *Conv2d) Forward(ctx *Ctx, x *Tensor) *Tensor {
 	oh := (h+2*c.Pad-c.K)/c.Stride + 1
 	ow := (w+2*c.Pad-c.K)/c.Stride + 1
 	c.x, c.oh, c.ow = x, oh, ow
+	if c.pointwise() {
+		return c.forward1x1(ctx, x)
+	}
 	ckk := c.InC * c.K * c.K
 	cols := n * oh * ow
 	if cap(c.cols) < ckk*cols {
@@ -137,6 +140,9 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *Tensor) *Tensor {
 	cols := n * hw
 	ckk := c.InC * c.K * c.K
 	th := ctx.threads()
+	if c.pointwise() {
+		return c.backward1x1(ctx, dy)
+	}
 	// dy in channel-major order, [OutC][N·OH·OW]; each channel's row is
 	// also its bias gradient's sum, over (image, pixel) in order.
 	dyc := reuseF32(&c.yc, c.OutC*cols)
@@ -193,5 +199,67 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *Tensor) *Tensor {
 			}
 		}
 	})
+	return dx
+}
+
+// pointwise reports a 1×1 convolution with stride 1 and no padding, whose
+// im2col matrix of one image is the image itself ([InC][H·W]).
+func (c *Conv2d) pointwise() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
+
+// forward1x1 is Forward for pointwise convolutions without the im2col and
+// channel-major copies: one product per image, y_b = W·x_b (+ bias). Each
+// output element is the same k-ordered sum as the batched product.
+func (c *Conv2d) forward1x1(ctx *Ctx, x *Tensor) *Tensor {
+	n, hw := x.Shape[0], c.oh*c.ow
+	y := reuse(&c.y, n, c.OutC, c.oh, c.ow)
+	th := ctx.threads()
+	for b := 0; b < n; b++ {
+		Gemm(c.OutC, hw, c.InC, c.Weight.W, c.InC, Mat{Data: x.Data, Off: b * c.InC * hw, RS: hw, CS: 1}, y.Data[b*c.OutC*hw:], hw, false, th)
+	}
+	if c.Bias != nil {
+		parallel(n*c.OutC, th, func(lo, hi int) {
+			for bo := lo; bo < hi; bo++ {
+				bv := c.Bias.W[bo%c.OutC]
+				out := y.Data[bo*hw : (bo+1)*hw]
+				for i := range out {
+					out[i] += bv
+				}
+			}
+		})
+	}
+	return y
+}
+
+// backward1x1 is Backward for pointwise convolutions: the bias gradient
+// sums dy over (image, pixel) in order, dW += dy_b·x_bᵀ image after image
+// (the same order as the batched product over (image, pixel)), and
+// dx_b = Wᵀ·dy_b.
+func (c *Conv2d) backward1x1(ctx *Ctx, dy *Tensor) *Tensor {
+	x := c.x
+	n, hw := x.Shape[0], c.oh*c.ow
+	th := ctx.threads()
+	if c.Bias != nil {
+		parallel(c.OutC, th, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				var s float32
+				for b := 0; b < n; b++ {
+					for _, v := range dy.Data[(b*c.OutC+o)*hw : (b*c.OutC+o+1)*hw] {
+						s += v
+					}
+				}
+				c.Bias.G[o] += s
+			}
+		})
+	}
+	for b := 0; b < n; b++ {
+		Gemm(c.OutC, c.InC, hw, dy.Data[b*c.OutC*hw:], hw, Mat{Data: x.Data, Off: b * c.InC * hw, RS: 1, CS: hw}, c.Weight.G, c.InC, true, th)
+	}
+	if c.NoInputGrad {
+		return nil
+	}
+	dx := reuse(&c.dx, x.Shape...)
+	for b := 0; b < n; b++ {
+		GemmM(c.InC, hw, c.OutC, Mat{Data: c.Weight.W, RS: 1, CS: c.InC}, Mat{Data: dy.Data, Off: b * c.OutC * hw, RS: hw, CS: 1}, dx.Data[b*c.InC*hw:], hw, false, th)
+	}
 	return dx
 }

@@ -110,6 +110,8 @@ func TestConvMatchesDirect(t *testing.T) {
 		{5, 7, 3, 1, 3, 2, 7}, // the MNIST ConvNet's pad 3
 		{4, 13, 3, 2, 1, 2, 8},
 		{6, 5, 1, 2, 0, 3, 6}, // ResNet shortcut
+		{6, 5, 1, 1, 0, 3, 6}, // pointwise (RelViT), with bias
+		{40, 7, 1, 1, 0, 2, 3},
 		{2, 6, 2, 2, 0, 2, 8}, // ViT patch embedding
 		{3, 4, 3, 1, 0, 1, 5},
 		{8, 17, 3, 1, 1, 4, 2}, // 2×2 maps, as VGG's last block
@@ -117,7 +119,7 @@ func TestConvMatchesDirect(t *testing.T) {
 	for _, tc := range cases {
 		for _, threads := range []int{1, 3} {
 			r := NewRNG(uint64(tc.inC*100 + tc.k))
-			c := NewConv2d("c", tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.k != 1, r)
+			c := NewConv2d("c", tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.k != 1 || tc.stride == 1, r)
 			uniform(r, c.Weight.G, 0.5) // start from a non-zero gradient: dW accumulates
 			if c.Bias != nil {
 				uniform(r, c.Bias.G, 0.5)

@@ -236,3 +236,25 @@ func TestDropout(t *testing.T) {
 		}
 	}
 }
+
+// TestGELUInPlace checks that GELU{InPlace: true} gives the same input
+// gradient, bit for bit, written over dy.
+func TestGELUInPlace(t *testing.T) {
+	r := NewRNG(4)
+	x := randTensor(r, 3, 50)
+	dy := randTensor(r, 3, 50)
+	c := &Ctx{}
+	a, b := &GELU{}, &GELU{InPlace: true}
+	a.Forward(c, x)
+	b.Forward(c, x)
+	want := a.Backward(c, &Tensor{Shape: dy.Shape, Data: append([]float32(nil), dy.Data...)})
+	got := b.Backward(c, dy)
+	if &got.Data[0] != &dy.Data[0] {
+		t.Fatal("InPlace Backward did not write over dy")
+	}
+	for i := range want.Data {
+		if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
+			t.Fatalf("dx[%d] = %v in place, %v otherwise", i, got.Data[i], want.Data[i])
+		}
+	}
+}

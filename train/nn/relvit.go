@@ -81,7 +81,7 @@ func NewRelViT(inC, size, classes int, cfg RelViTConfig, r *RNG) (*Sequential, e
 				NewSelfAttention2d(p+".0.residual.1", c, cfg.HeadChannels, g, g, r)}}),
 			NewGammaResidual(p+".1", &Sequential{Layers: []Layer{
 				NewLayerNormChannels(p+".1.residual.0.norm", c),
-				newRelConv(p+".1.residual.1.0", c, 4*c, 1, 1, 0, r), &GELU{},
+				newRelConv(p+".1.residual.1.0", c, 4*c, 1, 1, 0, r), &GELU{InPlace: true},
 				newRelConv(p+".1.residual.1.2", 4*c, c, 1, 1, 0, r)}}))
 	}
 	head := &Linear{In: c, Out: classes, Weight: newParam("2.5.weight", classes, c), Bias: newParam("2.5.bias", classes)}
@@ -100,8 +100,8 @@ type GammaResidual struct {
 	F     Layer
 	Gamma *Param
 	f     *Tensor
-	y, dx *Tensor
-	df    *Tensor
+	y     *Tensor
+	df    *Tensor // gamma·dy, then dx
 }
 
 // NewGammaResidual returns x + gamma·f(x) named prefix.
@@ -139,11 +139,11 @@ func (r *GammaResidual) Backward(c *Ctx, dy *Tensor) *Tensor {
 	}
 	r.Gamma.G[0] += float32(s)
 	dfx := r.F.Backward(c, df)
-	dx := reuse(&r.dx, dy.Shape...)
-	for i := range dx.Data {
-		dx.Data[i] = dy.Data[i] + dfx.Data[i]
+	// df is no longer needed: dx goes into its buffer.
+	for i := range df.Data {
+		df.Data[i] = dy.Data[i] + dfx.Data[i]
 	}
-	return dx
+	return df
 }
 
 // PosAdd adds a learned (C, H, W) table to every image of [N, C, H, W]
@@ -382,27 +382,29 @@ func (a *SelfAttention2d) Forward(c *Ctx, x *Tensor) *Tensor {
 	return a.Unify.Forward(c, o)
 }
 
-// Backward implements Layer.
+// Backward implements Layer. The gradients of the keys, queries and values
+// are written over the keys, queries and values themselves (each after its
+// last read), and the input gradient over the keys convolution's, to save
+// four activation-sized buffers per block.
 func (a *SelfAttention2d) Backward(c *Ctx, dy *Tensor) *Tensor {
 	do := a.Unify.Backward(c, dy)
 	n, t := do.Shape[0], a.H*a.W
 	heads, hc := a.C/a.HeadChannels, a.HeadChannels
 	scale := a.scale()
 	k, q, v := a.k.Data, a.q.Data, a.v.Data
-	dk := reuse(&a.dk, do.Shape...)
-	dq := reuse(&a.dq, do.Shape...)
-	dv := reuse(&a.dv, do.Shape...)
 	parallel(n*heads, c.threads(), func(lo, hi int) {
 		dp := make([]float32, t*t)
 		ds := make([]float32, t*t)
+		dq := make([]float32, hc*t)
 		for nh := lo; nh < hi; nh++ {
 			base := nh * hc * t
 			p := a.prob[nh*t*t : (nh+1)*t*t]
-			// dp[j][i] = Σ_c do[c][j]·v[c][i]: doᵀ·v; dv = do·p.
+			// dp[j][i] = Σ_c do[c][j]·v[c][i]: doᵀ·v; then dv = do·p over v.
 			GemmM(t, t, hc, Mat{Data: do.Data, Off: base, RS: 1, CS: t}, Mat{Data: v, Off: base, RS: t, CS: 1}, dp, t, false, 1)
-			Gemm(hc, t, t, do.Data[base:], t, Mat{Data: p, RS: t, CS: 1}, dv.Data[base:], t, false, 1)
+			Gemm(hc, t, t, do.Data[base:], t, Mat{Data: p, RS: t, CS: 1}, v[base:], t, false, 1)
 			// Softmax over each query's keys: dscore = p ⊙ (dp − Σ_i p·dp);
-			// it goes to pos_enc as is and to the keys/queries times scale.
+			// it goes to pos_enc as is (kept in p) and to the keys and
+			// queries times scale.
 			for j := 0; j < t; j++ {
 				pr, dr := p[j*t:(j+1)*t], dp[j*t:(j+1)*t]
 				var s float64
@@ -416,9 +418,11 @@ func (a *SelfAttention2d) Backward(c *Ctx, dy *Tensor) *Tensor {
 					sr[i] = g * scale
 				}
 			}
-			// dq[c][j] = Σ_i k[c][i]·ds[j][i]: k·dsᵀ; dk[c][i] = Σ_j q[c][j]·ds[j][i]: q·ds.
-			Gemm(hc, t, t, k[base:], t, Mat{Data: ds, RS: 1, CS: t}, dq.Data[base:], t, false, 1)
-			Gemm(hc, t, t, q[base:], t, Mat{Data: ds, RS: t, CS: 1}, dk.Data[base:], t, false, 1)
+			// dq[c][j] = Σ_i k[c][i]·ds[j][i]: k·dsᵀ; dk[c][i] = Σ_j q[c][j]·ds[j][i]: q·ds,
+			// written over k once dq has read it; then dq over q.
+			Gemm(hc, t, t, k[base:], t, Mat{Data: ds, RS: 1, CS: t}, dq, t, false, 1)
+			Gemm(hc, t, t, q[base:], t, Mat{Data: ds, RS: t, CS: 1}, k[base:], t, false, 1)
+			copy(q[base:base+hc*t], dq)
 		}
 	})
 	// pos_enc: per head, the score gradients summed over images, then
@@ -439,12 +443,11 @@ func (a *SelfAttention2d) Backward(c *Ctx, dy *Tensor) *Tensor {
 			}
 		}
 	})
-	gk := a.Keys.Backward(c, dk)
-	gq := a.Queries.Backward(c, dq)
-	gv := a.Values.Backward(c, dv)
-	dx := reuse(&a.dx, do.Shape...)
+	dx := a.Keys.Backward(c, a.k)
+	gq := a.Queries.Backward(c, a.q)
+	gv := a.Values.Backward(c, a.v)
 	for i := range dx.Data {
-		dx.Data[i] = gk.Data[i] + gq.Data[i] + gv.Data[i]
+		dx.Data[i] = dx.Data[i] + gq.Data[i] + gv.Data[i]
 	}
 	return dx
 }

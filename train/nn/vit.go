@@ -79,8 +79,13 @@ func (l *LayerNorm) Backward(c *Ctx, dy *Tensor) *Tensor {
 	return dx
 }
 
-// GELU is the exact (erf) GELU: x·Φ(x).
-type GELU struct{ x, y, dx *Tensor }
+// GELU is the exact (erf) GELU: x·Φ(x). With InPlace, Backward writes dx
+// over dy (for a dy that nothing reads afterwards, e.g. a convolution's
+// input gradient in the RelViT's MLP: it saves one activation-sized buffer).
+type GELU struct {
+	InPlace  bool
+	x, y, dx *Tensor
+}
 
 // Params implements Layer.
 func (*GELU) Params() []*Param { return nil }
@@ -98,7 +103,10 @@ func (g *GELU) Forward(c *Ctx, x *Tensor) *Tensor {
 
 // Backward implements Layer.
 func (g *GELU) Backward(c *Ctx, dy *Tensor) *Tensor {
-	dx := reuse(&g.dx, dy.Shape...)
+	dx := dy
+	if !g.InPlace {
+		dx = reuse(&g.dx, dy.Shape...)
+	}
 	for i, v := range g.x.Data {
 		f := float64(v)
 		d := float64(0.5*(1+math.Erf(f/math.Sqrt2))) + float64(f*math.Exp(float64(-0.5*f*f))/math.Sqrt(2*math.Pi))

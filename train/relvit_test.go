@@ -207,19 +207,7 @@ func TestMatchesPyTorchRelViT(t *testing.T) {
 				if w := float64(get(fmt.Sprintf("beta1_%d", step), 1)[0]); math.Abs(b1-w) > 1e-7 {
 					t.Fatalf("step %d: beta1 %v, PyTorch %v", step, b1, w)
 				}
-				x := nn.NewTensor(n, 3, 8, 8)
-				copy(x.Data, get(fmt.Sprintf("x%d", step), len(x.Data)))
-				labels := make([]int, n)
-				for i, v := range get(fmt.Sprintf("y%d", step), n) {
-					labels[i] = int(v)
-				}
-				nn.ZeroGrad(params)
-				loss, g, _ := nn.CrossEntropy(model.Forward(ctx, x), labels)
-				model.Backward(ctx, g)
-				want := float64(get(fmt.Sprintf("loss%d", step), 1)[0])
-				if math.Abs(loss-want) > 1e-5*math.Abs(want) {
-					t.Errorf("step %d: loss %.7g, PyTorch %.7g", step, loss, want)
-				}
+				fixtureStep(t, get, model, ctx, step, n, 3, 8)
 				zeros := 0
 				for _, p := range params {
 					ref := get(fmt.Sprintf("grad%d/%s", step, p.Name), len(p.G))

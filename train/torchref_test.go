@@ -126,19 +126,7 @@ func TestMatchesPyTorchStep(t *testing.T) {
 			opt := newSGD(params, 0.9, 5e-4)
 			ctx := &nn.Ctx{Threads: 2, Train: true}
 			for step := 0; step < 2; step++ {
-				x := nn.NewTensor(tc.n, tc.c, tc.size, tc.size)
-				copy(x.Data, get(fmt.Sprintf("x%d", step), len(x.Data)))
-				labels := make([]int, tc.n)
-				for i, v := range get(fmt.Sprintf("y%d", step), tc.n) {
-					labels[i] = int(v)
-				}
-				nn.ZeroGrad(params)
-				loss, g, _ := nn.CrossEntropy(model.Forward(ctx, x), labels)
-				model.Backward(ctx, g)
-				want := float64(get(fmt.Sprintf("loss%d", step), 1)[0])
-				if math.Abs(loss-want) > 1e-5*math.Abs(want) {
-					t.Errorf("step %d: loss %.7g, PyTorch %.7g", step, loss, want)
-				}
+				fixtureStep(t, get, model, ctx, step, tc.n, tc.c, tc.size)
 				// A conv bias followed by a per-channel norm has a gradient
 				// that is 0 but for rounding (the norm removes the mean):
 				// there both must be tiny next to the whole gradient.
@@ -167,6 +155,26 @@ func TestMatchesPyTorchStep(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fixtureStep runs model forward and backward (gradients zeroed first) on
+// the fixture's batch xSTEP/ySTEP of n c×size×size images and requires
+// PyTorch's loss lossSTEP within 1e-5 relative.
+func fixtureStep(t *testing.T, get func(string, int) []float32, model nn.Layer, ctx *nn.Ctx, step, n, c, size int) {
+	t.Helper()
+	x := nn.NewTensor(n, c, size, size)
+	copy(x.Data, get(fmt.Sprintf("x%d", step), len(x.Data)))
+	labels := make([]int, n)
+	for i, v := range get(fmt.Sprintf("y%d", step), n) {
+		labels[i] = int(v)
+	}
+	nn.ZeroGrad(model.Params())
+	loss, g, _ := nn.CrossEntropy(model.Forward(ctx, x), labels)
+	model.Backward(ctx, g)
+	want := float64(get(fmt.Sprintf("loss%d", step), 1)[0])
+	if math.Abs(loss-want) > 1e-5*math.Abs(want) {
+		t.Errorf("step %d: loss %.7g, PyTorch %.7g", step, loss, want)
 	}
 }
 

@@ -609,6 +609,22 @@ def cmd_train(a):
 # ---------------------------------------------------------------- fixture
 
 
+def fixture_step(tensors, case, step, model, opt, x, yl):
+    """One training step of a fixture: the batch, PyTorch's loss and
+    gradients, and the weights after opt.step(), under CASE/..."""
+    tensors.append(("%s/x%d" % (case, step), x.numpy()))
+    tensors.append(("%s/y%d" % (case, step), yl.numpy().astype(np.float32)))
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), yl)
+    loss.backward()
+    tensors.append(("%s/loss%d" % (case, step), np.array([loss.item()], dtype=np.float32)))
+    for name, p in model.named_parameters():
+        tensors.append(("%s/grad%d/%s" % (case, step, name), p.grad.numpy().copy()))
+    opt.step()
+    for name, p in model.named_parameters():
+        tensors.append(("%s/after%d/%s" % (case, step, name), p.detach().numpy().copy()))
+
+
 def cmd_fixture(a):
     """A small ConvNet step for train/'s Go test: initial weights, two input
     batches and labels, and what PyTorch computes for them: loss and
@@ -626,17 +642,7 @@ def cmd_fixture(a):
         for step in range(2):
             x = torch.randn(n, c, size, size) * 1.5
             yl = torch.randint(0, 10, (n,))
-            tensors.append(("%s/x%d" % (case, step), x.numpy()))
-            tensors.append(("%s/y%d" % (case, step), yl.numpy().astype(np.float32)))
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), yl)
-            loss.backward()
-            tensors.append(("%s/loss%d" % (case, step), np.array([loss.item()], dtype=np.float32)))
-            for name, p in model.named_parameters():
-                tensors.append(("%s/grad%d/%s" % (case, step, name), p.grad.numpy().copy()))
-            opt.step()
-            for name, p in model.named_parameters():
-                tensors.append(("%s/after%d/%s" % (case, step, name), p.detach().numpy().copy()))
+            fixture_step(tensors, case, step, model, opt, x, yl)
     write_safetensors(a.out, tensors, meta)
     print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
 
@@ -813,20 +819,10 @@ def cmd_fixture_relvit(a):
                 sched.step()
             x = torch.randn(a.n, 3, 8, 8)
             yl = torch.randint(0, 10, (a.n,))
-            tensors.append(("%s/x%d" % (case, step), x.numpy()))
-            tensors.append(("%s/y%d" % (case, step), yl.numpy().astype(np.float32)))
             g = opt.param_groups[0]
             tensors.append(("%s/lr%d" % (case, step), np.array([g["lr"]], dtype=np.float32)))
             tensors.append(("%s/beta1_%d" % (case, step), np.array([g["betas"][0]], dtype=np.float32)))
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), yl)
-            loss.backward()
-            tensors.append(("%s/loss%d" % (case, step), np.array([loss.item()], dtype=np.float32)))
-            for name, p in model.named_parameters():
-                tensors.append(("%s/grad%d/%s" % (case, step, name), p.grad.numpy().copy()))
-            opt.step()
-            for name, p in model.named_parameters():
-                tensors.append(("%s/after%d/%s" % (case, step, name), p.detach().numpy().copy()))
+            fixture_step(tensors, case, step, model, opt, x, yl)
     write_safetensors(a.out, tensors, meta)
     print("wrote %s (%d tensors, %d bytes)" % (a.out, len(tensors), os.path.getsize(a.out)))
 

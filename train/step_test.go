@@ -10,7 +10,7 @@ import (
 // CIFAR-shaped random data, per architecture (go test -bench Step;
 // LMGC_BATCH changes the batch).
 func BenchmarkStep(b *testing.B) {
-	for _, arch := range []string{"convnet", "convnet-mnist", "vgg16", "resnet18", "vit"} {
+	for _, arch := range []string{"convnet", "convnet-mnist", "vgg16", "resnet18", "vit", "relvit"} {
 		b.Run(arch, func(b *testing.B) {
 			c, size := 3, 32
 			name := arch

@@ -153,12 +153,28 @@ func TestCrossEntropyGradient(t *testing.T) {
 	}
 }
 
-// TestThreadsDeterministic checks that a ConvNet forward/backward gives
-// the same bits with 1 and 3 goroutines.
+// TestThreadsDeterministic checks that a ConvNet and a RelViT
+// forward/backward give the same bits with 1 and 3 goroutines.
 func TestThreadsDeterministic(t *testing.T) {
+	for _, arch := range []string{"convnet", "relvit"} {
+		t.Run(arch, func(t *testing.T) { threadsDeterministic(t, arch) })
+	}
+}
+
+// threadsDeterministic runs a small arch (the RelViT with its head dropout
+// on) forward and backward with 1 and 3 goroutines.
+func threadsDeterministic(t *testing.T, arch string) {
 	run := func(threads int) []float32 {
 		r := NewRNG(5)
-		m := NewConvNet(3, 16, 10, 8, 3, r)
+		var m Layer = NewConvNet(3, 16, 10, 8, 3, r)
+		if arch == "relvit" {
+			m = mustRelViT(NewRelViT(3, 16, 10, RelViTConfig{Channels: 16, HeadChannels: 8, Blocks: 2, Patch: 2, Hidden: 8, HeadDrop: 0.3}, r))
+			for _, p := range m.Params() { // gammas away from 0, so the blocks carry gradients
+				if p.Shape[0] == 1 {
+					p.W[0] = 0.5
+				}
+			}
+		}
 		x := randTensor(r, 3, 3, 16, 16)
 		c := &Ctx{Threads: threads, Train: true}
 		y := m.Forward(c, x)

@@ -2,16 +2,17 @@
 # ctx-bench.sh LMGC [OUTDIR]: lmgc's LLM prior next to llama.cpp at lmgc's
 # own context lengths (issue #10), side by side in one run.
 #
-# For every context N (window) and model, alternating (round 1: lmgc first,
-# round 2: llama.cpp first, ...):
+# First (unless MUSTSHOW=0) a real gradient compressed and decompressed from
+# the CLI with the SmolLM2-135M q8_0 shape (/usr/bin/time -v, cmp). Then for
+# every model and context N (window), ROUNDS times, alternating (round 1:
+# lmgc first, round 2: llama.cpp first, ...):
 #   LMGC model bench --model M --window N --tokens T --threads THREADS --input GRADIENT
 #   engine/llamacpp's TestBenchContext (build tag enginebench) on the same
 #   model, N and gradient: llama.cpp prompt processing of N positions at
 #   context N (llama_decode calls of 512 and of N tokens) and lock-step
 #   decode of lmgc's W windows as W sequences (see bench_ctx_test.go).
-# then (unless MUSTSHOW=0) a real gradient compressed and decompressed from
-# the CLI with the SmolLM2-135M q8_0 shape (/usr/bin/time -v, cmp), and a
-# table of positions/s with the ratios lmgc / llama.cpp.
+# and last a table of positions/s with the ratios lmgc / llama.cpp
+# (`$0 --table LOG` makes it again from a log, e.g. a partial one).
 #
 # LMGC is the lmgc binary to measure (the llama.cpp side is built from this
 # checkout). OUTDIR (default /tmp/ctx-bench) gets the generated models,
@@ -22,8 +23,40 @@
 #   TINYLLAMA=1 adds the TinyLlama-1.1B shape q8_0 (1.2 GB; minutes) at TINY_CONTEXTS (default "512:1024")
 #   GRADIENT=testdata/gradients/convnet-cifar10-2ep/grad-000754.npy
 #   FLASH=0 (llama.cpp flash attention: 0, 1 or 0,1)
+#   LOCKSTEP_MAX_S= (stop llama.cpp's lock step after this many seconds: its
+#     speed is then that of the shallower positions, marked * in the table)
 #   MUSTSHOW=1  MUSTSHOW_FLOATS=2048 (first floats of GRADIENT for the compress/decompress)
 set -euo pipefail
+table() { # table LOG: the markdown table of a log
+python3 - "$1" <<'EOF'
+import collections, statistics, sys
+rows = collections.defaultdict(lambda: collections.defaultdict(list))
+for line in open(sys.argv[1]):
+    if not line.startswith("RESULT\t"):
+        continue
+    f = line.rstrip("\n").split("\t")
+    rows[(f[1], int(f[2]))][f[3]].append((float(f[4]), f[8] != "full"))
+cols = ["lmgc-encode", "lmgc-decode", "prompt512", "promptN", "prompt512all", "lockstep"]
+print("| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | llama.cpp prompt, n_batch 512, logits of every position | llama.cpp W-sequence lock step | encode / prompt 512 | encode / prompt N | decode / lock step |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for (m, n), r in rows.items():
+    def cell(k):
+        v = r.get(k, [])
+        return " / ".join(f"{x:.0f}" + ("*" if cut else "") for x, cut in v) if v else "-"
+    def ratio(a, b):
+        if not r.get(a) or not r.get(b):
+            return "-"
+        return f"**{statistics.mean(x for x, _ in r[a]) / statistics.mean(x for x, _ in r[b]):.2f}**"
+    print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + f" | {ratio('lmgc-encode', 'prompt512')} | {ratio('lmgc-encode', 'promptN')} | {ratio('lmgc-decode', 'lockstep')} |")
+print()
+print("positions/s, wall, one value per round (round 1 / round 2 ...); ratios of the means; * a lock step stopped early (LOCKSTEP_MAX_S): the speed of its shallower positions only.")
+EOF
+}
+if [ "${1:-}" = --table ]; then
+	[ $# -eq 2 ] || { echo "usage: $0 --table LOG" >&2; exit 2; }
+	table "$2"
+	exit
+fi
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 LMGC [OUTDIR]" >&2; exit 2; }
 lmgc=$(realpath "$1")
 out=${2:-/tmp/ctx-bench}
@@ -79,32 +112,17 @@ run_lmgc() { # MODEL N DIGITS ROUND
 	echo "$o" >>"$log"
 	echo "$o" | awk -v m="$(basename "$1")" -v n="$2" -v r="$4" '
 		/ model positions, / { for (i = 1; i <= NF; i++) if ($i == "positions,") { pos = $(i-2) } }
-		/^(encode|decode): / { sub(":", "", $1); printf "RESULT\t%s\t%s\tlmgc-%s\t%s\t%s\t%s\t-\tround%s\n", m, n, $1, $2, $(NF-1), pos, r }' | tee -a "$log"
+		/^(encode|decode): / { sub(":", "", $1); printf "RESULT\t%s\t%s\tlmgc-%s\t%s\t%s\t%s\t-\tfull\tround%s\n", m, n, $1, $2, $(NF-2), pos, r }' | tee -a "$log"
 }
 run_llamacpp() { # MODEL N DIGITS ROUND
 	local o
 	say "## round $4: llama.cpp TestBenchContext --model $(basename "$1") N=$2 digits $3 (load $(cut -d' ' -f1 /proc/loadavg))"
-	o=$(cd engine/llamacpp && LMGC_BENCH_MODELS=$1 LMGC_BENCH_CONTEXTS=$2:$3 LMGC_BENCH_THREADS=$threads LMGC_BENCH_FLASH=$flash \
+	o=$(cd engine/llamacpp && LMGC_BENCH_MODELS=$1 LMGC_BENCH_CONTEXTS=$2:$3 LMGC_BENCH_THREADS=$threads LMGC_BENCH_FLASH=$flash LMGC_BENCH_LOCKSTEP_MAX_S=${LOCKSTEP_MAX_S:-} \
 		LMGC_BENCH_INPUT=$gradient "$out/llamacpp.test" -test.run '^TestBenchContext$' -test.v -test.count=1 -test.timeout 60m 2>&1) ||
 		{ echo "$o" >&2; exit 1; }
 	echo "$o" | grep -v '^RESULT' >>"$log"
 	echo "$o" | awk -v r="$4" '/^RESULT\t/ { print $0 "\tround" r }' | tee -a "$log"
 }
-
-for ((r = 1; r <= rounds; r++)); do
-	for c in "${cases[@]}"; do
-		m=${c%@*} nd=${c#*@}
-		n=${nd%:*} d=${nd#*:}
-		if ((r % 2 == 1)); then
-			run_lmgc "$m" "$n" "$d" "$r"
-			run_llamacpp "$m" "$n" "$d" "$r"
-		else
-			run_llamacpp "$m" "$n" "$d" "$r"
-			run_lmgc "$m" "$n" "$d" "$r"
-		fi
-	done
-done
-say "load average at the end of the pairs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "${MUSTSHOW:-1}" = 1 ]; then
 	floats=${MUSTSHOW_FLOATS:-2048}
@@ -123,27 +141,21 @@ if [ "${MUSTSHOW:-1}" = 1 ]; then
 	say "decompressed file identical to the input (cmp): $(stat -c %s "$slice") bytes -> $(stat -c %s "$slice.lmgc") bytes"
 fi
 
-python3 - "$log" >"$out/table.md" <<'EOF'
-import collections, statistics, sys
-rows = collections.defaultdict(lambda: collections.defaultdict(list))
-for line in open(sys.argv[1]):
-    if not line.startswith("RESULT\t"):
-        continue
-    f = line.rstrip("\n").split("\t")
-    rows[(f[1], int(f[2]))][f[3]].append(float(f[4]))
-cols = ["lmgc-encode", "lmgc-decode", "prompt512", "promptN", "prompt512all", "lockstep"]
-print("| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | the same, logits of all | llama.cpp W-sequence lock step | encode / prompt 512 | encode / prompt N | decode / lock step |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-for (m, n), r in rows.items():
-    def cell(k):
-        v = r.get(k, [])
-        return " / ".join(f"{x:.0f}" for x in v) if v else "-"
-    def ratio(a, b):
-        if not r.get(a) or not r.get(b):
-            return "-"
-        return f"**{statistics.mean(r[a]) / statistics.mean(r[b]):.2f}**"
-    print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + f" | {ratio('lmgc-encode', 'prompt512')} | {ratio('lmgc-encode', 'promptN')} | {ratio('lmgc-decode', 'lockstep')} |")
-print()
-print("positions/s, wall, one value per round (round 1 / round 2 ...); ratios of the means.")
-EOF
+for c in "${cases[@]}"; do
+	m=${c%@*} nd=${c#*@}
+	n=${nd%:*} d=${nd#*:}
+	for ((r = 1; r <= rounds; r++)); do
+		if ((r % 2 == 1)); then
+			run_lmgc "$m" "$n" "$d" "$r"
+			run_llamacpp "$m" "$n" "$d" "$r"
+		else
+			run_llamacpp "$m" "$n" "$d" "$r"
+			run_lmgc "$m" "$n" "$d" "$r"
+		fi
+	done
+done
+say "load average at the end of the pairs: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+
+table "$log" >"$out/table.md"
 cat "$out/table.md" | tee -a "$log"

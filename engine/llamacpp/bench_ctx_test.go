@@ -34,9 +34,11 @@
 // LMGC_BENCH_THREADS (default 2), LMGC_BENCH_FLASH (llama.cpp flash
 // attention: 0, 1 or 0,1; default 0, as the other references),
 // LMGC_BENCH_CTX_RUNS (which of prompt512, promptN, prompt512all, lockstep;
-// default all four). Each result is also printed as a line
-// "RESULT<TAB>model<TAB>N<TAB>run<TAB>positions/s<TAB>CPU ms/position<TAB>positions<TAB>decodes"
-// for scripts.
+// default all four), LMGC_BENCH_LOCKSTEP_MAX_S (seconds; stop the lock
+// step early on a loaded machine: the speed is then that of the shallower
+// positions, and says so). Each result is also printed as a line
+// "RESULT<TAB>model<TAB>N<TAB>run<TAB>positions/s<TAB>CPU ms/position<TAB>positions<TAB>decodes<TAB>depth"
+// for scripts (depth: "full", or "depth D of L" for a lock step stopped early).
 
 package llamacpp
 
@@ -59,17 +61,21 @@ import (
 
 // ctxRun is one run of ctxbench.mjs.
 type ctxRun struct {
-	Name      string    `json:"-"`
-	Mode      string    `json:"mode"`
-	Batch     int       `json:"batch,omitempty"`
-	Logits    string    `json:"logits"`
-	Sequences [][]int32 `json:"sequences"`
+	Name   string `json:"-"`
+	Mode   string `json:"mode"`
+	Batch  int    `json:"batch,omitempty"`
+	Logits string `json:"logits"`
+	// MaxSeconds > 0 stops a lock-step run after the first step that ends
+	// that late (see ctxbench.mjs).
+	MaxSeconds float64   `json:"maxSeconds,omitempty"`
+	Sequences  [][]int32 `json:"sequences"`
 }
 
 type ctxResult struct {
 	Mode        string  `json:"mode"`
 	Positions   int     `json:"positions"`
 	Decodes     int     `json:"decodes"`
+	Depth       int     `json:"depth"`
 	Wall        float64 `json:"wall"`
 	CPU         float64 `json:"cpu"`
 	ContextSize int     `json:"contextSize"`
@@ -165,6 +171,10 @@ func TestBenchContext(t *testing.T) {
 		}
 		flashes = append(flashes, f == "1")
 	}
+	maxSeconds := 0.0
+	if s := os.Getenv("LMGC_BENCH_LOCKSTEP_MAX_S"); s != "" {
+		maxSeconds = float64(benchEnvInt(t, "LMGC_BENCH_LOCKSTEP_MAX_S", 0))
+	}
 	which := []string{"prompt512", "promptN", "prompt512all", "lockstep"}
 	if s := os.Getenv("LMGC_BENCH_CTX_RUNS"); s != "" {
 		which = strings.Split(s, ",")
@@ -192,9 +202,10 @@ func TestBenchContext(t *testing.T) {
 			prompt = prompt[:c.n]
 			windows := modelInputs(t, path, c.n, data[:4*(c.digits/8)])
 			debug.FreeOSMemory()
-			positions := 0
+			positions, longest := 0, 0
 			for _, w := range windows {
 				positions += len(w)
+				longest = max(longest, len(w))
 			}
 			var runs []ctxRun
 			for _, name := range which {
@@ -206,7 +217,7 @@ func TestBenchContext(t *testing.T) {
 				case "prompt512all":
 					runs = append(runs, ctxRun{Name: name, Mode: "prompt", Batch: 512, Logits: "all", Sequences: [][]int32{prompt}})
 				case "lockstep":
-					runs = append(runs, ctxRun{Name: name, Mode: "lockstep", Logits: "all", Sequences: windows})
+					runs = append(runs, ctxRun{Name: name, Mode: "lockstep", Logits: "all", MaxSeconds: maxSeconds, Sequences: windows})
 				default:
 					t.Fatalf("LMGC_BENCH_CTX_RUNS: unknown run %q (want prompt512, promptN, prompt512all, lockstep)", name)
 				}
@@ -221,14 +232,20 @@ func TestBenchContext(t *testing.T) {
 				}
 				for i, r := range res {
 					name := runs[i].Name
+					depth := "full"
+					if runs[i].Mode == "lockstep" && r.Depth < longest {
+						depth = fmt.Sprintf("depth %d of %d", r.Depth, longest)
+						t.Logf("lock step stopped after %.0f s (LMGC_BENCH_LOCKSTEP_MAX_S): %d of %d steps, %d of %d positions",
+							maxSeconds, r.Depth, longest, r.Positions, positions)
+					}
 					if flash {
 						name += "+fa"
 					}
 					t.Logf("%s N=%d llama.cpp %-15s %8.1f positions/s wall, %.3f ms CPU/position (%d positions, %d llama_decode, ctx %d/seq, n_batch %d, %d threads, %s; %.2f s wall)",
 						filepath.Base(path), c.n, name, float64(r.Positions)/r.Wall, 1000*r.CPU/float64(r.Positions),
 						r.Positions, r.Decodes, r.ContextSize, r.BatchSize, r.Threads, fa, r.Wall)
-					fmt.Printf("RESULT\t%s\t%d\t%s\t%.1f\t%.3f\t%d\t%d\n", filepath.Base(path), c.n, name,
-						float64(r.Positions)/r.Wall, 1000*r.CPU/float64(r.Positions), r.Positions, r.Decodes)
+					fmt.Printf("RESULT\t%s\t%d\t%s\t%.1f\t%.3f\t%d\t%d\t%s\n", filepath.Base(path), c.n, name,
+						float64(r.Positions)/r.Wall, 1000*r.CPU/float64(r.Positions), r.Positions, r.Decodes, depth)
 				}
 				t.Logf("%s", info)
 			}

@@ -26,12 +26,15 @@
 //   - lockstep: lmgc's decode schedule. Every llama_decode holds the next
 //     token of each sequence that has one left (one token per sequence, a
 //     batch of up to n_seq_max tokens), each with its logits; batch is
-//     ignored (the number of sequences).
+//     ignored (the number of sequences). With "maxSeconds": S > 0 the run
+//     stops after the first step that ends S seconds or more after its
+//     start (a loaded machine): "depth" says how many steps were done, and
+//     the speed is that of the shallower, cheaper positions.
 //
 // Only the llama_decode calls are timed (not the model load, not the context
 // creation, not one untimed warm-up llama_decode of one token, removed from
 // the KV cache before the run, as llama-bench warms up). stdout: {"variant": "<ggml CPU variant>", "runs": [{"positions",
-// "decodes", "wall" (s), "cpu" (s, user+system of this process), "contextSize"
+// "decodes", "depth" (lock-step steps done), "wall" (s), "cpu" (s, user+system of this process), "contextSize"
 // (per sequence), "batchSize", "threads"}, ...], "maxRSS" (bytes)}.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -103,7 +106,7 @@ for (const [i, r] of job.runs.entries()) {
     await ctx.decodeBatch();
     if (!ctx.removeTokenCellsFromSequence(0, 0, -1) || ctx.getSequenceKvCacheMaxPosition(0) !== -1)
         fail(`run ${i}: the warm-up token stayed in the KV cache`);
-    let decodes = 0, positions = 0;
+    let decodes = 0, positions = 0, depth = longest;
     const t0 = performance.now(), c0 = process.cpuUsage();
     if (r.mode === "prompt") {
         for (const [s, toks] of seqs.entries()) {
@@ -119,7 +122,8 @@ for (const [i, r] of job.runs.entries()) {
         }
     } else {
         const one = Uint32Array.of(0);
-        for (let step = 0; step < longest; step++) {
+        const limit = Number(r.maxSeconds) > 0 ? t0 + 1000 * Number(r.maxSeconds) : Infinity;
+        for (let step = 0; step < longest && performance.now() < limit; step++) {
             const live = seqs.filter((toks) => step < toks.length).length;
             ctx.initBatch(live);
             for (const [s, toks] of seqs.entries()) {
@@ -130,14 +134,15 @@ for (const [i, r] of job.runs.entries()) {
             decodes++;
             positions += live;
         }
+        depth = decodes;
     }
     const wall = (performance.now() - t0) / 1000, c = process.cpuUsage(c0);
     for (const [s, toks] of seqs.entries()) {
         const last = ctx.getSequenceKvCacheMaxPosition(s);
-        if (last !== toks.length - 1)
-            fail(`run ${i}, sequence ${s}: the KV cache ends at position ${last}, want ${toks.length - 1}`);
+        if (last !== Math.min(toks.length, depth) - 1)
+            fail(`run ${i}, sequence ${s}: the KV cache ends at position ${last}, want ${Math.min(toks.length, depth) - 1}`);
     }
-    results.push({ mode: r.mode, positions, decodes, wall, cpu: (c.user + c.system) / 1e6,
+    results.push({ mode: r.mode, positions, decodes, depth, wall, cpu: (c.user + c.system) / 1e6,
         contextSize: context.contextSize, batchSize: context.batchSize, threads: ctx.getThreads() });
     await context.dispose();
 }

@@ -36,9 +36,8 @@
 // the KV cache before the run, as llama-bench warms up). stdout: {"variant": "<ggml CPU variant>", "runs": [{"positions",
 // "decodes", "depth" (lock-step steps done), "wall" (s), "cpu" (s, user+system of this process), "contextSize"
 // (per sequence), "batchSize", "threads"}, ...], "maxRSS" (bytes)}.
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { loadedVariants } from "./ggmlcpu.mjs";
 
 function fail(msg) {
     process.stderr.write(`ctxbench: ${msg}\n`);
@@ -69,17 +68,6 @@ for (const [i, r] of job.runs.entries()) {
         fail(`run ${i}: prompt mode needs a positive batch`);
     if (r.logits !== "last" && r.logits !== "all")
         fail(`run ${i}: logits must be last or all`);
-}
-
-const cpuLib = /^libggml-cpu-([A-Za-z0-9_]+)\.so$/;
-function loadedVariants() {
-    const seen = new Set();
-    for (const line of readFileSync("/proc/self/maps", "utf8").split("\n")) {
-        const m = cpuLib.exec(path.basename(line.trim().split(/\s+/).slice(5).join(" ")));
-        if (m)
-            seen.add(m[1]);
-    }
-    return [...seen].sort();
 }
 
 const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });

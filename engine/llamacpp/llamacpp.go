@@ -90,6 +90,7 @@ func available() error {
 	}
 	for _, p := range []string{
 		"refrun.mjs",
+		"ggmlcpu.mjs",
 		"node_modules/node-llama-cpp/package.json",
 		"node_modules/@node-llama-cpp/" + runtime.GOOS + "-" + nodeArch() + "/package.json",
 	} {

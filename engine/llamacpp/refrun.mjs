@@ -63,6 +63,7 @@ import * as nodeModule from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuLib, loadedVariants } from "./ggmlcpu.mjs";
 
 function fail(msg) {
     process.stderr.write(`refrun: ${msg}\n`);
@@ -231,7 +232,6 @@ async function runHidden(model, job, what) {
 }
 
 const binsPackage = "@node-llama-cpp/linux-x64";
-const cpuLib = /^libggml-cpu-([A-Za-z0-9_]+)\.so$/;
 
 // forceVariant makes node-llama-cpp load the binaries of a temporary
 // directory whose only CPU variant is the given one; it returns the
@@ -275,17 +275,6 @@ function forceVariant(variant) {
     }`;
     nodeModule.register("data:text/javascript," + encodeURIComponent(hooks));
     return tmp;
-}
-
-// loadedVariants lists the CPU variants of ggml mapped into this process.
-function loadedVariants() {
-    const seen = new Set();
-    for (const line of readFileSync("/proc/self/maps", "utf8").split("\n")) {
-        const m = cpuLib.exec(path.basename(line.trim().split(/\s+/).slice(5).join(" ")));
-        if (m)
-            seen.add(m[1]);
-    }
-    return [...seen].sort();
 }
 
 // unsupported exits with status 3: the forced variant does not run here.

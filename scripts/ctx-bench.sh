@@ -31,11 +31,13 @@ table() { # table LOG: the markdown table of a log
 python3 - "$1" <<'EOF'
 import collections, statistics, sys
 rows = collections.defaultdict(lambda: collections.defaultdict(list))
+cpu = collections.defaultdict(lambda: collections.defaultdict(list))
 for line in open(sys.argv[1]):
     if not line.startswith("RESULT\t"):
         continue
     f = line.rstrip("\n").split("\t")
     rows[(f[1], int(f[2]))][f[3]].append((float(f[4]), f[8] != "full"))
+    cpu[(f[1], int(f[2]))][f[3]].append(float(f[5]))
 cols = ["lmgc-encode", "lmgc-decode", "prompt512", "promptN", "prompt512all", "lockstep"]
 print("| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | llama.cpp prompt, n_batch 512, logits of every position | llama.cpp W-sequence lock step | encode / prompt 512 | encode / prompt N | decode / lock step |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -50,6 +52,20 @@ for (m, n), r in rows.items():
     print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + f" | {ratio('lmgc-encode', 'prompt512')} | {ratio('lmgc-encode', 'promptN')} | {ratio('lmgc-decode', 'lockstep')} |")
 print()
 print("positions/s, wall, one value per round (round 1 / round 2 ...); ratios of the means; * a lock step stopped early (LOCKSTEP_MAX_S): the speed of its shallower positions only.")
+print()
+print("| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | llama.cpp prompt, n_batch 512, logits of every position | llama.cpp W-sequence lock step | prompt 512 / encode | prompt N / encode | lock step / decode |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for (m, n), r in cpu.items():
+    def cell(k):
+        v = r.get(k, [])
+        return " / ".join(f"{x:.2f}" for x in v) if v else "-"
+    def ratio(a, b):
+        if not r.get(a) or not r.get(b):
+            return "-"
+        return f"**{statistics.mean(r[a]) / statistics.mean(r[b]):.2f}**"
+    print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + f" | {ratio('prompt512', 'lmgc-encode')} | {ratio('promptN', 'lmgc-encode')} | {ratio('lockstep', 'lmgc-decode')} |")
+print()
+print("CPU ms per position (user+system of the process, all its threads; spinning included), one value per round; ratios llama.cpp / lmgc of the means (above 1: lmgc uses less CPU per position).")
 EOF
 }
 if [ "${1:-}" = --table ]; then

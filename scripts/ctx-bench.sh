@@ -30,42 +30,41 @@ set -euo pipefail
 table() { # table LOG: the markdown table of a log
 python3 - "$1" <<'EOF'
 import collections, statistics, sys
-rows = collections.defaultdict(lambda: collections.defaultdict(list))
-cpu = collections.defaultdict(lambda: collections.defaultdict(list))
+# rows[(model, N)][run]: (value, stopped early) per round; kind 4 is
+# positions/s, kind 5 CPU ms per position.
+rows = {4: collections.defaultdict(lambda: collections.defaultdict(list)),
+        5: collections.defaultdict(lambda: collections.defaultdict(list))}
 for line in open(sys.argv[1]):
     if not line.startswith("RESULT\t"):
         continue
     f = line.rstrip("\n").split("\t")
-    rows[(f[1], int(f[2]))][f[3]].append((float(f[4]), f[8] != "full"))
-    cpu[(f[1], int(f[2]))][f[3]].append(float(f[5]))
+    for k in rows:
+        rows[k][(f[1], int(f[2]))][f[3]].append((float(f[k]), f[8] != "full"))
 cols = ["lmgc-encode", "lmgc-decode", "prompt512", "promptN", "prompt512all", "lockstep"]
-print("| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | llama.cpp prompt, n_batch 512, logits of every position | llama.cpp W-sequence lock step | encode / prompt 512 | encode / prompt N | decode / lock step |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-for (m, n), r in rows.items():
-    def cell(k):
-        v = r.get(k, [])
-        return " / ".join(f"{x:.0f}" + ("*" if cut else "") for x, cut in v) if v else "-"
-    def ratio(a, b):
-        if not r.get(a) or not r.get(b):
-            return "-"
-        return f"**{statistics.mean(x for x, _ in r[a]) / statistics.mean(x for x, _ in r[b]):.2f}**"
-    print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + f" | {ratio('lmgc-encode', 'prompt512')} | {ratio('lmgc-encode', 'promptN')} | {ratio('lmgc-decode', 'lockstep')} |")
+heads = "| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | llama.cpp prompt, n_batch 512, logits of every position | llama.cpp W-sequence lock step |"
+
+def table(kind, digits, ratios, titles, note):
+    print(heads + "".join(f" {t} |" for t in titles))
+    print("|---" * (8 + len(titles)) + "|")
+    for (m, n), r in rows[kind].items():
+        def cell(k):
+            v = r.get(k, [])
+            return " / ".join(f"{x:.{digits}f}" + ("*" if cut else "") for x, cut in v) if v else "-"
+        def ratio(a, b):
+            if not r.get(a) or not r.get(b):
+                return "-"
+            return f"**{statistics.mean(x for x, _ in r[a]) / statistics.mean(x for x, _ in r[b]):.2f}**"
+        print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + " | " + " | ".join(ratio(a, b) for a, b in ratios) + " |")
+    print()
+    print(note)
+
+table(4, 0, [("lmgc-encode", "prompt512"), ("lmgc-encode", "promptN"), ("lmgc-decode", "lockstep")],
+      ["encode / prompt 512", "encode / prompt N", "decode / lock step"],
+      "positions/s, wall, one value per round (round 1 / round 2 ...); ratios of the means; * a lock step stopped early (LOCKSTEP_MAX_S): the speed of its shallower positions only.")
 print()
-print("positions/s, wall, one value per round (round 1 / round 2 ...); ratios of the means; * a lock step stopped early (LOCKSTEP_MAX_S): the speed of its shallower positions only.")
-print()
-print("| model | N | lmgc encode | lmgc decode | llama.cpp prompt, n_batch 512 | llama.cpp prompt, n_batch N | llama.cpp prompt, n_batch 512, logits of every position | llama.cpp W-sequence lock step | prompt 512 / encode | prompt N / encode | lock step / decode |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-for (m, n), r in cpu.items():
-    def cell(k):
-        v = r.get(k, [])
-        return " / ".join(f"{x:.2f}" for x in v) if v else "-"
-    def ratio(a, b):
-        if not r.get(a) or not r.get(b):
-            return "-"
-        return f"**{statistics.mean(r[a]) / statistics.mean(r[b]):.2f}**"
-    print(f"| {m} | {n} | " + " | ".join(cell(k) for k in cols) + f" | {ratio('prompt512', 'lmgc-encode')} | {ratio('promptN', 'lmgc-encode')} | {ratio('lockstep', 'lmgc-decode')} |")
-print()
-print("CPU ms per position (user+system of the process, all its threads; spinning included), one value per round; ratios llama.cpp / lmgc of the means (above 1: lmgc uses less CPU per position).")
+table(5, 2, [("prompt512", "lmgc-encode"), ("promptN", "lmgc-encode"), ("lockstep", "lmgc-decode")],
+      ["prompt 512 / encode", "prompt N / encode", "lock step / decode"],
+      "CPU ms per position (user+system of the process, all its threads; spinning included), one value per round; ratios llama.cpp / lmgc of the means (above 1: lmgc uses less CPU per position).")
 EOF
 }
 if [ "${1:-}" = --table ]; then

@@ -37,17 +37,9 @@ func TestModelInputs(t *testing.T) {
 		}
 		b := bb.(*batch)
 		fed := make([][]int32, len(windows))
-		for step := 0; ; step++ {
-			var act, syms []int
-			for i, w := range windows {
-				if step < len(w) {
-					act = append(act, i)
-					syms = append(syms, int(w[step]))
-					fed[i] = append(fed[i], b.pending[i]...)
-				}
-			}
-			if len(act) == 0 {
-				break
+		lockstep(windows, func(act, syms []int) {
+			for _, i := range act {
+				fed[i] = append(fed[i], b.pending[i]...)
 			}
 			if err := b.Predict(act, make([]coder.Dist, len(act))); err != nil {
 				t.Fatal(err)
@@ -55,7 +47,7 @@ func TestModelInputs(t *testing.T) {
 			if err := b.Push(act, syms); err != nil {
 				t.Fatal(err)
 			}
-		}
+		})
 		positions := 0
 		for i := range windows {
 			if !slices.Equal(got[i], fed[i]) {

@@ -150,17 +150,7 @@ func code(t *testing.T, p *Prior, data []byte) (int, float64) {
 		encs[i] = coder.NewEncoder(&bufs[i])
 	}
 	dists := make([]coder.Dist, len(windows))
-	for step := 0; ; step++ {
-		var act, syms []int
-		for i, w := range windows {
-			if step < len(w) {
-				act = append(act, i)
-				syms = append(syms, int(w[step]))
-			}
-		}
-		if len(act) == 0 {
-			break
-		}
+	lockstep(windows, func(act, syms []int) {
 		if err := b.Predict(act, dists[:len(act)]); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +162,7 @@ func code(t *testing.T, p *Prior, data []byte) (int, float64) {
 			ideal -= math.Log2(float64(f) / float64(dists[j].Total()))
 		}
 		b.Push(act, syms)
-	}
+	})
 	// Decode each window alone (batch of one): the batch shape must not
 	// change the probabilities.
 	for i, w := range windows {
@@ -400,5 +390,24 @@ func TestLoadedModel(t *testing.T) {
 		if err := p.Close(); err != nil { // must not close m
 			t.Fatal(err)
 		}
+	}
+}
+
+// lockstep calls f once per step of a batch advanced in lock step, as the
+// codec does: act holds the windows that have a symbol at that step, syms
+// those symbols.
+func lockstep(windows [][]int32, f func(act, syms []int)) {
+	for step := 0; ; step++ {
+		var act, syms []int
+		for i, w := range windows {
+			if step < len(w) {
+				act = append(act, i)
+				syms = append(syms, int(w[step]))
+			}
+		}
+		if len(act) == 0 {
+			return
+		}
+		f(act, syms)
 	}
 }

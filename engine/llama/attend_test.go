@@ -21,7 +21,7 @@ import (
 // weighted sum over a0..p, a0 = a rounded down to a multiple of the lanes,
 // with zero weights before a. The fast attend must match it bit for bit.
 func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale float32, seqs, pos []int, q, att []float32) {
-	qDim, kvDim := heads*hd, kvHeads*hd
+	qDim := heads * hd
 	gqa := heads / kvHeads
 	qh := make([]float32, hd)
 	krow := make([]float32, hd)
@@ -30,7 +30,7 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale fl
 		n := pos[i] + 1
 		copy(qh, q[i*qDim+h*hd:i*qDim+(h+1)*hd])
 		kernels.RoundF16(qh)
-		base := seqs[i]*maxLen*kvDim + (h/gqa)*hd
+		base := (seqs[i]*kvHeads + h/gqa) * maxLen * hd // the cache is head-major (State.kvOff)
 		a := 0
 		if window > 0 && n > window {
 			a = n - window
@@ -38,12 +38,12 @@ func attendRef(k, v []uint16, maxLen, heads, kvHeads, hd, window int, kqScale fl
 		a0 := a - a%kernels.Lanes
 		w := make([]float32, n)
 		for t := a; t < n; t++ {
-			kernels.WidenF16(krow, k[base+t*kvDim:base+t*kvDim+hd])
+			kernels.WidenF16(krow, k[base+t*hd:base+(t+1)*hd])
 			w[t] = kernels.Dot(qh, krow) * kqScale
 		}
 		kernels.Softmax(w[a:])
 		kernels.RoundF16(w[a:])
-		kernels.WeightedSumF16(att[i*qDim+h*hd:i*qDim+(h+1)*hd], w[a0:], v[base+a0*kvDim:], kvDim)
+		kernels.WeightedSumF16(att[i*qDim+h*hd:i*qDim+(h+1)*hd], w[a0:], v[base+a0*hd:], hd)
 	}
 }
 

@@ -16,8 +16,11 @@ type State struct {
 	nSeq   int
 	maxLen int
 	lens   []int
-	// k[l] and v[l] hold layer l's keys and values: sequence s, position p
-	// starts at ((s*maxLen)+p)*kvDim.
+	// k[l] and v[l] hold layer l's keys and values, head-major within a
+	// sequence: the HeadDim values of sequence s, KV head h, position p
+	// start at kvOff(s, h, p). One KV head's rows of one sequence are
+	// contiguous, so attention (which reads one KV head's rows for its
+	// query heads) streams whole cache lines in order.
 	k, v [][]uint16
 	buf  scratch
 
@@ -59,6 +62,13 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 		s.v[l] = make([]uint16, n)
 	}
 	return s, nil
+}
+
+// kvOff is the offset in k[l] and v[l] of sequence seq, KV head h,
+// position p.
+func (s *State) kvOff(seq, h, p int) int {
+	c := &s.m.cfg
+	return ((seq*c.KVHeads+h)*s.maxLen + p) * c.HeadDim
 }
 
 // KVBytes returns the bytes of KV cache NewState(nSeq, maxLen) allocates
@@ -422,9 +432,11 @@ func (s *State) prepareQKV(l, i, seq, p int, q, k, v, cs, sn []float32) {
 		}
 		kernels.Rope(kh, cs, sn, c.RopeNeox)
 	}
-	off := (seq*s.maxLen + p) * kvDim
-	kernels.F32ToF16s(s.k[l][off:off+kvDim], k[i*kvDim:(i+1)*kvDim])
-	kernels.F32ToF16s(s.v[l][off:off+kvDim], v[i*kvDim:(i+1)*kvDim])
+	for h := 0; h < c.KVHeads; h++ {
+		off := s.kvOff(seq, h, p)
+		kernels.F32ToF16s(s.k[l][off:off+hd], k[i*kvDim+h*hd:i*kvDim+(h+1)*hd])
+		kernels.F32ToF16s(s.v[l][off:off+hd], v[i*kvDim+h*hd:i*kvDim+(h+1)*hd])
+	}
 }
 
 // attnWidenMax bounds the float32 copy of one sequence's keys (and one of
@@ -457,7 +469,7 @@ type attnScratch struct {
 	qg, acc []float32
 	sbuf    []float32            // attnGroup rows of maxLen scores
 	ws      [attnGroup][]float32 // the attended part of each head's scores
-	kf, vf  []float32            // positions 0.. of one sequence's K and V, widened
+	kf, vf  []float32            // positions 0.. of one sequence's K and V, widened, head-major (widenRows rows per KV head)
 }
 
 func (s *State) getScratch() *attnScratch {
@@ -548,6 +560,12 @@ func (s *State) attend(l, window, lo, hi int, seqs, pos []int, q, att []float32)
 	}
 }
 
+// widenRows is the most rows of one sequence the widened path holds: the
+// positions of a context up to attnWidenMax elements of all KV heads.
+func (s *State) widenRows() int {
+	return min(s.maxLen, attnWidenMax/(s.m.cfg.KVHeads*s.m.cfg.HeadDim))
+}
+
 // wideRows records which rows of which sequence an attnScratch's kf and
 // vf hold widened.
 type wideRows struct{ seq, n int }
@@ -566,26 +584,27 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 		a = n - window
 	}
 	a0 := a - a%kernels.Lanes
-	base := seqs[i] * s.maxLen * kvDim
+	seq := seqs[i]
 
 	// Decode (no neighbouring entry of the same sequence) or a context
 	// too long to widen: read the F16 cache directly.
 	batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
 	direct := !batched || n*kvDim > attnWidenMax
 	if !direct {
-		if seqs[i] != wide.seq {
-			wide.seq, wide.n = seqs[i], 0
+		if size := s.widenRows() * kvDim; len(sc.kf) != size {
+			// Room for the longest context this path serves, once.
+			sc.kf, sc.vf = make([]float32, size), make([]float32, size)
+			wide.seq = -1
+		}
+		if seq != wide.seq {
+			wide.seq, wide.n = seq, 0
 		}
 		if wideN := wide.n; n > wideN {
-			if len(sc.kf) < n*kvDim {
-				// Room for the longest context this path serves, once;
-				// rows already widened are kept.
-				size := min(s.maxLen, attnWidenMax/kvDim) * kvDim
-				sc.kf = append(make([]float32, 0, size), sc.kf[:wideN*kvDim]...)[:size]
-				sc.vf = append(make([]float32, 0, size), sc.vf[:wideN*kvDim]...)[:size]
+			for h := 0; h < c.KVHeads; h++ {
+				w := h * s.widenRows() * hd
+				kernels.WidenF16(sc.kf[w+wideN*hd:w+n*hd], kc[s.kvOff(seq, h, wideN):s.kvOff(seq, h, n)])
+				kernels.WidenF16(sc.vf[w+wideN*hd:w+n*hd], vc[s.kvOff(seq, h, wideN):s.kvOff(seq, h, n)])
 			}
-			kernels.WidenF16(sc.kf[wideN*kvDim:n*kvDim], kc[base+wideN*kvDim:base+n*kvDim])
-			kernels.WidenF16(sc.vf[wideN*kvDim:n*kvDim], vc[base+wideN*kvDim:base+n*kvDim])
 			wide.n = n
 		}
 	}
@@ -604,19 +623,19 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 			kvh := (h0 + j0) / ratio
 			j1 = min(g, (kvh+1)*ratio-h0)
 			kernels.ScoresF16Heads(sc.sbuf[j0*s.maxLen+a:], s.maxLen, n-a, qg[j0*hd:j1*hd], j1-j0,
-				kc[base+kvh*hd+a*kvDim:], kvDim, m.kqScale)
+				kc[s.kvOff(seq, kvh, a):], hd, m.kqScale)
 		}
 	} else {
 		for j, w := range ws {
 			qh := qg[j*hd : (j+1)*hd]
-			kf := sc.kf[a*kvDim+(h0+j)/ratio*hd:]
+			kf := sc.kf[((h0+j)/ratio*s.widenRows()+a)*hd:]
 			switch {
 			case hd == 8:
 				// The narrow heads of small models (stories260K), unrolled;
 				// the same order as below.
 				q8 := (*[8]float32)(qh)
 				for t := range w {
-					r := (*[8]float32)(kf[t*kvDim:])
+					r := (*[8]float32)(kf[t*hd:])
 					var d float32
 					d = d + float32(q8[0]*r[0])
 					d = d + float32(q8[1]*r[1])
@@ -632,7 +651,7 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 				// Dot's order for fewer elements than lanes: the lane sums
 				// and their tree are +0, then the elements are added in order.
 				for t := range w {
-					row := kf[t*kvDim:][:len(qh)]
+					row := kf[t*hd:][:len(qh)]
 					var d float32
 					for j, x := range qh {
 						d = d + float32(x*row[j])
@@ -640,7 +659,7 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 					w[t] = d * m.kqScale
 				}
 			default:
-				kernels.Scores(w, qh, kf, kvDim, m.kqScale)
+				kernels.Scores(w, qh, kf, hd, m.kqScale)
 			}
 		}
 	}
@@ -653,13 +672,13 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 			kvh := (h0 + j0) / ratio
 			j1 = min(g, (kvh+1)*ratio-h0)
 			kernels.WeightedSumF16HeadsAcc(att[i*qDim+(h0+j0)*hd:i*qDim+(h0+j1)*hd], j1-j0,
-				sc.sbuf[j0*s.maxLen+a0:], s.maxLen, n-a0, vc[base+kvh*hd+a0*kvDim:], kvDim, sc.acc)
+				sc.sbuf[j0*s.maxLen+a0:], s.maxLen, n-a0, vc[s.kvOff(seq, kvh, a0):], hd, sc.acc)
 		}
 	} else {
 		for j := range ws {
 			h := h0 + j
 			dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-			kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[a0*kvDim+h/ratio*hd:], kvDim, sc.acc)
+			kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[(h/ratio*s.widenRows()+a0)*hd:], hd, sc.acc)
 		}
 	}
 	clear(ws) // no reference kept

@@ -590,8 +590,9 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 	// too long to widen: read the F16 cache directly.
 	batched := i > 0 && seqs[i-1] == seqs[i] || i+1 < len(seqs) && seqs[i+1] == seqs[i]
 	direct := !batched || n*kvDim > attnWidenMax
+	wr := s.widenRows() // rows per KV head in sc.kf and sc.vf
 	if !direct {
-		if size := s.widenRows() * kvDim; len(sc.kf) != size {
+		if size := wr * kvDim; len(sc.kf) != size {
 			// Room for the longest context this path serves, once.
 			sc.kf, sc.vf = make([]float32, size), make([]float32, size)
 			wide.seq = -1
@@ -601,7 +602,7 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 		}
 		if wideN := wide.n; n > wideN {
 			for h := 0; h < c.KVHeads; h++ {
-				w := h * s.widenRows() * hd
+				w := h * wr * hd
 				kernels.WidenF16(sc.kf[w+wideN*hd:w+n*hd], kc[s.kvOff(seq, h, wideN):s.kvOff(seq, h, n)])
 				kernels.WidenF16(sc.vf[w+wideN*hd:w+n*hd], vc[s.kvOff(seq, h, wideN):s.kvOff(seq, h, n)])
 			}
@@ -628,7 +629,7 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 	} else {
 		for j, w := range ws {
 			qh := qg[j*hd : (j+1)*hd]
-			kf := sc.kf[((h0+j)/ratio*s.widenRows()+a)*hd:]
+			kf := sc.kf[((h0+j)/ratio*wr+a)*hd:]
 			switch {
 			case hd == 8:
 				// The narrow heads of small models (stories260K), unrolled;
@@ -678,7 +679,7 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 		for j := range ws {
 			h := h0 + j
 			dst := att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-			kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[(h/ratio*s.widenRows()+a0)*hd:], hd, sc.acc)
+			kernels.WeightedSumF32(dst, sc.sbuf[j*s.maxLen+a0:j*s.maxLen+n], sc.vf[(h/ratio*wr+a0)*hd:], hd, sc.acc)
 		}
 	}
 	clear(ws) // no reference kept

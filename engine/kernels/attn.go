@@ -240,23 +240,35 @@ var (
 // but each key row is read (and widened) once for all heads, as the
 // query heads of grouped-query attention share their keys.
 func ScoresF16Heads(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+	ScoresF16HeadsPrefetch(out, ostride, n, q, heads, k, stride, scale, nil)
+}
+
+// ScoresF16HeadsPrefetch is ScoresF16Heads, bit for bit, that also asks
+// the cache for the same n rows of v (the value rows of the same stride
+// that WeightedSumF16HeadsAcc reads next; nil: none). In decode every
+// window's K and V come from memory; fetched under the scores' arithmetic,
+// the weighted sum's reads of v are cache hits (the AVX-512 kernels
+// prefetch; the other paths ignore v).
+func ScoresF16HeadsPrefetch(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, v []uint16) {
 	if n == 0 || heads == 0 {
 		return
 	}
 	hd := len(q) / heads
-	if heads < 0 || hd*heads != len(q) || hd == 0 || stride < hd || len(k) < (n-1)*stride+hd || ostride < n || len(out) < (heads-1)*ostride+n {
-		panic(fmt.Sprintf("kernels: ScoresF16Heads: %d heads of %d values, %d rows of stride %d in %d values, out %d of stride %d", heads, len(q), n, stride, len(k), len(out), ostride))
+	if heads < 0 || hd*heads != len(q) || hd == 0 || stride < hd || len(k) < (n-1)*stride+hd || ostride < n || len(out) < (heads-1)*ostride+n ||
+		v != nil && len(v) < (n-1)*stride+hd {
+		panic(fmt.Sprintf("kernels: ScoresF16Heads: %d heads of %d values, %d rows of stride %d in %d values (%d to prefetch), out %d of stride %d", heads, len(q), n, stride, len(k), len(v), len(out), ostride))
 	}
 	for j0 := 0; j0 < heads; j0 += maxFusedHeads {
 		g := min(heads-j0, maxFusedHeads)
-		scoresF16Heads(out[j0*ostride:], ostride, n, q[j0*hd:(j0+g)*hd], g, k, stride, scale)
+		scoresF16Heads(out[j0*ostride:], ostride, n, q[j0*hd:(j0+g)*hd], g, k, stride, scale, v)
+		v = nil // prefetched once
 	}
 }
 
 // scoresF16HeadsGeneric is ScoresF16Heads in pure Go: each key row
 // widened once, then for each head Dot's lanes, tree and tail as in
 // scoreRowsF16Generic.
-func scoresF16HeadsGeneric(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+func scoresF16HeadsGeneric(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, _ []uint16) {
 	hd := len(q) / heads
 	n16 := hd - hd%Lanes
 	row := widenRowBuf(hd)
@@ -281,7 +293,7 @@ func scoresF16HeadsGeneric(out []float32, ostride, n int, q []float32, heads int
 
 // scoresF16HeadsEach is ScoresF16Heads as one installed ScoresF16 per
 // head (for kernels without a fused form).
-func scoresF16HeadsEach(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+func scoresF16HeadsEach(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, _ []uint16) {
 	hd := len(q) / heads
 	for j := 0; j < heads; j++ {
 		scoreRowsF16(out[j*ostride:j*ostride+n], q[j*hd:(j+1)*hd], k, stride, scale)

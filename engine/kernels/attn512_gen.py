@@ -301,7 +301,7 @@ def scoresG(name, g):
     assert 1 <= g <= 3
     acc = lambda h, r: f"Z{h*8+r}"
     w(f"""
-// func {name}(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+// func {name}(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32, pv *uint16)
 //
 // For the {g} heads j < {g} (query j at q + j*hd, its scores at out + j*ostride):
 // out_j[t] = Dot(q_j, row t of K widened) * scale for t < 8*blocks, row t at
@@ -312,8 +312,12 @@ def scoresG(name, g):
 // pairs of scoreRows16's tree (w = 8: VSHUFF32X4 256-bit halves, 4: 128-bit
 // lanes, 2: VUNPCKL/HPD, 1: VSHUFPS of the one register with itself),
 // leaving row r < 4 in element 4r and row 4+r in element 4r+1; VPERMPS
-// puts the 8 rows in order, then the scale and an 8-float store.
-TEXT ·{name}(SB), NOSPLIT, $0-60
+// puts the 8 rows in order, then the scale and an 8-float store. Each row
+// read is also prefetched at pv's row of the same offset (R15 = pv - k):
+// the V rows the weighted sum reads next, which in decode come from
+// memory; fetched here, under the scores' arithmetic, they are cache hits
+// there. The prefetches change no result.
+TEXT ·{name}(SB), NOSPLIT, $0-72
 	MOVQ         out+0(FP), DI
 	MOVQ         q+8(FP), SI
 	MOVQ         k+16(FP), BX
@@ -330,6 +334,8 @@ TEXT ·{name}(SB), NOSPLIT, $0-60
 	SHRQ         $4, R8
 	MOVQ         R9, R11
 	SHLQ         $3, R11
+	MOVQ         pv+64(FP), R15
+	SUBQ         BX, R15
 
 {name}_block:""")
     for h in range(g):
@@ -349,6 +355,7 @@ TEXT ·{name}(SB), NOSPLIT, $0-60
             w(f"\tVMULPS    Z{24+h}, Z27, Z28")
             w(f"\tVADDPS    Z28, {acc(h,r)}, {acc(h,r)}")
         w("\tPREFETCHT0 (R12)(R11*4)")
+        w("\tPREFETCHT0 (R12)(R15*1)")
         if r < 7:
             w("\tADDQ      R9, R12")
     w(f"""	ADDQ $64, AX

@@ -168,10 +168,10 @@ func weightedSumF16Asm512(dst, p []float32, v []uint16, stride int) bool {
 }
 
 //go:noescape
-func scoreRows8x2F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+func scoreRows8x2F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32, pv *uint16)
 
 //go:noescape
-func scoreRows8x3F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+func scoreRows8x3F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32, pv *uint16)
 
 //go:noescape
 func weightedSum16x2F16AVX512(dst, p *float32, v *uint16, acc *float32, n, hd, stride, pstride int)
@@ -218,20 +218,26 @@ func fusedKernel[K any](heads, hd, width int, k2, k3 K) (K, bool) {
 
 // scoresF16HeadsAsm512 is scoresF16HeadsGeneric with 2 or 3 heads and
 // widths that are a multiple of 16 in AVX-512 (attn_avx512_amd64.s: rows
-// in blocks of 8, each K chunk widened once for the heads), the remaining
-// rows of each head in AVX2; other shapes go head by head.
-func scoresF16HeadsAsm512(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+// in blocks of 8, each K chunk widened once for the heads, the rows of pv
+// prefetched), the remaining rows of each head in AVX2; other shapes go
+// head by head.
+func scoresF16HeadsAsm512(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, pv []uint16) {
 	hd := len(q) / heads
 	kern, ok := fusedKernel(heads, hd, Lanes, scoreRows8x2F16AVX512, scoreRows8x3F16AVX512)
 	if !ok {
-		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
+		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale, nil)
 		return
 	}
 	_ = k[(n-1)*stride+hd-1]
 	_ = out[(heads-1)*ostride+n-1]
 	n8 := n - n%8
 	if n8 > 0 {
-		kern(&out[0], &q[0], &k[0], n8/8, hd, stride, ostride, scale)
+		prefetch := &k[0] // no rows to prefetch: K's own, a no-op
+		if pv != nil {
+			_ = pv[(n8-1)*stride+hd-1]
+			prefetch = &pv[0]
+		}
+		kern(&out[0], &q[0], &k[0], n8/8, hd, stride, ostride, scale, prefetch)
 	}
 	if n8 < n {
 		for j := 0; j < heads; j++ {
@@ -259,11 +265,11 @@ func weightedF16HeadsAsm512(dst []float32, heads int, p []float32, pstride, n in
 // scoresF16HeadsAVX2 is scoresF16HeadsGeneric with 2 or 3 heads and widths
 // that are a multiple of 16 in AVX2 and F16C (attn_avx2_amd64.s: each 16 keys
 // widened once for the heads); other shapes go head by head.
-func scoresF16HeadsAVX2(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+func scoresF16HeadsAVX2(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, _ []uint16) {
 	hd := len(q) / heads
 	kern, ok := fusedKernel(heads, hd, Lanes, scoreRowsF16x2AVX2, scoreRowsF16x3AVX2)
 	if !ok {
-		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale)
+		scoresF16HeadsEach(out, ostride, n, q, heads, k, stride, scale, nil)
 		return
 	}
 	_ = k[(n-1)*stride+hd-1]

@@ -1114,7 +1114,7 @@ DATA permRows8<>+60(SB)/4, $0
 GLOBL permRows8<>(SB), RODATA|NOPTR, $64
 
 
-// func scoreRows8x2F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+// func scoreRows8x2F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32, pv *uint16)
 //
 // For the 2 heads j < 2 (query j at q + j*hd, its scores at out + j*ostride):
 // out_j[t] = Dot(q_j, row t of K widened) * scale for t < 8*blocks, row t at
@@ -1125,8 +1125,12 @@ GLOBL permRows8<>(SB), RODATA|NOPTR, $64
 // pairs of scoreRows16's tree (w = 8: VSHUFF32X4 256-bit halves, 4: 128-bit
 // lanes, 2: VUNPCKL/HPD, 1: VSHUFPS of the one register with itself),
 // leaving row r < 4 in element 4r and row 4+r in element 4r+1; VPERMPS
-// puts the 8 rows in order, then the scale and an 8-float store.
-TEXT ·scoreRows8x2F16AVX512(SB), NOSPLIT, $0-60
+// puts the 8 rows in order, then the scale and an 8-float store. Each row
+// read is also prefetched at pv's row of the same offset (R15 = pv - k):
+// the V rows the weighted sum reads next, which in decode come from
+// memory; fetched here, under the scores' arithmetic, they are cache hits
+// there. The prefetches change no result.
+TEXT ·scoreRows8x2F16AVX512(SB), NOSPLIT, $0-72
 	MOVQ         out+0(FP), DI
 	MOVQ         q+8(FP), SI
 	MOVQ         k+16(FP), BX
@@ -1143,6 +1147,8 @@ TEXT ·scoreRows8x2F16AVX512(SB), NOSPLIT, $0-60
 	SHRQ         $4, R8
 	MOVQ         R9, R11
 	SHLQ         $3, R11
+	MOVQ         pv+64(FP), R15
+	SUBQ         BX, R15
 
 scoreRows8x2F16AVX512_block:
 	VXORPS Z0, Z0, Z0
@@ -1175,6 +1181,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z8, Z8
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1182,6 +1189,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z9, Z9
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1189,6 +1197,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z10, Z10
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1196,6 +1205,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z11, Z11
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1203,6 +1213,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z12, Z12
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1210,6 +1221,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z13, Z13
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1217,6 +1229,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z14, Z14
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1224,6 +1237,7 @@ scoreRows8x2F16AVX512_chunk:
 	VMULPS    Z25, Z27, Z28
 	VADDPS    Z28, Z15, Z15
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ $64, AX
 	ADDQ $32, DX
 	DECQ R10
@@ -1619,7 +1633,7 @@ weightedSum16x2F16AVX512_store:
 	RET
 
 
-// func scoreRows8x3F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32)
+// func scoreRows8x3F16AVX512(out, q *float32, k *uint16, blocks, hd, stride, ostride int, scale float32, pv *uint16)
 //
 // For the 3 heads j < 3 (query j at q + j*hd, its scores at out + j*ostride):
 // out_j[t] = Dot(q_j, row t of K widened) * scale for t < 8*blocks, row t at
@@ -1630,8 +1644,12 @@ weightedSum16x2F16AVX512_store:
 // pairs of scoreRows16's tree (w = 8: VSHUFF32X4 256-bit halves, 4: 128-bit
 // lanes, 2: VUNPCKL/HPD, 1: VSHUFPS of the one register with itself),
 // leaving row r < 4 in element 4r and row 4+r in element 4r+1; VPERMPS
-// puts the 8 rows in order, then the scale and an 8-float store.
-TEXT ·scoreRows8x3F16AVX512(SB), NOSPLIT, $0-60
+// puts the 8 rows in order, then the scale and an 8-float store. Each row
+// read is also prefetched at pv's row of the same offset (R15 = pv - k):
+// the V rows the weighted sum reads next, which in decode come from
+// memory; fetched here, under the scores' arithmetic, they are cache hits
+// there. The prefetches change no result.
+TEXT ·scoreRows8x3F16AVX512(SB), NOSPLIT, $0-72
 	MOVQ         out+0(FP), DI
 	MOVQ         q+8(FP), SI
 	MOVQ         k+16(FP), BX
@@ -1648,6 +1666,8 @@ TEXT ·scoreRows8x3F16AVX512(SB), NOSPLIT, $0-60
 	SHRQ         $4, R8
 	MOVQ         R9, R11
 	SHLQ         $3, R11
+	MOVQ         pv+64(FP), R15
+	SUBQ         BX, R15
 
 scoreRows8x3F16AVX512_block:
 	VXORPS Z0, Z0, Z0
@@ -1691,6 +1711,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z16, Z16
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1700,6 +1721,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z17, Z17
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1709,6 +1731,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z18, Z18
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1718,6 +1741,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z19, Z19
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1727,6 +1751,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z20, Z20
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1736,6 +1761,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z21, Z21
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1745,6 +1771,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z22, Z22
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ      R9, R12
 	VCVTPH2PS (R12), Z27
 	VMULPS    Z24, Z27, Z28
@@ -1754,6 +1781,7 @@ scoreRows8x3F16AVX512_chunk:
 	VMULPS    Z26, Z27, Z28
 	VADDPS    Z28, Z23, Z23
 	PREFETCHT0 (R12)(R11*4)
+	PREFETCHT0 (R12)(R15*1)
 	ADDQ $64, AX
 	ADDQ $32, DX
 	DECQ R10

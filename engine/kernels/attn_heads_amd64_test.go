@@ -21,7 +21,7 @@ var headsAsmImpls = func() []headsImpl {
 // scoresF16HeadsEachAVX2 and weightedF16HeadsEachAVX2 are the heads one
 // by one in the single-head AVX2 kernels (what a machine without AVX-512
 // ran before the fused kernels), for the benchmark.
-func scoresF16HeadsEachAVX2(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32) {
+func scoresF16HeadsEachAVX2(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, _ []uint16) {
 	hd := len(q) / heads
 	for j := 0; j < heads; j++ {
 		scoreRowsF16Asm(out[j*ostride:j*ostride+n], q[j*hd:(j+1)*hd], k, stride, scale)

@@ -14,7 +14,7 @@ import (
 type headsImpl struct {
 	name     string
 	maxHeads int // 0: any
-	scores   func(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32)
+	scores   func(out []float32, ostride, n int, q []float32, heads int, k []uint16, stride int, scale float32, pv []uint16)
 	weighted func(dst []float32, heads int, p []float32, pstride, n int, v []uint16, stride int, acc []float32)
 }
 
@@ -67,14 +67,24 @@ func TestHeadsMatchPerHead(t *testing.T) {
 					for i := range acc {
 						acc[i] = 7 // scratch contents must not matter
 					}
+					// Rows to prefetch (which must change nothing): none, or
+					// another cache's rows of the same shape.
+					var pv []uint16
+					if r.IntN(2) == 0 {
+						pv = make([]uint16, len(kv))
+					}
 					if im.scores == nil {
-						ScoresF16Heads(got, ostride, n, q, heads, kv, kvDim, scale)
+						if pv == nil {
+							ScoresF16Heads(got, ostride, n, q, heads, kv, kvDim, scale)
+						} else {
+							ScoresF16HeadsPrefetch(got, ostride, n, q, heads, kv, kvDim, scale, pv)
+						}
 						WeightedSumF16HeadsAcc(gotW, heads, p, ostride, n, kv, kvDim, acc)
 					} else {
 						if im.maxHeads > 0 && heads > im.maxHeads {
 							continue
 						}
-						im.scores(got, ostride, n, q, heads, kv, kvDim, scale)
+						im.scores(got, ostride, n, q, heads, kv, kvDim, scale, pv)
 						im.weighted(gotW, heads, p, ostride, n, kv, kvDim, acc)
 					}
 					for j := 0; j < heads; j++ {
@@ -109,12 +119,12 @@ func BenchmarkAttentionHeads(b *testing.B) {
 	for _, im := range append(headsImpls[:len(headsImpls):len(headsImpls)], headsAsmImpls...) {
 		sf, wf := im.scores, im.weighted
 		if sf == nil {
-			sf, wf = ScoresF16Heads, WeightedSumF16HeadsAcc
+			sf, wf = ScoresF16HeadsPrefetch, WeightedSumF16HeadsAcc
 		}
 		b.Run("scores/"+im.name, func(b *testing.B) {
 			defer reportCPU(b)()
 			for range b.N {
-				sf(out, n, n, q, heads, kh, stride, 0.125)
+				sf(out, n, n, q, heads, kh, stride, 0.125, nil)
 			}
 		})
 		b.Run("weighted/"+im.name, func(b *testing.B) {
@@ -128,17 +138,17 @@ func BenchmarkAttentionHeads(b *testing.B) {
 
 // BenchmarkAttentionHeadsCold is BenchmarkAttentionHeads on caches read
 // from memory, as in decode (each step reads every window's K and V once):
-// each iteration takes the next of 128 slices of K and of V (96 MB each)
+// each iteration takes the next of 128 slices of K and of V (96 MB each),
+// laid out as attend's head-major cache (each KV head's rows contiguous),
 // and runs the fused kernels on the 3 KV heads of its rows in turn, each
-// KV head's scores then its weighted sum, as attend does. It reports the
-// process CPU time per iteration too (the wall time on a shared machine
-// includes other processes' turns).
+// KV head's scores (prefetching its V rows, as attend does, or not) then
+// its weighted sum. It reports the process CPU time per iteration too
+// (the wall time on a shared machine includes other processes' turns).
 func BenchmarkAttentionHeadsCold(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const hd, n, kvHeads, heads = 64, 1024, 3, 3
-	const stride = kvHeads * hd
 	const slices = 128
-	kh := make([]uint16, slices*n*stride)
+	kh := make([]uint16, slices*kvHeads*n*hd)
 	vh := make([]uint16, len(kh))
 	for i := range kh {
 		// Finite halves of magnitude below 2, either sign.
@@ -152,14 +162,25 @@ func BenchmarkAttentionHeadsCold(b *testing.B) {
 	for i := range out {
 		out[i] = 1.0 / n
 	}
-	b.ResetTimer()
-	defer reportCPU(b)()
-	for i := range b.N {
-		k, v := kh[(i%slices)*n*stride:], vh[(i%slices)*n*stride:]
-		for g := 0; g < kvHeads; g++ {
-			ScoresF16Heads(out, n, n, q, heads, k[g*hd:], stride, 0.125)
-			WeightedSumF16HeadsAcc(dst, heads, out, n, n, v[g*hd:], stride, acc)
+	for _, prefetch := range []bool{true, false} {
+		name := "prefetchV"
+		if !prefetch {
+			name = "noPrefetch"
 		}
+		b.Run(name, func(b *testing.B) {
+			defer reportCPU(b)()
+			for i := range b.N {
+				for g := 0; g < kvHeads; g++ {
+					o := ((i%slices)*kvHeads + g) * n * hd
+					var pv []uint16
+					if prefetch {
+						pv = vh[o:]
+					}
+					ScoresF16HeadsPrefetch(out, n, n, q, heads, kh[o:], hd, 0.125, pv)
+					WeightedSumF16HeadsAcc(dst, heads, out, n, n, vh[o:], hd, acc)
+				}
+			}
+		})
 	}
 }
 

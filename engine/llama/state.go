@@ -623,8 +623,10 @@ func (s *State) attendGroup(sc *attnScratch, wide *wideRows, l, window, i, h0, g
 		for j0, j1 := 0, 0; j0 < g; j0 = j1 {
 			kvh := (h0 + j0) / ratio
 			j1 = min(g, (kvh+1)*ratio-h0)
-			kernels.ScoresF16Heads(sc.sbuf[j0*s.maxLen+a:], s.maxLen, n-a, qg[j0*hd:j1*hd], j1-j0,
-				kc[s.kvOff(seq, kvh, a):], hd, m.kqScale)
+			// The V rows the weighted sum below reads are prefetched under
+			// the scores (in decode both come from memory).
+			kernels.ScoresF16HeadsPrefetch(sc.sbuf[j0*s.maxLen+a:], s.maxLen, n-a, qg[j0*hd:j1*hd], j1-j0,
+				kc[s.kvOff(seq, kvh, a):], hd, m.kqScale, vc[s.kvOff(seq, kvh, a):])
 		}
 	} else {
 		for j, w := range ws {

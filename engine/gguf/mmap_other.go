@@ -18,3 +18,6 @@ func mmapFile(fh *os.File, size int64) ([]byte, func() error, error) {
 
 // dropPages does nothing: the file was read into memory, not mapped.
 func dropPages([]byte) {}
+
+// dropMapping does nothing: the file was read into memory, not mapped.
+func dropMapping([]byte) {}

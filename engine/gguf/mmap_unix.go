@@ -39,3 +39,11 @@ func dropPages(b []byte) {
 	}
 	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), lo-start)), hi-lo), unix.MADV_DONTNEED)
 }
+
+// dropMapping is dropPages for a whole mapping m (page-aligned at its
+// start), its last partial page included.
+func dropMapping(m []byte) {
+	if len(m) > 0 {
+		_ = unix.Madvise(m, unix.MADV_DONTNEED)
+	}
+}

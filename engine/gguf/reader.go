@@ -714,6 +714,20 @@ func (f *File) Architecture() string {
 	return s
 }
 
+// DropMappedPages is DropPages for the whole mapped file: a caller that
+// has copied or repacked what it needs (a loaded model's panels, norms,
+// tokenizer) calls it once, so that the pages that loading and
+// fingerprinting read (metadata, small tensors, and the 2 MiB folios the
+// system may map whole around them) leave the resident set. Pages still
+// read later (embedding rows, unpacked matrices) come back from the page
+// cache when touched.
+func (f *File) DropMappedPages() {
+	if len(f.mapped) == 0 {
+		return
+	}
+	dropMapping(f.mapped)
+}
+
 // DropPages tells the system that b, a slice returned by TensorData of a
 // memory-mapped file, will not be read for a while (the caller keeps its
 // own copy, e.g. a repacked matrix): its pages leave the process's

@@ -86,12 +86,19 @@ func Load(f *gguf.File, opts ...Option) (*Model, error) {
 		o(m)
 	}
 	l := loader{f: f, pack: !m.noPack}
+	_, untied := f.Tensor("output.weight")
+	// The embedding is read a row at a time (Row, from the mapping); only a
+	// tied output multiplies by it, so only then is it laid out in panels
+	// (an untied one packed is a heap copy nothing reads: TinyLlama's is
+	// 37-70 MB).
+	l.pack = !m.noPack && !untied
 	m.tokEmbd = l.matrix("token_embd.weight", -1, cfg.Dim)
+	l.pack = !m.noPack
 	if m.tokEmbd != nil {
 		cfg.Vocab = m.tokEmbd.Rows
 	}
 	m.outNorm = l.vector("output_norm.weight", cfg.Dim)
-	if _, ok := f.Tensor("output.weight"); ok {
+	if untied {
 		m.output = l.matrix("output.weight", cfg.Vocab, cfg.Dim)
 	} else {
 		cfg.TiedOutput = true

@@ -147,6 +147,7 @@ func (l *loaded) init(threads int) error {
 		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", l.tok.VocabSize(), l.model.VocabSize())
 	}
 	l.fp = l.f.Fingerprint()
+	l.f.DropMappedPages()
 	return nil
 }
 

@@ -224,7 +224,7 @@ func (s *bpeSession) tryBigram(word string, left, right int) {
 		return
 	}
 	l, r := s.syms[left], s.syms[right]
-	rank, ok := s.t.ranks[pair{word[l.off : l.off+l.n], word[r.off : r.off+r.n]}]
+	rank, ok := s.t.rank(word[l.off:l.off+l.n], word[r.off:r.off+r.n])
 	if !ok {
 		return
 	}

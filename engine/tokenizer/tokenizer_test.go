@@ -196,6 +196,25 @@ func TestBPEEncode(t *testing.T) {
 	}
 }
 
+// TestBPEMergePartNotToken checks merges through a symbol that is not a
+// token (llama.cpp keys its ranks by the parts' text, so such a merge
+// applies): "a b" makes "ab", which is no token, and "ab c" then makes
+// the token "abc"; without the second merge "ab" falls back to its bytes.
+func TestBPEMergePartNotToken(t *testing.T) {
+	v := bpeVocab("gpt-2", "a b", "ab c")
+	v.Tokens = slices.DeleteFunc(v.Tokens, func(s string) bool { return s == "ab" })
+	tok := mustNew(t, v)
+	if _, ok := tok.ids["ab"]; ok {
+		t.Fatal("ab is a token")
+	}
+	if got, want := tok.Encode("abc", false), idsOf(t, tok, "abc"); !slices.Equal(got, want) {
+		t.Errorf("Encode(abc) = %v, want %v", got, want)
+	}
+	if got, want := tok.Encode("abd", false), idsOf(t, tok, "a", "b", "d"); !slices.Equal(got, want) {
+		t.Errorf("Encode(abd) = %v, want %v", got, want)
+	}
+}
+
 func TestBPESpecials(t *testing.T) {
 	v := bpeVocab("qwen2", "a b")
 	v.Tokens = append(v.Tokens, "<|im_end|>", "<|endoftext|>", "[PAD1]")

@@ -283,25 +283,26 @@ func (m *Matrix) Pack() bool {
 	if f == nil {
 		return false
 	}
-	m.packed = f.pack(m.Data, m.Rows, m.rowSize/f.blockIn)
+	m.packed, m.chunk = f.pack(m.Data, m.Rows, m.rowSize/f.blockIn)
 	return true
 }
 
 // Packed reports whether m has been laid out in panels by Pack.
 func (m *Matrix) Packed() bool { return m.packed != nil }
 
-// pack repacks rows rows of nb blocks into the panel layout.
-func (f *panelFormat) pack(data []byte, rows, nb int) []byte {
+// pack repacks rows rows of nb blocks into the panel layout, in memory
+// from allocPanels (and the chunk that holds it).
+func (f *panelFormat) pack(data []byte, rows, nb int) ([]byte, *panelChunk) {
 	panels := (rows + panelRows - 1) / panelRows
 	rs := nb * f.blockIn
-	out := make([]byte, panels*nb*f.block)
+	out, chunk := allocPanels(panels * nb * f.block)
 	for row := 0; row < rows; row++ {
 		p, r := row/panelRows, row%panelRows
 		for k := 0; k < nb; k++ {
 			f.put(out[(p*nb+k)*f.block:(p*nb+k+1)*f.block], r, data[row*rs+k*f.blockIn:])
 		}
 	}
-	return out
+	return out, chunk
 }
 
 // nibbleOrder[j] is the element at byte j of a permuted activation block.

@@ -121,7 +121,7 @@ func TestPackQ8Layout(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	const rows, nb = 19, 3
 	data := randQ8Rows(r, rows, nb)
-	p := panelQ8_0.pack(data, rows, nb)
+	p, _ := panelQ8_0.pack(data, rows, nb)
 	if len(p) != 2*nb*panelQ8_0.block {
 		t.Fatalf("packed %d bytes", len(p))
 	}

@@ -72,7 +72,8 @@ type Matrix struct {
 	Rows, Cols int
 	Data       []byte
 	rowSize    int
-	packed     []byte // Data in the panel layout, when Pack made it (gemm.go)
+	packed     []byte      // Data in the panel layout, when Pack made it (gemm.go)
+	chunk      *panelChunk // the mapping packed is in (nil: the heap); kept reachable with m
 }
 
 // NewMatrix checks that data holds exactly rows rows of cols elements of

@@ -3,6 +3,7 @@ package llama
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
 	"github.com/lmgc/lmgc/engine/kernels"
@@ -57,9 +58,17 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 	n := nSeq * maxLen * kvDim
 	s.k = make([][]uint16, len(m.layers))
 	s.v = make([][]uint16, len(m.layers))
+	// One block for all layers' K and V (layer l's K, then its V).
+	kv, release := newKV(2 * len(m.layers) * n)
+	if release != nil {
+		// Outside the heap: unmapped when the State is unreachable (only
+		// the State's own methods hold slices of it).
+		runtime.AddCleanup(s, func(f func()) { f() }, release)
+	}
 	for l := range m.layers {
-		s.k[l] = make([]uint16, n)
-		s.v[l] = make([]uint16, n)
+		o := 2 * l * n
+		s.k[l] = kv[o : o+n : o+n]
+		s.v[l] = kv[o+n : o+2*n : o+2*n]
 	}
 	return s, nil
 }

@@ -19,6 +19,10 @@ import (
 // become resident, as on the heap; a chunk is unmapped once no matrix
 // holds it (runtime.AddCleanup).
 
+// panelAlign is the alignment of a packed matrix in a chunk (a cache
+// line).
+const panelAlign = 64
+
 // panelChunk is one mapping; used bytes of it are handed out.
 type panelChunk struct {
 	mem  []byte
@@ -28,7 +32,6 @@ type panelChunk struct {
 const (
 	panelChunkBytes = 64 << 20 // a mapping, unless one matrix needs more
 	panelHeapMax    = 64 << 10 // smaller packed matrices stay on the heap
-	panelAlign      = 64       // each matrix starts on a cache line
 )
 
 var panelMem struct {

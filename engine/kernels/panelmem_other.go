@@ -6,5 +6,8 @@ package kernels
 // (panelmem_linux.go); elsewhere they are heap slices.
 type panelChunk struct{}
 
+// panelAlign is the alignment of a packed matrix in a chunk.
+const panelAlign = 64
+
 // allocPanels returns n zeroed bytes for a packed matrix, on the heap.
 func allocPanels(n int) ([]byte, *panelChunk) { return make([]byte, n), nil }

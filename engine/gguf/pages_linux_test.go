@@ -41,6 +41,39 @@ func mappingRSS(t *testing.T, p uintptr) int64 {
 	return 0
 }
 
+// openResident writes w to a temporary file, opens it mapped and touches
+// every page, so that the whole file is resident; it returns the path,
+// the File, the mapping's address and a checksum of the bytes touched. It
+// skips the test where smaps does not count the mapping.
+func openResident(t *testing.T, w *Writer) (string, *File, uintptr, byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped)))
+	var sum byte
+	for i := 0; i < len(f.mapped); i += os.Getpagesize() {
+		sum += f.mapped[i]
+	}
+	if got := mappingRSS(t, base); got < int64(len(f.mapped))*9/10 {
+		f.Close()
+		t.Skipf("the mapping shows %d resident bytes of %d after touching every page: smaps does not count it here", got, len(f.mapped))
+	}
+	return path, f, base, sum
+}
+
 // TestFingerprintDropsPages checks that Fingerprint, which reads every
 // tensor byte of a mapped file, does not leave the file in the process's
 // resident set (where it would sit next to the packed copy a loaded model
@@ -59,31 +92,8 @@ func TestFingerprintDropsPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "big.gguf")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(out); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, f, base, sum := openResident(t, w)
 	defer f.Close()
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped)))
-	// Touch every page: the whole file is resident.
-	var sum byte
-	for i := 0; i < len(f.mapped); i += os.Getpagesize() {
-		sum += f.mapped[i]
-	}
-	if got := mappingRSS(t, base); got < int64(len(f.mapped))*9/10 {
-		t.Skipf("the mapping shows %d resident bytes of %d after touching every page: smaps does not count it here", got, len(f.mapped))
-	}
 	fp := f.Fingerprint()
 	if fp == "" {
 		t.Fatal("no fingerprint")
@@ -127,30 +137,8 @@ func TestDropMappedPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "m.gguf")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(out); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, f, base, sum := openResident(t, w)
 	defer f.Close()
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped)))
-	var sum byte
-	for i := 0; i < len(f.mapped); i += os.Getpagesize() {
-		sum += f.mapped[i]
-	}
-	if got := mappingRSS(t, base); got < int64(len(f.mapped))*9/10 {
-		t.Skipf("the mapping shows %d resident bytes of %d after touching every page: smaps does not count it here", got, len(f.mapped))
-	}
 	f.DropMappedPages()
 	if got := mappingRSS(t, base); got > 0 {
 		t.Errorf("after DropMappedPages %d of the file's %d bytes are resident, want 0", got, len(f.mapped))

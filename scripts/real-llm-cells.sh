@@ -6,13 +6,15 @@
 # (the llm-reference rows). Its results.json is renamed into
 # docs/results/real-llm/<cell>.json only when the run finished (every size
 # decoded and checked by lmgc bench), so a killed cell leaves nothing, and a
-# present cell is never run again. The name holds only inputs that decide
+# present cell is never run again. A cell whose input the mode refuses
+# (paper mode: the tokens do not decode back to the text) is recorded as
+# <cell>.refused with the error, listed as refused, and not run again. The name holds only inputs that decide
 # the sizes (model sha256, mode, set, file, floats, format, window): sizes
 # are bit-identical across kernel paths, so a cell from any binary counts;
 # the lmgc commit that ran it is recorded in its .json ("command").
 #
 #   scripts/real-llm-cells.sh plan          # every planned cell, best first
-#   scripts/real-llm-cells.sh status        # cells done / planned, the missing listed
+#   scripts/real-llm-cells.sh status        # cells done / planned, the missing and refused listed
 #   scripts/real-llm-cells.sh run [UNTIL]   # run missing cells (UNTIL, a `date -d` time:
 #                                           # interrupt the running cell then, start no more)
 #   scripts/real-llm-cells.sh render        # status, then the present cells merged
@@ -111,17 +113,20 @@ why() {
 }
 
 status() {
-	local done=0 total=0 r name model ctl mode set file fm w
+	local done=0 refused=0 total=0 r name model ctl mode set file fm w
 	while read -r name model ctl mode set file fm w off; do
 		total=$((total + 1))
 		if [ -f "$cells/$name.json" ]; then
 			done=$((done + 1))
+		elif [ -f "$cells/$name.refused" ]; then
+			refused=$((refused + 1))
+			echo "refused: $name: $(cat "$cells/$name.refused")"
 		else
 			r=$(why "$name" "$model" "$set" "$file")
 			echo "missing: $name${r:+ ($r)}"
 		fi
 	done < <(plan)
-	echo "cells done: $done / planned: $total"
+	echo "cells done: $done / planned: $total (refused by the mode, never to be done: $refused)"
 }
 
 runcell() { # name model control mode set file format window offset
@@ -152,6 +157,13 @@ runcell() { # name model control mode set file format window offset
 		sed "s|\"command\": \"lmgc bench|\"command\": \"lmgc@$commit bench|" "$tmp/out/results.json" >"$cells/.$name.tmp"
 		mv "$cells/.$name.tmp" "$cells/$name.json"
 		echo "done: $name"
+	elif [ -f "$tmp/out/results.json" ] &&
+		refusal=$(grep -o '"error": "[^"]*use constrained mode[^"]*"' "$tmp/out/results.json" | head -1) && [ -n "$refusal" ]; then
+		# Paper mode refused this input (its tokens do not decode back to
+		# it): a property of the input and tokenizer, the same on every
+		# run. Recorded, so that status lists it as refused and run skips it.
+		echo "${refusal#\"error\": }" >"$cells/$name.refused"
+		echo "refused: $name" >&2
 	else
 		echo "failed or interrupted: $name" >&2
 	fi
@@ -165,7 +177,7 @@ run)
 	until=${2:-}
 	mkdir -p "$cells"
 	plan | while read -r name model ctl mode set file fm w off; do
-		[ -f "$cells/$name.json" ] && continue
+		[ -f "$cells/$name.json" ] || [ -f "$cells/$name.refused" ] && continue
 		[ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<<"$name" && continue
 		[ -n "$(why "$name" "$model" "$set" "$file")" ] && continue
 		if [ -n "$until" ] && [ "$(date -u +%s)" -ge "$(date -u -d "$until" +%s)" ]; then

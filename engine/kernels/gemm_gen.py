@@ -482,9 +482,10 @@ def small_blocks():
             fn = f'{name}PanelVNNI{w}'
             prologue(L, fn, w, setup, accs)
             L('\t' + load)
-            for line in prefetch(block):
-                L('\t' + line)
+            pf = spread(prefetch(block), w)
             for c in range(w):
+                for line in pf[c]:
+                    L('\t' + line)
                 L(f'\tDOTC({PTRS[c]}, Z{10+c})')
             for c in range(w):
                 L(f'\tFUPD({PTRS[c]}, Z{10+c}, Z9, {accs[c]})')

@@ -458,7 +458,7 @@ def prefetch(block):
 
 def spread(lines, parts):
     """lines cut into parts consecutive pieces as equal as can be, to emit
-    one piece per step of a block's loop body. Issued all at once at the
+    one piece per step of a block's loop body (a sub-block, or a column). Issued all at once at the
     top of the loop, a K-quant block's 38-54 prefetches stall the loop (the
     core's miss buffers fill and the prefetches wait or are lost): spread
     one piece per sub-block, Q4_K at 2 columns, 1 thread ran 1.9x faster
@@ -506,10 +506,11 @@ def q41():
         fn = f'q41PanelVNNI{w}'
         prologue(L, fn, w, NIBBLE_MASK + [f'VPXORD {a}, {a}, {a}' for a in accM[:w]], accD)
         L('\tLOADQ41')
-        for line in prefetch(320):
-            L('\t' + line)
+        pf = spread(prefetch(320), w)
         for c in range(w):
             t = T[c % len(T)]
+            for line in pf[c]:
+                L('\t' + line)
             L(f'\tDOTC41({PTRS[c]}, {t})')
             L(f'\tFUPD({PTRS[c]}, {t}, Z9, {accD[c]})')
             L(f'\tMUPD({PTRS[c]}, Z9, {accM[c]})')

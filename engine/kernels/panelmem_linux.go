@@ -17,7 +17,11 @@ import (
 // matrices, 90 MB) streamed 15-19 GB/s on the heap and 26-27 GB/s so at 3
 // columns, Zen 4, 2 threads. Only the bytes written (every packed byte)
 // become resident, as on the heap; a chunk is unmapped once no matrix
-// holds it (runtime.AddCleanup).
+// holds it (runtime.AddCleanup). The collector does not count these bytes
+// when it paces itself, so a process that loads model after model keeps
+// the dropped ones' chunks until its heap next triggers a collection; the
+// usual process (one model, loaded once) never does. KV caches, which an
+// encode makes and drops once per group of windows, stay on the heap.
 
 // panelAlign is the alignment of a packed matrix in a chunk (a cache
 // line).

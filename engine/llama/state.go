@@ -3,7 +3,6 @@ package llama
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/lmgc/lmgc/engine/kernels"
@@ -58,13 +57,10 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 	n := nSeq * maxLen * kvDim
 	s.k = make([][]uint16, len(m.layers))
 	s.v = make([][]uint16, len(m.layers))
-	// One block for all layers' K and V (layer l's K, then its V).
-	kv, release := newKV(2 * len(m.layers) * n)
-	if release != nil {
-		// Outside the heap: unmapped when the State is unreachable (only
-		// the State's own methods hold slices of it).
-		runtime.AddCleanup(s, func(f func()) { f() }, release)
-	}
+	// One block for all layers' K and V (layer l's K, then its V). On the
+	// heap: a State's memory must go when the State does (an encode runs
+	// a State per group of windows), which the collector sees only there.
+	kv := make([]uint16, 2*len(m.layers)*n)
 	for l := range m.layers {
 		o := 2 * l * n
 		s.k[l] = kv[o : o+n : o+n]

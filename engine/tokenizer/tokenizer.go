@@ -79,6 +79,8 @@ type Vocab struct {
 // rank exactly when both are merge parts and that pair is a merge.
 type mergeKey uint64
 
+func newMergeKey(left, right uint32) mergeKey { return mergeKey(uint64(left)<<32 | uint64(right)) }
+
 // Tokenizer encodes text to token ids and back. It is safe for concurrent
 // use once built.
 type Tokenizer struct {
@@ -203,7 +205,7 @@ func New(v Vocab) (*Tokenizer, error) {
 				k += min(1, len(m))
 				left, right = m[:k], m[k+1:]
 			}
-			key := mergeKey(uint64(part(left))<<32 | uint64(part(right)))
+			key := newMergeKey(part(left), part(right))
 			if _, ok := t.ranks[key]; !ok {
 				t.ranks[key] = int32(i)
 			}
@@ -248,7 +250,7 @@ func (t *Tokenizer) rank(left, right string) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
-	rank, ok := t.ranks[mergeKey(uint64(l)<<32|uint64(r))]
+	rank, ok := t.ranks[newMergeKey(l, r)]
 	return rank, ok
 }
 

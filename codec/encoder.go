@@ -490,6 +490,7 @@ func encodeGroup(p prior.Prior, g windowGroup, estimate, lockStep bool, prog *pr
 	if err != nil {
 		return gc.out, err
 	}
+	defer prior.CloseBatch(b)
 	var (
 		active []int
 		syms   []int

@@ -419,6 +419,7 @@ func decodeGroup(d *Reader, idx []int, own bool, prog *progress) (decodedGroup, 
 	if err != nil {
 		return out, err
 	}
+	defer prior.CloseBatch(b)
 	decs := make([]*coder.Decoder, len(idx))
 	bytesOut := make([][]byte, len(idx))
 	symsOut := make([][]int32, len(idx))

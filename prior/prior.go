@@ -16,7 +16,11 @@
 // and a decoder rebuilds a file's prior from the parameters it stores.
 package prior
 
-import "github.com/lmgc/lmgc/coder"
+import (
+	"io"
+
+	"github.com/lmgc/lmgc/coder"
+)
 
 // Prior is a deterministic probability model over symbols 0..Symbols()-1.
 type Prior interface {
@@ -32,7 +36,10 @@ type Prior interface {
 	NewBatch(n int) (Batch, error)
 }
 
-// Batch holds the state of n windows.
+// Batch holds the state of n windows. A Batch that holds memory the Go
+// collector does not manage (an LLM's KV caches) also implements
+// io.Closer; whoever makes a Batch closes it when done (CloseBatch), and
+// the codec does.
 type Batch interface {
 	// Predict sets out[i] to the distribution of the next symbol of window
 	// windows[i], given the symbols pushed to it since its last Reset.
@@ -121,4 +128,12 @@ type Sized interface {
 // stores them in the file.
 type Parameterized interface {
 	Params() map[string]any
+}
+
+// CloseBatch closes b if it is an io.Closer (see Batch).
+func CloseBatch(b Batch) error {
+	if c, ok := b.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }

@@ -125,7 +125,18 @@ func runModelBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %8.1f positions/s  %8.1f digits/s  %6.2f s wall  %6.2f s CPU  %.3f ms CPU/position\n",
 			r.what, positions/r.wall, float64(st.Tokens)/r.wall, r.wall, r.cpu, 1000*r.cpu/positions)
 	}
-	fmt.Fprintf(stdout, "peak RSS %.1f MB\n", float64(peakRSS())/1e6)
+	// The decode's KV caches: all windows in one batch, as far as the
+	// codec's default memory budget holds them (codec.decodeSchedule).
+	kvWindows := int(min(int64(st.Windows), max(1, codec.DefaultBatchMemory/loaded.KVBytes(1, *window))))
+	kv := float64(loaded.KVBytes(kvWindows, *window)) / 1e6
+	peak := float64(peakRSS()) / 1e6
+	if fi, err := os.Stat(*model); err == nil {
+		file := float64(fi.Size()) / 1e6
+		fmt.Fprintf(stdout, "peak RSS %.1f MB: file %.1f MB + decode KV caches %.1f MB (%d windows) %+.1f %%\n",
+			peak, file, kv, kvWindows, 100*(peak/(file+kv)-1))
+	} else {
+		fmt.Fprintf(stdout, "peak RSS %.1f MB\n", peak)
+	}
 	if *memProfile != "" {
 		return writeAllocProfile(*memProfile)
 	}

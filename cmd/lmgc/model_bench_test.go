@@ -34,7 +34,7 @@ func TestModelBench(t *testing.T) {
 			t.Errorf("%s: not a profile (%d bytes, %v)", filepath.Base(f), len(b), err)
 		}
 	}
-	for _, want := range []string{"50 floats of convnet-mnist.npy, 400 digits coded, 445 model positions, 5 windows", "encode: ", "decode: ", "peak RSS"} {
+	for _, want := range []string{"50 floats of convnet-mnist.npy, 400 digits coded, 445 model positions, 5 windows", "encode: ", "decode: ", "peak RSS", "decode KV caches"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -324,4 +325,7 @@ func human(v float64) string {
 // by the decompress's KV cache, which the runtime zeroes whole (every page
 // resident) where a fresh one is touched only as far as the windows fill
 // it, and the peak RSS would be above that of a decompress alone.
-func releaseFreed() { debug.FreeOSMemory() }
+func releaseFreed() {
+	runtime.GC() // twice: a sync.Pool's buffers survive one collection
+	debug.FreeOSMemory()
+}

@@ -39,6 +39,9 @@ func FingerprintCovers(key string) bool {
 // tensor data cannot be read (only possible for files parsed from a failing
 // io.ReaderAt).
 func (f *File) Fingerprint() string {
+	if f.fp != "" {
+		return f.fp // metadata was dropped since (DropValue)
+	}
 	h := sha256.New()
 	c := &countWriter{w: bufio.NewWriterSize(h, 1<<16)}
 	c.str(fingerprintVersion)

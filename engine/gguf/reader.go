@@ -84,6 +84,7 @@ type File struct {
 	r           io.ReaderAt
 	mapped      []byte // whole file when memory-mapped
 	unmap       func() error
+	fp          string // the fingerprint, once DropValue needed it
 }
 
 // Open memory-maps and parses the GGUF file at path. Close releases it.
@@ -570,6 +571,21 @@ func (f *File) Get(key string) (any, bool) {
 		return nil, false
 	}
 	return f.KV[i].Value, true
+}
+
+// DropValue forgets the value of metadata key (Get then gives nil, the
+// key stays listed), so that a large array read once (a tokenizer's
+// vocabulary and merges, kept by the tokenizer in its own form) can leave
+// the heap. Fingerprint is computed first and keeps that value.
+func (f *File) DropValue(key string) {
+	i, ok := f.kvIndex[key]
+	if !ok || f.KV[i].Value == nil {
+		return
+	}
+	if f.fp == "" {
+		f.fp = f.Fingerprint()
+	}
+	f.KV[i].Value = nil
 }
 
 // String returns a string-valued key.

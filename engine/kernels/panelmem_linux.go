@@ -5,8 +5,6 @@ package kernels
 import (
 	"runtime"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // Packed matrices live outside the Go heap on Linux, carved one after
@@ -20,8 +18,8 @@ import (
 // holds it (runtime.AddCleanup). The collector does not count these bytes
 // when it paces itself, so a process that loads model after model keeps
 // the dropped ones' chunks until its heap next triggers a collection; the
-// usual process (one model, loaded once) never does. KV caches, which an
-// encode makes and drops once per group of windows, stay on the heap.
+// usual process (one model, loaded once) never does. KV caches are
+// HugeMem buffers (hugemem_linux.go), freed by their State's Close.
 
 // panelAlign is the alignment of a packed matrix in a chunk (a cache
 // line).
@@ -54,13 +52,12 @@ func allocPanels(n int) ([]byte, *panelChunk) {
 	c := panelMem.cur
 	if c == nil || len(c.mem)-(c.used+panelAlign-1)&^(panelAlign-1) < n {
 		size := max(panelChunkBytes, (n+(2<<20)-1)&^(2<<20-1))
-		mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+		mem, err := mapHuge(size)
 		if err != nil {
 			return make([]byte, n), nil
 		}
-		_ = unix.Madvise(mem, unix.MADV_HUGEPAGE) // a hint: 4 KiB pages where refused
 		c = &panelChunk{mem: mem}
-		runtime.AddCleanup(c, func(m []byte) { _ = unix.Munmap(m) }, mem)
+		runtime.AddCleanup(c, unmap, mem)
 		if size == panelChunkBytes {
 			panelMem.cur = c // later matrices fill the rest
 		}

@@ -47,6 +47,7 @@ func (m *Model) WriteLogits(w io.Writer, tokens []int32, batch int) error {
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	v := m.cfg.Vocab
 	batch = min(batch, len(tokens))
 	rows := make([][]float32, batch)

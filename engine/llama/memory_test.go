@@ -65,3 +65,46 @@ func TestLoadHoldsOneCopy(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestStateClose checks the KV caches' life: a State whose caches are
+// large enough to live outside the heap (kernels.HugeMem) does not grow
+// the heap by them and gives the logits of one whose caches are on the
+// heap, bit for bit; after Close, Forward fails with an error (no fault)
+// and a second Close does nothing.
+func TestStateClose(t *testing.T) {
+	m := loadTiny(t, tiny("llama", gguf.Q8_0))
+	toks := tokenWindow(3, 40, m.VocabSize())
+	want := forwardAll(t, m, toks, []int{7}) // 40 positions: caches on the heap
+	big := 16384                             // 2 layers x (K, V) x 16384 positions x 32 x 2 bytes: 4 MiB
+	if kv := m.KVBytes(1, big); kv < 4<<20 {
+		t.Fatalf("KVBytes(1, %d) = %d: too small for the mapped path", big, kv)
+	}
+	before := liveHeap()
+	st, err := m.NewState(1, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grew := int64(liveHeap()) - int64(before); grew > m.KVBytes(1, big)/4 {
+		t.Errorf("NewState(1, %d): heap grew %d bytes for %d bytes of KV cache", big, grew, m.KVBytes(1, big))
+	}
+	got := make([][]float32, len(toks))
+	for i := range got {
+		got[i] = make([]float32, m.VocabSize())
+	}
+	for i := 0; i < len(toks); i += 7 {
+		n := min(7, len(toks)-i)
+		if err := st.Forward(make([]int, n), toks[i:i+n], got[i:i+n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range want {
+		if d := sameBits(want[i], got[i]); d >= 0 {
+			t.Fatalf("position %d logit %d: %v (heap caches) vs %v (mapped caches)", i, d, want[i][d], got[i][d])
+		}
+	}
+	st.Close()
+	st.Close()
+	if err := st.Forward([]int{0}, toks[:1], got[:1]); err == nil {
+		t.Error("Forward after Close: no error")
+	}
+}

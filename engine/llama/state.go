@@ -3,7 +3,9 @@ package llama
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/lmgc/lmgc/engine/kernels"
 )
@@ -22,6 +24,7 @@ type State struct {
 	// contiguous, so attention (which reads one KV head's rows for its
 	// query heads) streams whole cache lines in order.
 	k, v [][]uint16
+	kv   *kernels.HugeMem // the memory of k and v (nil once closed)
 	buf  scratch
 
 	// Scratch buffers of attend, one per goroutine of a ParallelFor.
@@ -57,16 +60,31 @@ func (m *Model) NewState(nSeq, maxLen int) (*State, error) {
 	n := nSeq * maxLen * kvDim
 	s.k = make([][]uint16, len(m.layers))
 	s.v = make([][]uint16, len(m.layers))
-	// One block for all layers' K and V (layer l's K, then its V). On the
-	// heap: a State's memory must go when the State does (an encode runs
-	// a State per group of windows), which the collector sees only there.
-	kv := make([]uint16, 2*len(m.layers)*n)
+	// One block for all layers' K and V (layer l's K, then its V), on
+	// transparent huge pages outside the Go heap (kernels.HugeMem):
+	// attention streams it from memory at every step, and the collector
+	// need not keep a quarter of it spare. Close frees it; a State dropped
+	// unclosed holds it until a collection finds the State unreachable.
+	elems := 2 * len(m.layers) * n
+	s.kv = kernels.NewHugeMem(2 * elems)
+	kv := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(s.kv.Bytes()))), elems)
 	for l := range m.layers {
 		o := 2 * l * n
 		s.k[l] = kv[o : o+n : o+n]
 		s.v[l] = kv[o+n : o+2*n : o+2*n]
 	}
 	return s, nil
+}
+
+// Close frees the KV caches; Forward then fails. Closing twice is a
+// no-op.
+func (s *State) Close() {
+	if s.kv == nil {
+		return
+	}
+	kv := s.kv
+	s.kv, s.k, s.v = nil, nil, nil
+	kv.Free()
 }
 
 // kvOff is the offset in k[l] and v[l] of sequence seq, KV head h,
@@ -169,9 +187,15 @@ func (s *State) Forward(seqs []int, tokens []int32, logits [][]float32) error {
 	if len(seqs) != B || len(logits) != B {
 		return fmt.Errorf("llama: Forward: %d seqs, %d tokens, %d logits", len(seqs), B, len(logits))
 	}
+	if s.kv == nil {
+		return fmt.Errorf("llama: Forward on a closed State")
+	}
 	if B == 0 {
 		return nil
 	}
+	// The KV caches are outside the heap: s (and its HugeMem) must stay
+	// reachable until every use of them below is over.
+	defer runtime.KeepAlive(s)
 	// next[seq] is 1 + the position of seq's last entry so far, 0 for a
 	// sequence not in the call (reused across calls: no allocation).
 	if len(s.next) != s.nSeq {

@@ -163,7 +163,7 @@ func (s *bpeSession) tokenize(text string, out []int32) []int32 {
 // merge applies the BPE merges to one byte-encoded word.
 func (s *bpeSession) merge(word string, out []int32) []int32 {
 	if s.t.pre.ignoreMerges {
-		if id, ok := s.t.ids[word]; ok {
+		if id, ok := s.t.ids.get(word); ok {
 			return append(out, id)
 		}
 	}
@@ -204,14 +204,14 @@ func (s *bpeSession) merge(word string, out []int32) []int32 {
 			continue
 		}
 		piece := word[sym.off : sym.off+sym.n]
-		if id, ok := s.t.ids[piece]; ok {
+		if id, ok := s.t.ids.get(piece); ok {
 			out = append(out, id)
 			continue
 		}
 		// As llama.cpp: look each byte of the piece up as a one-byte
 		// token, dropping those that are not.
 		for j := 0; j < len(piece); j++ {
-			if id, ok := s.t.ids[piece[j:j+1]]; ok {
+			if id, ok := s.t.ids.get(piece[j : j+1]); ok {
 				out = append(out, id)
 			}
 		}

@@ -23,6 +23,16 @@ const (
 	keyAddSpacePrefix = "tokenizer.ggml.add_space_prefix"
 )
 
+// DropVocab drops from f's metadata the arrays VocabFromGGUF read (token
+// texts, scores, types, merges: several MB for a 50k vocabulary), once a
+// Tokenizer is built from them; the Tokenizer keeps what it needs in its
+// own form.
+func DropVocab(f *gguf.File) {
+	for _, k := range []string{keyTokens, keyScores, keyTypes, keyMerges} {
+		f.DropValue(k)
+	}
+}
+
 // VocabFromGGUF reads a tokenizer description from a GGUF file's
 // tokenizer.ggml.* metadata, filling in what is absent with llama.cpp's
 // defaults for the model ("llama": BOS 1, EOS 2, UNK 0, add BOS, add the

@@ -84,7 +84,7 @@ func (s *spmSession) tokenize(text string, out []int32) []int32 {
 	for i := 0; i != -1; i = s.syms[i].next {
 		sym := s.syms[i]
 		piece := text[sym.off : sym.off+sym.n]
-		if id, ok := s.t.ids[piece]; ok {
+		if id, ok := s.t.ids.get(piece); ok {
 			out = append(out, id)
 			continue
 		}
@@ -109,7 +109,7 @@ func (s *spmSession) tryBigram(left, right int) {
 	}
 	l, r := s.syms[left], s.syms[right]
 	text := s.text[l.off : l.off+l.n+r.n]
-	id, ok := s.t.ids[text]
+	id, ok := s.t.ids.get(text)
 	if !ok {
 		return
 	}

@@ -89,7 +89,7 @@ type Tokenizer struct {
 	pre   preTokenizer // "gpt2" only
 	clean bool         // llama.cpp clean_spaces for decoding
 
-	ids     map[string]int32
+	ids     tokenIndex
 	attr    []uint8
 	scores  []float32
 	pieces  []string           // llama.cpp token_to_piece(special=true) per id
@@ -134,16 +134,15 @@ func New(v Vocab) (*Tokenizer, error) {
 
 	// Token texts: llama.cpp renames empty tokens and rejects duplicates.
 	toks := make([]string, n)
-	t.ids = make(map[string]int32, n)
+	t.ids = newTokenIndex(toks)
 	for i, s := range v.Tokens {
 		if s == "" {
 			s = fmt.Sprintf("[EMPTY_%d]", i)
 		}
-		if j, dup := t.ids[s]; dup {
+		toks[i] = s
+		if j, ok := t.ids.add(int32(i)); !ok {
 			return nil, fmt.Errorf("tokenizer: duplicate token %q with ids %d and %d", s, j, i)
 		}
-		t.ids[s] = int32(i)
-		toks[i] = s
 	}
 	t.v.Tokens = toks
 
@@ -174,9 +173,9 @@ func New(v Vocab) (*Tokenizer, error) {
 	}
 
 	for b := range t.byteTok {
-		id, ok := t.ids[fmt.Sprintf("<0x%02X>", b)]
+		id, ok := t.ids.get(fmt.Sprintf("<0x%02X>", b))
 		if !ok {
-			id, ok = t.ids[string([]byte{byte(b)})]
+			id, ok = t.ids.get(string([]byte{byte(b)}))
 		}
 		if !ok {
 			id = NoToken
@@ -227,13 +226,16 @@ func New(v Vocab) (*Tokenizer, error) {
 	for id := range t.pieces {
 		t.pieces[id] = t.piece(int32(id))
 	}
+	// Kept in their own form above (scores, attr, ranks): the caller's
+	// arrays may go (DropVocab).
+	t.v.Scores, t.v.Types, t.v.Merges = nil, nil, nil
 	return t, nil
 }
 
 // symbolID returns the id of s as a BPE merge part: its token id, or its
 // id in parts; false if s is neither (then no merge has it as a part).
 func (t *Tokenizer) symbolID(s string) (uint32, bool) {
-	if id, ok := t.ids[s]; ok {
+	if id, ok := t.ids.get(s); ok {
 		return uint32(id), true
 	}
 	id, ok := t.parts[s]
@@ -287,12 +289,12 @@ var userTexts = []string{"<|channel|>", "<|message|>", "<|start|>", "<|constrain
 // fixAttrs applies llama.cpp's text-based attribute overrides.
 func (t *Tokenizer) fixAttrs() {
 	for _, s := range controlTexts {
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids.get(s); ok {
 			t.attr[id] |= attrControl
 		}
 	}
 	for _, s := range userTexts {
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids.get(s); ok {
 			t.attr[id] = attrUser
 		}
 	}

@@ -44,7 +44,7 @@ func idsOf(t *testing.T, tok *Tokenizer, texts ...string) []int32 {
 	t.Helper()
 	var out []int32
 	for _, s := range texts {
-		id, ok := tok.ids[s]
+		id, ok := tok.ids.get(s)
 		if !ok {
 			t.Fatalf("no token %q", s)
 		}
@@ -204,7 +204,7 @@ func TestBPEMergePartNotToken(t *testing.T) {
 	v := bpeVocab("gpt-2", "a b", "ab c")
 	v.Tokens = slices.DeleteFunc(v.Tokens, func(s string) bool { return s == "ab" })
 	tok := mustNew(t, v)
-	if _, ok := tok.ids["ab"]; ok {
+	if _, ok := tok.ids.get("ab"); ok {
 		t.Fatal("ab is a token")
 	}
 	if got, want := tok.Encode("abc", false), idsOf(t, tok, "abc"); !slices.Equal(got, want) {

@@ -95,6 +95,10 @@ func LoadModel(path string, threads int) (*Model, error) {
 // Close releases the model file.
 func (m *Model) Close() error { return m.l.f.Close() }
 
+// KVBytes returns the KV cache bytes of a Batch of n windows of window
+// symbols' positions (Config.Window).
+func (m *Model) KVBytes(n, window int) int64 { return m.l.model.KVBytes(n, window+1) }
+
 func load(path string, threads int) (*loaded, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -147,6 +151,7 @@ func (l *loaded) init(threads int) error {
 		return fmt.Errorf("llm prior: tokenizer has %d tokens, model only %d", l.tok.VocabSize(), l.model.VocabSize())
 	}
 	l.fp = l.f.Fingerprint()
+	tokenizer.DropVocab(l.f)
 	l.f.DropMappedPages()
 	return nil
 }
@@ -614,6 +619,7 @@ func (p *Prior) NewBatch(n int) (prior.Batch, error) {
 		// Only the digits' logits are used: the rest of the output
 		// projection is skipped.
 		if err := st.SelectOutputs(p.digit); err != nil {
+			st.Close()
 			return nil, err
 		}
 		outs = len(p.digit)
@@ -638,6 +644,13 @@ type batch struct {
 	seqs    []int
 	toks    []int32
 	lg      [][]float32
+}
+
+// Close implements io.Closer: it frees the windows' KV caches (the
+// Batch's memory, outside the Go heap); the Batch is unusable after.
+func (b *batch) Close() error {
+	b.st.Close()
+	return nil
 }
 
 func (b *batch) Reset(w int) {

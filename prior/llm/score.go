@@ -99,6 +99,7 @@ func (p *Prior) Score(windows [][]int32, fn func(w, t int, d coder.Dist) error) 
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	if p.cfg.Mode == Constrained {
 		if err := st.SelectOutputs(p.digit); err != nil {
 			return err

@@ -596,3 +596,28 @@ func writeParse(t testing.TB, w *Writer) *File {
 	}
 	return f
 }
+
+// TestDropValue checks that a dropped metadata value is gone (Get gives
+// nil, the key still listed) and that the fingerprint, taken before, is
+// the file's as parsed, not that of the metadata left.
+func TestDropValue(t *testing.T) {
+	build := func() *File {
+		w := NewWriter()
+		w.AddKV("general.architecture", "llama")
+		w.AddKV("tokenizer.ggml.tokens", []string{"a", "b", "c"})
+		w.AddKV("tokenizer.ggml.merges", []string{"a b"})
+		return writeParse(t, w)
+	}
+	f := build()
+	f.DropValue("tokenizer.ggml.merges")
+	f.DropValue("no.such.key")
+	if v, ok := f.Get("tokenizer.ggml.merges"); !ok || v != nil {
+		t.Errorf("after DropValue: Get = %v, %v; want nil, true", v, ok)
+	}
+	if s, ok := f.Strings("tokenizer.ggml.tokens"); !ok || len(s) != 3 {
+		t.Errorf("another key changed: %v, %v", s, ok)
+	}
+	if got, want := f.Fingerprint(), build().Fingerprint(); got != want {
+		t.Errorf("fingerprint after DropValue %s, of the file %s", got, want)
+	}
+}

@@ -26,7 +26,7 @@ func BenchmarkMatMulStream(b *testing.B) {
 		ms[i] = m
 	}
 	bytes := float64(n * rows * cols / BlockQ8Len * BlockQ8Size)
-	for _, batch := range []int{1, 8, 10, 16, 64} {
+	for _, batch := range []int{1, 2, 3, 8, 10, 16, 64} {
 		for _, threads := range []int{1, 2} {
 			x := randVec(r, batch*cols, 1)
 			dst := make([]float32, batch*rows)
